@@ -1,0 +1,213 @@
+package persistence
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/sessiond/sessiond/session"
+)
+
+// A claim entry records every sighting of one dedupe key (for Claude Code:
+// one API response, message.id + requestId) across the files and sessions of
+// a provider. The usage counted is the field-wise maximum over all
+// sightings; it belongs to the session of the earliest sighting (ties: the
+// smaller session id, then the smaller path). Keeping every sighting lets a
+// rewritten file withdraw its own and hand the claim to the next one, so the
+// result never depends on the order files were read in.
+type claimEntry struct {
+	Sightings []sighting `json:"s"`
+}
+
+type sighting struct {
+	ID    session.ID    `json:"i"`
+	File  string        `json:"f"`
+	At    time.Time     `json:"t"`
+	Usage session.Usage `json:"u"`
+}
+
+func (a *sighting) before(b *sighting) bool {
+	if !a.At.Equal(b.At) {
+		// a zero time (no timestamp) sorts last
+		if a.At.IsZero() || b.At.IsZero() {
+			return b.At.IsZero()
+		}
+		return a.At.Before(b.At)
+	}
+	if a.ID != b.ID {
+		return a.ID < b.ID
+	}
+	return a.File < b.File
+}
+
+// owner is the owning session and the usage it is credited with.
+func (e *claimEntry) owner() (session.ID, session.Usage) {
+	if len(e.Sightings) == 0 {
+		return "", session.Usage{}
+	}
+	best := &e.Sightings[0]
+	u := best.Usage
+	for i := 1; i < len(e.Sightings); i++ {
+		s := &e.Sightings[i]
+		u = u.Max(s.Usage)
+		if s.before(best) {
+			best = s
+		}
+	}
+	return best.ID, u
+}
+
+func (t *tx) claim(p session.Provider, key string) (*claimEntry, []byte, error) {
+	k := claimKey(p, key)
+	if v, ok := t.stage[string(k)]; ok {
+		if v.cl == nil {
+			return &claimEntry{}, k, nil
+		}
+		return v.cl, k, nil
+	}
+	e := &claimEntry{}
+	if _, err := getJSON(t.txn, k, e); err != nil {
+		return nil, nil, err
+	}
+	return e, k, nil
+}
+
+// applyClaims records a file's sightings and accumulates, per session, the
+// change of claimed usage in adj.
+func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj map[session.ID]session.Usage) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	// One response usually spans several lines: fold them first.
+	merged := make(map[string]int, len(claims))
+	uniq := make([]session.Claim, 0, len(claims))
+	for _, c := range claims {
+		if c.Key == "" {
+			continue
+		}
+		if i, ok := merged[c.Key]; ok {
+			u := &uniq[i]
+			u.Usage = u.Usage.Max(c.Usage)
+			if !c.At.IsZero() && (u.At.IsZero() || c.At.Before(u.At)) {
+				u.At = c.At
+			}
+			continue
+		}
+		merged[c.Key] = len(uniq)
+		uniq = append(uniq, c)
+	}
+	for _, c := range uniq {
+		e, key, err := t.claim(k.Provider, c.Key)
+		if err != nil {
+			return err
+		}
+		oldOwner, oldU := e.owner()
+		found := false
+		for i := range e.Sightings {
+			s := &e.Sightings[i]
+			if s.ID == k.ID && s.File == path {
+				found = true
+				s.Usage = s.Usage.Max(c.Usage)
+				if !c.At.IsZero() && (s.At.IsZero() || c.At.Before(s.At)) {
+					s.At = c.At.UTC()
+				}
+			}
+		}
+		if !found {
+			e.Sightings = append(e.Sightings, sighting{ID: k.ID, File: path, At: c.At.UTC(), Usage: c.Usage})
+		}
+		newOwner, newU := e.owner()
+		if oldOwner != newOwner || oldU != newU {
+			if oldOwner != "" {
+				adj[oldOwner] = adj[oldOwner].Sub(oldU)
+			}
+			adj[newOwner] = adj[newOwner].Add(newU)
+		}
+		t.put(key, &staged{cl: e})
+	}
+	return nil
+}
+
+// dropClaims withdraws every sighting of one file (it was rewritten). It
+// scans the provider's claims: rewrites are rare, claims are many, and an
+// index per file would double the write cost of every response.
+func (t *tx) dropClaims(k session.Key, path string, adj map[session.ID]session.Usage) error {
+	pfx := claimPrefix(k.Provider)
+	type hit struct {
+		key []byte
+		e   *claimEntry
+	}
+	var hits []hit
+	err := scan(t.txn, pfx, true, func(key, v []byte) error {
+		var e *claimEntry
+		if st, ok := t.stage[string(key)]; ok {
+			e = st.cl
+		} else {
+			e = &claimEntry{}
+			if err := json.Unmarshal(v, e); err != nil {
+				return fmt.Errorf("claim %q: %w: %w", key, ErrCorrupt, err)
+			}
+		}
+		if e == nil {
+			return nil
+		}
+		for i := range e.Sightings {
+			if e.Sightings[i].ID == k.ID && e.Sightings[i].File == path {
+				hits = append(hits, hit{append([]byte(nil), key...), e})
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range hits {
+		oldOwner, oldU := h.e.owner()
+		kept := h.e.Sightings[:0]
+		for _, s := range h.e.Sightings {
+			if s.ID != k.ID || s.File != path {
+				kept = append(kept, s)
+			}
+		}
+		h.e.Sightings = kept
+		adj[oldOwner] = adj[oldOwner].Sub(oldU)
+		if len(kept) == 0 {
+			t.del(h.key)
+			continue
+		}
+		newOwner, newU := h.e.owner()
+		adj[newOwner] = adj[newOwner].Add(newU)
+		t.put(h.key, &staged{cl: h.e})
+	}
+	return nil
+}
+
+func (t *tx) fail(f *Fail) (Result, error) {
+	if f.Key.Provider == "" || f.Key.ID == "" {
+		return Result{}, fmt.Errorf("%w: fail without a session key", ErrInvalidCommit)
+	}
+	now := f.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC()
+	rec, _, err := t.record(f.Key)
+	if err != nil {
+		return Result{}, err
+	}
+	if rec.Models == nil {
+		rec.Models = []string{}
+	}
+	if rec.Project == "" {
+		rec.Project = session.ProjectFromCWD(rec.CWD)
+	}
+	rec.Status = session.StatusFailed
+	rec.FailReason = f.Reason
+	rec.Version++
+	rec.UpdatedAt = now
+	t.put(sessionKey(f.Key), &staged{rec: rec})
+	t.del(activeKey(f.Key))
+	t.emit(now, rec, session.EventFailed, session.Change{Status: rec.Status, Reason: f.Reason, Version: rec.Version})
+	return Result{Record: *rec}, nil
+}

@@ -1,0 +1,473 @@
+package persistence
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/sessiond/sessiond/session"
+)
+
+// Op is one change applied by Apply: *Commit or *Fail.
+type Op interface{ isOp() }
+
+func (*Commit) isOp() {}
+func (*Fail) isOp()   {}
+
+// Apply commits ops in one Badger transaction (group commit) and returns one
+// Result per op, in order. Each op is atomic on its own: an op that fails
+// (version conflict, invalid input) writes nothing and the others still
+// commit. Event sequence numbers are assigned inside the transaction, so the
+// log is gapless: an event exists if and only if its change was committed.
+// Apply must be called by one goroutine at a time (the store actor).
+func (s *Store) Apply(ops []Op) []Result {
+	res := make([]Result, len(ops))
+	if s.closed.Load() || s.opts.ReadOnly {
+		for i := range res {
+			res[i].Err = ErrClosed
+		}
+		return res
+	}
+	var head uint64
+	err := s.db.Update(func(txn *badger.Txn) error {
+		t := newTx(s, txn)
+		for i, op := range ops {
+			t.begin()
+			var r Result
+			var err error
+			switch op := op.(type) {
+			case *Commit:
+				r, err = t.commit(op)
+			case *Fail:
+				r, err = t.fail(op)
+			default:
+				err = fmt.Errorf("%w: unknown op %T", ErrInvalidCommit, op)
+			}
+			if err != nil {
+				t.rollback()
+				res[i] = Result{Err: err}
+				continue
+			}
+			if err := t.flush(); err != nil {
+				return err
+			}
+			r.Events = t.takeEvents()
+			res[i] = r
+		}
+		head = t.head
+		return t.writeHead()
+	})
+	if err != nil {
+		if errors.Is(err, badger.ErrTxnTooBig) && len(ops) > 1 {
+			h := len(ops) / 2
+			return append(s.Apply(ops[:h]), s.Apply(ops[h:])...)
+		}
+		for i := range res {
+			res[i] = Result{Err: fmt.Errorf("commit: %w", err)}
+		}
+		return res
+	}
+	s.head.Store(head)
+	return res
+}
+
+// CompleteIdle marks completed every active session whose newest activity
+// is at least the idle timeout before now, and returns the events.
+func (s *Store) CompleteIdle(now time.Time) ([]session.Event, error) {
+	if s.closed.Load() || s.opts.ReadOnly {
+		return nil, ErrClosed
+	}
+	now = now.UTC()
+	cutoff := now.Add(-s.opts.IdleTimeout).UnixNano()
+	var due []session.Key
+	err := s.db.View(func(txn *badger.Txn) error {
+		return scan(txn, pfxActive, true, func(k, v []byte) error {
+			if int64(u64(v)) <= cutoff {
+				if key, ok := splitKey(pfxActive, k); ok {
+					due = append(due, key)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil || len(due) == 0 {
+		return nil, err
+	}
+	var events []session.Event
+	var head uint64
+	err = s.db.Update(func(txn *badger.Txn) error {
+		t := newTx(s, txn)
+		t.begin()
+		for _, k := range due {
+			rec, ok, err := t.record(k)
+			if err != nil {
+				return err
+			}
+			t.del(activeKey(k))
+			if !ok || rec.Status != session.StatusActive {
+				continue
+			}
+			rec.Status = session.StatusCompleted
+			rec.Version++
+			rec.UpdatedAt = now
+			t.emit(now, rec, session.EventCompleted, session.Change{
+				Status: rec.Status, StartedAt: rec.StartedAt, EndedAt: rec.EndedAt,
+				Duration: rec.DurationMS, Version: rec.Version,
+			})
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		events = t.takeEvents()
+		head = t.head
+		return t.writeHead()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("complete idle sessions: %w", err)
+	}
+	s.head.Store(head)
+	return events, nil
+}
+
+// tx is one Badger transaction plus an overlay holding the writes of the op
+// being applied, so a failed op can be rolled back without touching the
+// transaction.
+type tx struct {
+	s        *Store
+	txn      *badger.Txn
+	head     uint64
+	headSeen uint64 // head at begin(), for rollback
+	stage    map[string]*staged
+	order    []string
+	events   []session.Event
+}
+
+type staged struct {
+	rec *session.Record
+	ck  *session.Checkpoint
+	cl  *claimEntry
+	raw []byte
+	del bool
+}
+
+func newTx(s *Store, txn *badger.Txn) *tx {
+	return &tx{s: s, txn: txn, head: s.head.Load()}
+}
+
+func (t *tx) begin() {
+	t.stage = map[string]*staged{}
+	t.order = t.order[:0]
+	t.events = nil
+	t.headSeen = t.head
+}
+
+func (t *tx) rollback() {
+	t.stage = map[string]*staged{}
+	t.order = t.order[:0]
+	t.events = nil
+	t.head = t.headSeen
+}
+
+func (t *tx) put(k []byte, v *staged) {
+	ks := string(k)
+	if _, ok := t.stage[ks]; !ok {
+		t.order = append(t.order, ks)
+	}
+	t.stage[ks] = v
+}
+
+func (t *tx) del(k []byte) { t.put(k, &staged{del: true}) }
+
+// flush writes the staged op into the Badger transaction.
+func (t *tx) flush() error {
+	for _, k := range t.order {
+		v := t.stage[k]
+		var err error
+		switch {
+		case v.del:
+			err = t.txn.Delete([]byte(k))
+		default:
+			var b []byte
+			switch {
+			case v.rec != nil:
+				b, err = json.Marshal(v.rec)
+			case v.ck != nil:
+				b, err = json.Marshal(v.ck)
+			case v.cl != nil:
+				b, err = json.Marshal(v.cl)
+			default:
+				b = v.raw
+			}
+			if err == nil {
+				err = t.txn.Set([]byte(k), b)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	t.stage = map[string]*staged{}
+	t.order = t.order[:0]
+	return nil
+}
+
+func (t *tx) takeEvents() []session.Event {
+	ev := t.events
+	t.events = nil
+	return ev
+}
+
+func (t *tx) writeHead() error {
+	if t.head == t.s.head.Load() {
+		return nil
+	}
+	return t.txn.Set(keyHead, putU64(t.head))
+}
+
+// record returns the staged, mutable record of k (staging it on first use).
+func (t *tx) record(k session.Key) (*session.Record, bool, error) {
+	key := sessionKey(k)
+	if v, ok := t.stage[string(key)]; ok {
+		return v.rec, v.rec != nil, nil
+	}
+	r := &session.Record{Key: k}
+	ok, err := getJSON(t.txn, key, r)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok {
+		t.put(key, &staged{rec: r})
+	}
+	return r, ok, nil
+}
+
+func (t *tx) emit(now time.Time, r *session.Record, kind session.EventKind, ch session.Change) {
+	t.head++
+	e := session.Event{Seq: t.head, Time: now, Key: r.Key, Kind: kind, Change: ch}
+	b, _ := json.Marshal(&e) // plain structs: cannot fail
+	t.put(eventKey(e.Seq), &staged{raw: b})
+	t.events = append(t.events, e)
+}
+
+// commit applies one Commit to the overlay.
+func (t *tx) commit(c *Commit) (Result, error) {
+	if c.Key.Provider == "" || c.Key.ID == "" || len(c.Files) == 0 {
+		return Result{}, fmt.Errorf("%w: session %s with %d files", ErrInvalidCommit, c.Key, len(c.Files))
+	}
+	now := c.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC()
+	rec, exists, err := t.record(c.Key)
+	if err != nil {
+		return Result{}, err
+	}
+	if rec.Version != c.ExpectedVersion {
+		return Result{}, &ConflictError{Key: c.Key.String(), Expected: c.ExpectedVersion, Actual: rec.Version}
+	}
+	stored, err := loadCheckpoints(t.txn, c.Key)
+	if err != nil {
+		return Result{}, err
+	}
+	files := make(map[string]*session.Checkpoint, len(stored)+len(c.Files))
+	for i := range stored {
+		files[stored[i].Path] = &stored[i]
+	}
+	before := *rec
+	adj := map[session.ID]session.Usage{}
+	var delta session.Delta
+	out := make([]session.Checkpoint, 0, len(c.Files))
+	for i := range c.Files {
+		fu := &c.Files[i]
+		path := fu.Checkpoint.Path
+		if path == "" {
+			return Result{}, fmt.Errorf("%w: session %s: file update without a path", ErrInvalidCommit, c.Key)
+		}
+		old := files[path]
+		var base session.FileContribution
+		switch {
+		case fu.Reset:
+			if old != nil {
+				if err := t.dropClaims(c.Key, path, adj); err != nil {
+					return Result{}, err
+				}
+			}
+			if fu.FromOffset != 0 {
+				return Result{}, fmt.Errorf("%w: session %s file %s: reset must start at offset 0", ErrInvalidCommit, c.Key, path)
+			}
+		case old == nil:
+			if fu.FromOffset != 0 {
+				return Result{}, &ConflictError{Key: c.Key.String(), Path: path, Expected: uint64(fu.FromOffset)}
+			}
+		default:
+			if fu.FromOffset != old.Offset {
+				return Result{}, &ConflictError{Key: c.Key.String(), Path: path, Expected: uint64(fu.FromOffset), Actual: uint64(old.Offset)}
+			}
+			base = old.Contribution
+		}
+		ck := fu.Checkpoint
+		base.Models = slices.Clone(base.Models)
+		base.Apply(&fu.Delta)
+		ck.Contribution = base
+		if err := t.applyClaims(c.Key, path, fu.Delta.Claims, adj); err != nil {
+			return Result{}, err
+		}
+		files[path] = &ck
+		t.put(ckptKey(c.Key, path), &staged{ck: &ck})
+		out = append(out, ck)
+		if old != nil && fu.Reset {
+			// the event reports what changed: the new contribution minus the old one
+			delta.Counts = delta.Counts.Add(ck.Contribution.Counts).Add(negCounts(old.Contribution.Counts))
+		} else {
+			delta.Counts = delta.Counts.Add(fu.Delta.Counts)
+		}
+		delta.Records += fu.Delta.Records
+		delta.Models = session.AddModels(delta.Models, fu.Delta.Models...)
+	}
+	rec.ClaimedTokens = rec.ClaimedTokens.Add(adj[c.Key.ID])
+	delete(adj, c.Key.ID)
+	aggregate(rec, files)
+	rec.Version++
+	t.setStatus(rec, now)
+	rec.UpdatedAt = now
+	t.put(sessionKey(c.Key), &staged{rec: rec})
+
+	ch := session.Change{
+		Tokens: rec.Tokens.Sub(before.Tokens), Counts: delta.Counts, Records: delta.Records,
+		Models: delta.Models, Status: rec.Status, StartedAt: rec.StartedAt, EndedAt: rec.EndedAt,
+		Duration: rec.DurationMS, Version: rec.Version,
+	}
+	switch {
+	case !exists:
+		ch.Tokens = rec.Tokens
+		t.emit(now, rec, session.EventCreated, ch)
+	case ch.Tokens != (session.Usage{}) || ch.Counts != (session.Counts{}) || ch.Records != 0 || before.Status != rec.Status && rec.Status == session.StatusActive:
+		t.emit(now, rec, session.EventUpdated, ch)
+	}
+	if rec.Status == session.StatusCompleted && (before.Status != session.StatusCompleted || !exists) {
+		t.emit(now, rec, session.EventCompleted, session.Change{
+			Status: rec.Status, StartedAt: rec.StartedAt, EndedAt: rec.EndedAt, Duration: rec.DurationMS, Version: rec.Version,
+		})
+	}
+	if err := t.adjustOthers(c.Key.Provider, adj, now); err != nil {
+		return Result{}, err
+	}
+	return Result{Record: *rec, Files: out}, nil
+}
+
+// adjustOthers moves claimed tokens of other sessions (ownership changed).
+func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, now time.Time) error {
+	ids := make([]session.ID, 0, len(adj))
+	for id, u := range adj {
+		if !u.IsZero() {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		k := session.Key{Provider: p, ID: id}
+		r, ok, err := t.record(k)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// A sighting of a session not committed yet cannot own a claim.
+			return fmt.Errorf("claim owner %s has no record: %w", k, ErrCorrupt)
+		}
+		r.ClaimedTokens = r.ClaimedTokens.Add(adj[id])
+		r.Tokens = r.Tokens.Add(adj[id])
+		r.Version++
+		r.UpdatedAt = now
+		t.put(sessionKey(k), &staged{rec: r})
+		t.emit(now, r, session.EventUpdated, session.Change{Tokens: adj[id], Status: r.Status, Version: r.Version})
+	}
+	return nil
+}
+
+func (t *tx) setStatus(rec *session.Record, now time.Time) {
+	last := rec.EndedAt
+	if last.IsZero() {
+		last = now // no timestamped record yet: the activity is now
+	}
+	if now.Sub(last) >= t.s.opts.IdleTimeout {
+		rec.Status = session.StatusCompleted
+		t.del(activeKey(rec.Key))
+	} else {
+		rec.Status = session.StatusActive
+		t.put(activeKey(rec.Key), &staged{raw: putU64(uint64(last.UnixNano()))})
+	}
+	rec.FailReason = ""
+}
+
+// aggregate recomputes a record's derived fields from its files.
+func aggregate(rec *session.Record, files map[string]*session.Checkpoint) {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	var counts session.Counts
+	var usage session.Usage
+	var models []string
+	var first, last time.Time
+	var cwd, branch, subCWD, subBranch string
+	var subagents int64
+	for _, p := range paths {
+		c := &files[p].Contribution
+		counts = counts.Add(c.Counts)
+		usage = usage.Add(c.Usage)
+		models = session.AddModels(models, c.Models...)
+		if !c.FirstAt.IsZero() && (first.IsZero() || c.FirstAt.Before(first)) {
+			first = c.FirstAt
+		}
+		if c.LastAt.After(last) {
+			last = c.LastAt
+		}
+		if files[p].Role == session.RoleSubagent {
+			subagents++
+			if c.CWD != "" {
+				subCWD = c.CWD
+			}
+			if c.GitBranch != "" {
+				subBranch = c.GitBranch
+			}
+			continue
+		}
+		if c.CWD != "" {
+			cwd = c.CWD
+		}
+		if c.GitBranch != "" {
+			branch = c.GitBranch
+		}
+	}
+	if cwd == "" {
+		cwd = subCWD
+	}
+	if branch == "" {
+		branch = subBranch
+	}
+	rec.Counts = counts
+	rec.Tokens = usage.Add(rec.ClaimedTokens)
+	if models == nil {
+		models = []string{}
+	}
+	rec.Models = models
+	rec.StartedAt, rec.EndedAt = first, last
+	rec.DurationMS = 0
+	if !first.IsZero() {
+		rec.DurationMS = last.Sub(first).Milliseconds()
+	}
+	rec.CWD, rec.GitBranch = cwd, branch
+	rec.Project = session.ProjectFromCWD(cwd)
+	rec.Files = int64(len(files))
+	rec.Subagents = subagents
+}
+
+func negCounts(c session.Counts) session.Counts {
+	return session.Counts{UserMessages: -c.UserMessages, AssistantMessages: -c.AssistantMessages, ToolCalls: -c.ToolCalls, ToolErrors: -c.ToolErrors}
+}

@@ -1,0 +1,431 @@
+// Package persistence is sessiond's Badger store: the versioned key layout,
+// codecs, atomic commits with optimistic version checks, the gapless event
+// log and the usage-claim index. It has no actors: the store actor is its
+// only writer, and readers (API, CLI) use read-only transactions from any
+// goroutine.
+package persistence
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/sessiond/sessiond/session"
+)
+
+// Options configure a Store.
+type Options struct {
+	// IdleTimeout: a session whose newest record is older than this is
+	// completed (default 10m).
+	IdleTimeout time.Duration
+	// ReadOnly opens the store without taking the writer lock (CLI reads
+	// while no daemon runs).
+	ReadOnly bool
+	// InMemory keeps everything in memory (tests).
+	InMemory bool
+	// SyncWrites makes every commit durable against power loss (slower).
+	SyncWrites bool
+	Logger     *slog.Logger
+}
+
+// Store is an open data directory.
+type Store struct {
+	db     *badger.DB
+	dir    string
+	opts   Options
+	log    *slog.Logger
+	head   atomic.Uint64 // last committed event sequence
+	closed atomic.Bool
+}
+
+// Open opens (creating if needed) the store in dir. A directory held by
+// another process fails with ErrLocked.
+func Open(dir string, opts Options) (*Store, error) {
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 10 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	bo := badger.DefaultOptions(dir)
+	if opts.InMemory {
+		bo = badger.DefaultOptions("").WithInMemory(true)
+	} else if !opts.ReadOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir %q: %w", dir, err)
+		}
+	}
+	// A small footprint for a desktop daemon (see reference/libraries.md):
+	// small memtables and caches, 64 MiB value-log files, compression on.
+	bo = bo.WithMemTableSize(8 << 20).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(4).
+		WithBlockCacheSize(8 << 20).
+		WithIndexCacheSize(4 << 20).
+		WithBaseTableSize(2 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithNumCompactors(2).
+		WithCompression(options.Snappy).
+		WithDetectConflicts(false). // one writer: conflicts are checked by version
+		WithSyncWrites(opts.SyncWrites).
+		WithReadOnly(opts.ReadOnly).
+		WithLogger(badgerLogger{opts.Logger.With("component", "badger")}).
+		WithLoggingLevel(badger.WARNING)
+	db, err := badger.Open(bo)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("open store %q: %w: stop the other sessiond or use another --data-dir", dir, ErrLocked)
+		}
+		if opts.ReadOnly && errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("open store %q: %w: no data yet, run `sessiond scan` or `sessiond run` first", dir, err)
+		}
+		return nil, fmt.Errorf("open store %q: %w", dir, err)
+	}
+	s := &Store{db: db, dir: dir, opts: opts, log: opts.Logger}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init() error {
+	return s.update(func(txn *badger.Txn) error {
+		it, err := txn.Get(keySchema)
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+			if s.opts.ReadOnly {
+				return nil
+			}
+			return txn.Set(keySchema, []byte(schemaVersion))
+		case err != nil:
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		v, err := it.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if string(v) != schemaVersion {
+			return fmt.Errorf("data dir %q has schema %q, this sessiond reads %q: %w", s.dir, v, schemaVersion, ErrSchema)
+		}
+		it, err = txn.Get(keyHead)
+		if err == nil {
+			err = it.Value(func(b []byte) error { s.head.Store(u64(b)); return nil })
+		}
+		if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("read event head: %w", err)
+		}
+		return nil
+	})
+}
+
+// update runs fn in a read-write transaction (read-only in ReadOnly mode).
+func (s *Store) update(fn func(*badger.Txn) error) error {
+	if s.opts.ReadOnly {
+		return s.db.View(fn)
+	}
+	return s.db.Update(fn)
+}
+
+// Dir is the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close flushes and closes the store. Later calls return ErrClosed.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	var errs []error
+	if !s.opts.ReadOnly && !s.opts.InMemory {
+		if err := s.db.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("sync store: %w", err))
+		}
+	}
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Sync makes every committed write durable.
+func (s *Store) Sync() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if s.opts.ReadOnly || s.opts.InMemory {
+		return nil
+	}
+	return s.db.Sync()
+}
+
+// RunValueLogGC rewrites value-log files until none is worth it.
+func (s *Store) RunValueLogGC(ctx context.Context) error {
+	if s.opts.InMemory || s.opts.ReadOnly {
+		return nil
+	}
+	for ctx.Err() == nil && !s.closed.Load() {
+		err := s.db.RunValueLogGC(0.5)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("value-log gc: %w", err)
+		}
+	}
+	return nil
+}
+
+// Size reports the on-disk size of the LSM tree and the value log.
+func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
+
+// DiskUsage sums the real size of the files in the data directory.
+func (s *Store) DiskUsage() int64 {
+	var n int64
+	_ = filepath.WalkDir(s.dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// Head is the sequence of the last committed event (0: none).
+func (s *Store) Head() (uint64, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	if s.opts.ReadOnly {
+		var h uint64
+		err := s.db.View(func(txn *badger.Txn) error {
+			it, err := txn.Get(keyHead)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return it.Value(func(b []byte) error { h = u64(b); return nil })
+		})
+		return h, err
+	}
+	return s.head.Load(), nil
+}
+
+// Session reads one session.
+func (s *Store) Session(k session.Key) (session.Record, error) {
+	var r session.Record
+	if s.closed.Load() {
+		return r, ErrClosed
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		ok, err := getJSON(txn, sessionKey(k), &r)
+		if err == nil && !ok {
+			err = fmt.Errorf("%s: %w", k, ErrSessionNotFound)
+		}
+		return err
+	})
+	return r, err
+}
+
+// Sessions lists the sessions passing f, ordered by start time, then key.
+func (s *Store) Sessions(f Filter) ([]session.Record, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	out := []session.Record{}
+	pfx := pfxSession
+	if f.Provider != "" {
+		pfx = append(join(pfxSession, string(f.Provider)), sep)
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		return scan(txn, pfx, true, func(k, v []byte) error {
+			var r session.Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("session %q: %w: %w", k, ErrCorrupt, err)
+			}
+			if f.Match(&r) {
+				out = append(out, r)
+			}
+			return nil
+		})
+	})
+	slices.SortFunc(out, func(a, b session.Record) int {
+		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+			return c
+		}
+		if a.Key.Less(b.Key) {
+			return -1
+		}
+		if b.Key.Less(a.Key) {
+			return 1
+		}
+		return 0
+	})
+	return out, err
+}
+
+// Events returns up to limit events with Seq > since, in order.
+func (s *Store) Events(since uint64, limit int) ([]session.Event, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	if limit <= 0 {
+		limit = 1000
+	}
+	out := make([]session.Event, 0, min(limit, 256))
+	err := s.db.View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = pfxEvent
+		opt.PrefetchSize = min(limit, 100)
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Seek(eventKey(since + 1)); it.ValidForPrefix(pfxEvent) && len(out) < limit; it.Next() {
+			var e session.Event
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &e) }); err != nil {
+				return fmt.Errorf("event %x: %w: %w", it.Item().Key(), ErrCorrupt, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CheckpointRef is a stored checkpoint with the session it belongs to.
+type CheckpointRef struct {
+	Key        session.Key
+	Checkpoint session.Checkpoint
+}
+
+// Checkpoints lists every file checkpoint of a provider, keyed by path.
+func (s *Store) Checkpoints(p session.Provider) (map[string]CheckpointRef, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	out := map[string]CheckpointRef{}
+	pfx := append(join(pfxCkpt, string(p)), sep)
+	err := s.db.View(func(txn *badger.Txn) error {
+		return scan(txn, pfx, true, func(k, v []byte) error {
+			rest := k[len(pfx):]
+			i := bytes.IndexByte(rest, sep)
+			if i < 0 {
+				return fmt.Errorf("checkpoint key %q: %w", k, ErrCorrupt)
+			}
+			var c session.Checkpoint
+			if err := json.Unmarshal(v, &c); err != nil {
+				return fmt.Errorf("checkpoint %q: %w: %w", k, ErrCorrupt, err)
+			}
+			out[c.Path] = CheckpointRef{Key: session.Key{Provider: p, ID: session.ID(rest[:i])}, Checkpoint: c}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// SessionFiles lists the checkpoints of one session.
+func (s *Store) SessionFiles(k session.Key) ([]session.Checkpoint, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	var out []session.Checkpoint
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		out, err = loadCheckpoints(txn, k)
+		return err
+	})
+	return out, err
+}
+
+// Backup writes a full backup of the store to w.
+func (s *Store) Backup(w io.Writer) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	_, err := s.db.Backup(w, 0)
+	return err
+}
+
+// Restore loads a backup made by Backup into this (empty) store.
+func (s *Store) Restore(r io.Reader) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err := s.db.Load(r, 16); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return s.init()
+}
+
+func loadCheckpoints(txn *badger.Txn, k session.Key) ([]session.Checkpoint, error) {
+	var out []session.Checkpoint
+	err := scan(txn, ckptPrefix(k), true, func(key, v []byte) error {
+		var c session.Checkpoint
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("checkpoint %q: %w: %w", key, ErrCorrupt, err)
+		}
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+func scan(txn *badger.Txn, pfx []byte, values bool, fn func(k, v []byte) error) error {
+	opt := badger.DefaultIteratorOptions
+	opt.Prefix = pfx
+	opt.PrefetchValues = values
+	it := txn.NewIterator(opt)
+	defer it.Close()
+	for it.Seek(pfx); it.ValidForPrefix(pfx); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		var err error
+		if values {
+			err = item.Value(func(v []byte) error { return fn(k, v) })
+		} else {
+			err = fn(k, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func getJSON(txn *badger.Txn, k []byte, v any) (bool, error) {
+	it, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	err = it.Value(func(b []byte) error { return json.Unmarshal(b, v) })
+	if err != nil {
+		return false, fmt.Errorf("decode %q: %w: %w", k, ErrCorrupt, err)
+	}
+	return true, nil
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }

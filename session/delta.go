@@ -1,0 +1,138 @@
+package session
+
+import "time"
+
+// Claim is usage that must be counted once across every file and session of
+// a provider: Claude Code repeats one response's usage on several lines and
+// copies old lines into resumed or forked sessions. The store keeps one entry
+// per claim key; the usage counted is the field-wise maximum over every
+// sighting, and it belongs to the session whose sighting has the earliest
+// time (ties: the smaller session id), independent of discovery order.
+type Claim struct {
+	Key   string    // provider-specific dedupe key, e.g. message.id + "/" + requestId
+	At    time.Time // timestamp of the line carrying it
+	Usage Usage
+}
+
+// Delta is what parsing a run of complete records of one file adds to that
+// file's contribution to its session.
+type Delta struct {
+	Counts
+	Usage     Usage   // usage counted directly (providers without claims)
+	Claims    []Claim // usage deduplicated across files and sessions
+	Models    []string
+	FirstAt   time.Time
+	LastAt    time.Time
+	CWD       string // last seen, "" if none
+	GitBranch string // last seen, "" if none
+	Records   int64  // records parsed
+	Malformed int64  // records skipped as malformed
+}
+
+// Observe widens the delta's time range to include t (ignores zero times).
+func (d *Delta) Observe(t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	t = t.UTC()
+	if d.FirstAt.IsZero() || t.Before(d.FirstAt) {
+		d.FirstAt = t
+	}
+	if t.After(d.LastAt) {
+		d.LastAt = t
+	}
+}
+
+// Merge folds o into d (o is later in the file than d).
+func (d *Delta) Merge(o *Delta) {
+	d.Counts = d.Counts.Add(o.Counts)
+	d.Usage = d.Usage.Add(o.Usage)
+	d.Claims = append(d.Claims, o.Claims...)
+	d.Models = AddModels(d.Models, o.Models...)
+	d.Observe(o.FirstAt)
+	d.Observe(o.LastAt)
+	if o.CWD != "" {
+		d.CWD = o.CWD
+	}
+	if o.GitBranch != "" {
+		d.GitBranch = o.GitBranch
+	}
+	d.Records += o.Records
+	d.Malformed += o.Malformed
+}
+
+// Empty reports whether the delta carries nothing.
+func (d *Delta) Empty() bool {
+	return d.Records == 0 && d.Malformed == 0 && len(d.Claims) == 0 && d.Usage.IsZero() && d.Counts == (Counts{})
+}
+
+// FileIdentity identifies a file independent of its path: a rewrite by
+// rename gives a new inode; a rewrite in place changes the head hash.
+type FileIdentity struct {
+	Dev      uint64 `json:"dev"`
+	Ino      uint64 `json:"ino"`
+	HeadHash uint64 `json:"head_hash"` // hash of the first HeadSize bytes (or fewer if the file is shorter)
+	HeadLen  int64  `json:"head_len"`  // how many bytes HeadHash covers
+}
+
+// HeadSize is how many leading bytes FileIdentity.HeadHash covers at most.
+const HeadSize = 4096
+
+// FileRole says how a file contributes to its session.
+type FileRole uint8
+
+// File roles.
+const (
+	RoleMain     FileRole = iota // the session's own transcript
+	RoleSubagent                 // a subagent transcript rolled up into the parent
+)
+
+// Checkpoint is the committed state of one file of a session: how far it
+// has been read and what it has contributed so far.
+type Checkpoint struct {
+	Path     string       `json:"path"`
+	Role     FileRole     `json:"role"`
+	Identity FileIdentity `json:"identity"`
+	Size     int64        `json:"size"`   // size when last read
+	Offset   int64        `json:"offset"` // end of the last complete record consumed
+	ModTime  time.Time    `json:"mod_time"`
+	// Parser is the provider parser's own state after Offset.
+	Parser []byte `json:"parser,omitempty"`
+	// Contribution is everything the file's bytes [0, Offset) added, except
+	// claims, which live in the store's claim index.
+	Contribution FileContribution `json:"contribution"`
+}
+
+// FileContribution is one file's share of its session.
+type FileContribution struct {
+	Counts
+	Usage     Usage     `json:"usage"`
+	Models    []string  `json:"models"`
+	FirstAt   time.Time `json:"first_at"`
+	LastAt    time.Time `json:"last_at"`
+	CWD       string    `json:"cwd"`
+	GitBranch string    `json:"git_branch"`
+	Records   int64     `json:"records"`
+	Malformed int64     `json:"malformed"`
+}
+
+// Apply folds a delta into the contribution.
+func (c *FileContribution) Apply(d *Delta) {
+	c.Counts = c.Counts.Add(d.Counts)
+	c.Usage = c.Usage.Add(d.Usage)
+	c.Models = AddModels(c.Models, d.Models...)
+	if !d.FirstAt.IsZero() && (c.FirstAt.IsZero() || d.FirstAt.Before(c.FirstAt)) {
+		c.FirstAt = d.FirstAt
+	}
+	if d.LastAt.After(c.LastAt) {
+		c.LastAt = d.LastAt
+	}
+	if d.CWD != "" {
+		c.CWD = d.CWD
+	}
+	if d.GitBranch != "" {
+		c.GitBranch = d.GitBranch
+	}
+	c.Records += d.Records
+	c.Malformed += d.Malformed
+}

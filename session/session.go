@@ -1,0 +1,149 @@
+// Package session holds sessiond's domain types: providers, session keys,
+// token usage, session records, per-file checkpoints and events. It depends on
+// the standard library only; every other package speaks in these types.
+package session
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Provider identifies an agent. The values are those of the upload protocol.
+type Provider string
+
+// Known providers.
+const (
+	ClaudeCode    Provider = "claude-code"
+	Codex         Provider = "codex"
+	GeminiCode    Provider = "gemini-code"
+	OpenCode      Provider = "opencode"
+	GitHubCopilot Provider = "github-copilot"
+	Cursor        Provider = "cursor"
+)
+
+// ID is a provider's own session identifier.
+type ID string
+
+// Key names one session across providers.
+type Key struct {
+	Provider Provider `json:"provider"`
+	ID       ID       `json:"session_id"`
+}
+
+// String renders the key as "provider/id".
+func (k Key) String() string { return string(k.Provider) + "/" + string(k.ID) }
+
+// Less orders keys by provider, then id.
+func (k Key) Less(o Key) bool {
+	if k.Provider != o.Provider {
+		return k.Provider < o.Provider
+	}
+	return k.ID < o.ID
+}
+
+// Usage is token usage under the contract shared by every provider:
+// Input is uncached prompt tokens, CacheRead and CacheWrite the cached ones,
+// Output includes reasoning, Reasoning is the reported subset of Output (0 when
+// unknown). Total is derived, never stored.
+type Usage struct {
+	Input      int64 `json:"input"`
+	Output     int64 `json:"output"`
+	CacheRead  int64 `json:"cache_read"`
+	CacheWrite int64 `json:"cache_write"`
+	Reasoning  int64 `json:"reasoning"`
+}
+
+// Total is input + cache_read + cache_write + output.
+func (u Usage) Total() int64 { return u.Input + u.CacheRead + u.CacheWrite + u.Output }
+
+// Add returns u + o.
+func (u Usage) Add(o Usage) Usage {
+	return Usage{u.Input + o.Input, u.Output + o.Output, u.CacheRead + o.CacheRead, u.CacheWrite + o.CacheWrite, u.Reasoning + o.Reasoning}
+}
+
+// Sub returns u - o.
+func (u Usage) Sub(o Usage) Usage {
+	return Usage{u.Input - o.Input, u.Output - o.Output, u.CacheRead - o.CacheRead, u.CacheWrite - o.CacheWrite, u.Reasoning - o.Reasoning}
+}
+
+// Max returns the field-wise maximum of u and o.
+func (u Usage) Max(o Usage) Usage {
+	return Usage{max(u.Input, o.Input), max(u.Output, o.Output), max(u.CacheRead, o.CacheRead), max(u.CacheWrite, o.CacheWrite), max(u.Reasoning, o.Reasoning)}
+}
+
+// IsZero reports whether every field is zero.
+func (u Usage) IsZero() bool { return u == Usage{} }
+
+// Status is a session's lifecycle state.
+type Status string
+
+// Session states.
+const (
+	StatusActive    Status = "active"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+)
+
+// Counts are the countable facts of a session (or of one file's share of it).
+type Counts struct {
+	UserMessages      int64 `json:"user_messages"`
+	AssistantMessages int64 `json:"assistant_messages"`
+	ToolCalls         int64 `json:"tool_calls"`
+	ToolErrors        int64 `json:"tool_errors"`
+}
+
+// Add returns c + o.
+func (c Counts) Add(o Counts) Counts {
+	return Counts{c.UserMessages + o.UserMessages, c.AssistantMessages + o.AssistantMessages, c.ToolCalls + o.ToolCalls, c.ToolErrors + o.ToolErrors}
+}
+
+// Record is the stored state of one session.
+type Record struct {
+	Key
+	Project    string    `json:"project"`
+	CWD        string    `json:"cwd"`
+	GitBranch  string    `json:"git_branch"`
+	StartedAt  time.Time `json:"started_at"`
+	EndedAt    time.Time `json:"ended_at"`
+	DurationMS int64     `json:"duration_ms"`
+	Status     Status    `json:"status"`
+	FailReason string    `json:"fail_reason,omitempty"`
+	Counts
+	Subagents int64    `json:"subagents"`
+	Files     int64    `json:"files"`
+	Version   uint64   `json:"version"`
+	Models    []string `json:"models"`
+	Tokens    Usage    `json:"tokens"`
+	// ClaimedTokens is the part of Tokens that comes from deduplicated
+	// claims (see Claim); the rest is the sum of the files' direct usage.
+	ClaimedTokens Usage     `json:"claimed_tokens,omitzero"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// AddModels merges models into the sorted, de-duplicated list ms.
+func AddModels(ms []string, add ...string) []string {
+	for _, m := range add {
+		if m == "" {
+			continue
+		}
+		i, found := slices.BinarySearch(ms, m)
+		if !found {
+			ms = slices.Insert(ms, i, m)
+		}
+	}
+	return ms
+}
+
+// ProjectFromCWD is the project name sessiond derives from a working
+// directory: its base name ("unknown" when there is none).
+func ProjectFromCWD(cwd string) string {
+	cwd = strings.TrimRight(cwd, `/\`)
+	if i := strings.LastIndexAny(cwd, `/\`); i >= 0 {
+		cwd = cwd[i+1:]
+	}
+	if cwd == "" {
+		return "unknown"
+	}
+	return cwd
+}
