@@ -1,0 +1,144 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sessiond/sessiond/messages"
+	"github.com/sessiond/sessiond/persistence"
+	"github.com/sessiond/sessiond/session"
+)
+
+// Hub tells goroutines outside the actor system (API streams) that the
+// event head advanced; they then read the events from the log, so a slow
+// reader never loses one. It is safe for concurrent use.
+type Hub struct {
+	mu   sync.Mutex
+	head uint64
+	ch   chan struct{}
+}
+
+// NewHub returns a hub whose head is head.
+func NewHub(head uint64) *Hub { return &Hub{head: head, ch: make(chan struct{})} }
+
+// Changed returns a channel closed once the head is past after.
+func (h *Hub) Changed(after uint64) <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.head > after {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return h.ch
+}
+
+// Head is the last published sequence.
+func (h *Hub) Head() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.head
+}
+
+func (h *Hub) advance(head uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if head <= h.head {
+		return
+	}
+	h.head = head
+	close(h.ch)
+	h.ch = make(chan struct{})
+}
+
+// BusConfig configures the bus.
+type BusConfig struct {
+	Store  *persistence.Store // the log subscribers catch up from
+	Hub    *Hub
+	Logger *slog.Logger
+}
+
+// Bus fans committed events out to subscriber actors in sequence order. A
+// subscriber that asks for events from an earlier sequence is replayed from
+// the persisted log first.
+type Bus struct {
+	cfg  BusConfig
+	log  *slog.Logger
+	head uint64
+	subs map[string]*actor.PID
+}
+
+// NewBus returns the producer of the bus actor.
+func NewBus(cfg BusConfig) actor.Producer {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return func() actor.Actor {
+		return &Bus{cfg: cfg, log: cfg.Logger.With("actor", "bus"), subs: map[string]*actor.PID{}}
+	}
+}
+
+// Receive routes messages.
+func (b *Bus) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		b.head, _ = b.cfg.Store.Head()
+	case *messages.EventsCommitted:
+		b.onEvents(ctx, m)
+	case *messages.Subscribe:
+		b.onSubscribe(ctx, m)
+	case *messages.Unsubscribe:
+		if s := ctx.Sender(); s != nil {
+			delete(b.subs, s.String())
+			ctx.Unwatch(s)
+		}
+	case *actor.Terminated:
+		delete(b.subs, m.Who.String())
+	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	default:
+		unhandled(b.log, m)
+	}
+}
+
+func (b *Bus) onEvents(ctx actor.Context, m *messages.EventsCommitted) {
+	if len(m.Events) == 0 {
+		return
+	}
+	b.head = m.Events[len(m.Events)-1].Seq
+	for _, pid := range b.subs {
+		ctx.Send(pid, m)
+	}
+	if b.cfg.Hub != nil {
+		b.cfg.Hub.advance(b.head)
+	}
+}
+
+func (b *Bus) onSubscribe(ctx actor.Context, m *messages.Subscribe) {
+	pid := ctx.Sender()
+	if pid == nil {
+		return
+	}
+	// Catch up from the log in pages: the bus is the only place events
+	// are ordered, so the replay and the live stream cannot interleave.
+	for since := m.Since; since < b.head; {
+		page, err := b.cfg.Store.Events(since, 1000)
+		if err != nil {
+			b.log.Error("replay events", "subscriber", pid.String(), "since", since, "err", err)
+			break
+		}
+		if len(page) == 0 {
+			break
+		}
+		ctx.Send(pid, &messages.EventsCommitted{Events: page})
+		since = page[len(page)-1].Seq
+	}
+	b.subs[pid.String()] = pid
+	ctx.Watch(pid)
+}
+
+func typeName(m any) string { return fmt.Sprintf("%T", m) }
+
+var _ = session.EventCreated

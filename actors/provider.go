@@ -1,0 +1,468 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sessiond/sessiond/messages"
+	"github.com/sessiond/sessiond/metrics"
+	"github.com/sessiond/sessiond/persistence"
+	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/session"
+	"github.com/sessiond/sessiond/watch"
+)
+
+// ProviderConfig configures a provider actor.
+type ProviderConfig struct {
+	Provider providers.Provider
+	Roots    []string // the directories to watch (from Provider.Roots unless overridden)
+	Session  SessionConfig
+	// SessionStrategy supervises the session actors (from supervision/).
+	SessionStrategy actor.SupervisorStrategy
+	Reconcile       time.Duration
+	PollInterval    time.Duration
+	ForcePolling    bool
+	Logger          *slog.Logger
+}
+
+// Provider owns one agent's watch goroutine and routes file changes to
+// session actors, spawning them on demand and stopping them when they idle.
+type Provider struct {
+	cfg    ProviderConfig
+	id     session.Provider
+	log    *slog.Logger
+	m      *metrics.Metrics
+	files  map[string]*fileEntry
+	sess   map[session.ID]*sessEntry
+	unres  map[string]messages.FileStat // files whose session is not known yet
+	w      *watch.Watcher
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	initial  bool         // the first full listing was routed
+	resolves int          // resolve goroutines running
+	waiters  []*actor.PID // AwaitIdle requests
+	lastErr  string
+}
+
+type fileEntry struct {
+	key  session.Key
+	role session.FileRole
+	ck   *session.Checkpoint // as loaded at start (nil: new file)
+	stat messages.FileStat
+}
+
+type sessEntry struct {
+	pid         *actor.PID
+	paths       map[string]struct{}
+	busy        bool // told of a change, not caught up yet
+	passivating bool // poisoned after idling
+	again       bool // changed while passivating: respawn
+	panicReason string
+	failed      string
+}
+
+type fileResolved struct {
+	stat messages.FileStat
+	id   session.ID
+	err  error
+}
+
+type watchStopped struct{ err error }
+
+// NewProvider returns the producer of a provider actor.
+func NewProvider(cfg ProviderConfig) actor.Producer {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Session.Provider = cfg.Provider
+	if cfg.Session.Logger == nil {
+		cfg.Session.Logger = cfg.Logger
+	}
+	cfg.Session.defaults()
+	return func() actor.Actor {
+		id := cfg.Provider.ID()
+		return &Provider{
+			cfg: cfg, id: id, m: cfg.Session.Metrics,
+			log: cfg.Logger.With("actor", "provider", "provider", string(id)),
+		}
+	}
+}
+
+// Receive routes messages.
+func (p *Provider) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		p.onStarted(ctx)
+	case *messages.FilesChanged:
+		p.onFilesChanged(ctx, m)
+	case *fileResolved:
+		p.onResolved(ctx, m)
+	case *messages.SessionCaughtUp:
+		p.onCaughtUp(ctx, m.Key)
+	case *messages.SessionFailed:
+		if e := p.sess[m.Key.ID]; e != nil {
+			e.failed = m.Reason
+		}
+		p.lastErr = m.Key.String() + ": " + m.Reason
+	case *sessionStarted:
+		p.onSessionStarted(ctx, m.key)
+	case *sessionIdle:
+		p.onSessionIdle(ctx, m.key)
+	case *sessionPanicked:
+		if e := p.sess[m.key.ID]; e != nil {
+			e.panicReason = m.reason
+		}
+	case *actor.Terminated:
+		p.onTerminated(ctx, m)
+	case *sessionStopped:
+		p.onSessionStopped(ctx, m.key)
+	case *messages.AwaitIdle:
+		p.waiters = append(p.waiters, ctx.Sender())
+		p.checkIdle(ctx)
+	case *messages.ProviderStatusRequest:
+		ctx.Respond(p.status())
+	case *watchStopped:
+		if m.err != nil {
+			p.lastErr = m.err.Error()
+			p.log.Error("watcher stopped", "err", m.err)
+		}
+	case *actor.Stopping:
+		p.onStopping()
+	case *actor.Stopped, *actor.Restarting:
+	default:
+		unhandled(p.log, m)
+	}
+}
+
+func (p *Provider) onStarted(ctx actor.Context) {
+	p.files = map[string]*fileEntry{}
+	p.sess = map[session.ID]*sessEntry{}
+	p.unres = map[string]messages.FileStat{}
+	cks, err := p.cfg.Session.Store.Checkpoints(p.id)
+	if err != nil {
+		panic(err) // cannot route without knowing what was read: let supervision retry
+	}
+	for path, ref := range cks {
+		ck := ref.Checkpoint
+		p.files[path] = &fileEntry{key: ref.Key, role: ck.Role, ck: &ck}
+	}
+	prov := p.cfg.Provider
+	w, err := watch.New(watch.Config{
+		Roots:        p.cfg.Roots,
+		Descend:      prov.Descend,
+		Match:        func(root, path string) bool { _, ok := prov.Match(root, path); return ok },
+		Reconcile:    p.cfg.Reconcile,
+		PollInterval: p.cfg.PollInterval,
+		ForcePolling: p.cfg.ForcePolling,
+		Logger:       p.log,
+	})
+	if err != nil {
+		p.lastErr = err.Error()
+		p.log.Error("cannot watch", "roots", p.cfg.Roots, "err", err)
+		p.initial = true
+		return
+	}
+	p.w = w
+	c, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		err := w.Run(c, func(b watch.Batch) {
+			files := make([]messages.FileStat, len(b.Files))
+			for i, f := range b.Files {
+				files[i] = messages.FileStat(f)
+			}
+			root.Send(self, &messages.FilesChanged{Files: files, Full: b.Full})
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			root.Send(self, &watchStopped{err: err})
+		}
+	}()
+}
+
+func (p *Provider) onStopping() {
+	if p.cancel != nil {
+		p.cancel()
+		p.wg.Wait()
+	}
+}
+
+func (p *Provider) rootOf(path string) string {
+	best := ""
+	for _, r := range p.cfg.Roots {
+		if (path == r || strings.HasPrefix(path, strings.TrimSuffix(r, string(filepath.Separator))+string(filepath.Separator))) && len(r) > len(best) {
+			best = r
+		}
+	}
+	return best
+}
+
+func (p *Provider) onFilesChanged(ctx actor.Context, m *messages.FilesChanged) {
+	p.updateWatchMetrics()
+	for _, st := range m.Files {
+		p.route(ctx, st)
+	}
+	if m.Full {
+		p.initial = true
+	}
+	p.checkIdle(ctx)
+}
+
+func (p *Provider) route(ctx actor.Context, st messages.FileStat) {
+	fe := p.files[st.Path]
+	if st.Removed {
+		delete(p.unres, st.Path)
+		if fe != nil && p.sess[fe.key.ID] != nil {
+			p.tell(ctx, fe, st)
+		}
+		return
+	}
+	if fe != nil {
+		if ck := fe.ck; ck != nil && ck.Size == st.Size && ck.Offset == ck.Size && ck.Identity.Ino == st.Ino && ck.ModTime.Equal(st.ModTime) {
+			fe.stat = st
+			return // unchanged since it was committed: nothing to read
+		}
+		fe.ck = nil
+		fe.stat = st
+		p.tell(ctx, fe, st)
+		return
+	}
+	match, ok := p.cfg.Provider.Match(p.rootOf(st.Path), st.Path)
+	if !ok {
+		return
+	}
+	if match.ID == "" {
+		p.resolve(ctx, st)
+		return
+	}
+	fe = &fileEntry{key: session.Key{Provider: p.id, ID: match.ID}, role: match.Role, stat: st}
+	p.files[st.Path] = fe
+	p.tell(ctx, fe, st)
+}
+
+// resolve reads a file's head in a goroutine to learn its session.
+func (p *Provider) resolve(ctx actor.Context, st messages.FileStat) {
+	if _, pending := p.unres[st.Path]; pending {
+		p.unres[st.Path] = st
+		return
+	}
+	p.unres[st.Path] = st
+	p.resolves++
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	prov := p.cfg.Provider
+	go func() {
+		id, err := resolveHead(prov, st.Path)
+		root.Send(self, &fileResolved{stat: st, id: id, err: err})
+	}()
+}
+
+func resolveHead(prov providers.Provider, path string) (session.ID, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	head := make([]byte, 256<<10)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return prov.Resolve(path, head[:n])
+}
+
+func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
+	p.resolves--
+	latest, pending := p.unres[m.stat.Path]
+	delete(p.unres, m.stat.Path)
+	switch {
+	case m.err == nil && pending:
+		match, _ := p.cfg.Provider.Match(p.rootOf(latest.Path), latest.Path)
+		fe := &fileEntry{key: session.Key{Provider: p.id, ID: m.id}, role: match.Role, stat: latest}
+		p.files[latest.Path] = fe
+		p.tell(ctx, fe, latest)
+	case errors.Is(m.err, providers.ErrUnresolved):
+		// no record names the session yet: retried when the file changes
+	case m.err != nil && !errors.Is(m.err, os.ErrNotExist):
+		p.log.Warn("cannot tell the session of a file", "path", m.stat.Path, "err", m.err)
+	}
+	if pending && latest.Size != m.stat.Size && m.err != nil {
+		p.resolve(ctx, latest)
+	}
+	p.checkIdle(ctx)
+}
+
+// tell forwards a change to the file's session actor, spawning it if needed.
+func (p *Provider) tell(ctx actor.Context, fe *fileEntry, st messages.FileStat) {
+	e := p.sess[fe.key.ID]
+	if e == nil {
+		e = &sessEntry{paths: map[string]struct{}{}}
+		p.sess[fe.key.ID] = e
+	}
+	e.paths[st.Path] = struct{}{}
+	if e.failed != "" && e.pid == nil {
+		return // gave up on it; a restart of the daemon retries
+	}
+	if e.passivating {
+		e.again = true
+		return
+	}
+	if e.pid == nil {
+		p.spawn(ctx, fe.key, e)
+	}
+	e.busy = true
+	ctx.Send(e.pid, &messages.FileChanged{File: st, Role: fe.role})
+}
+
+func (p *Provider) spawn(ctx actor.Context, key session.Key, e *sessEntry) {
+	props := actor.PropsFromProducer(NewSession(p.cfg.Session, key))
+	pid, err := ctx.SpawnNamed(props, sessionActorName(key.ID))
+	if err != nil {
+		// ErrNameExists cannot happen: names are removed on Terminated.
+		panic(err)
+	}
+	e.pid = pid
+	e.passivating, e.again, e.panicReason = false, false, ""
+}
+
+func sessionActorName(id session.ID) string {
+	return "session:" + strings.NewReplacer("/", "_", "$", "_").Replace(string(id))
+}
+
+// onSessionStarted re-sends every known file to a (re)started session
+// actor: after a restart the message in hand was dropped.
+func (p *Provider) onSessionStarted(ctx actor.Context, key session.Key) {
+	e := p.sess[key.ID]
+	if e == nil || e.pid == nil {
+		return
+	}
+	paths := make([]string, 0, len(e.paths))
+	for path := range e.paths {
+		paths = append(paths, path)
+	}
+	slices.Sort(paths)
+	for _, path := range paths {
+		if fe := p.files[path]; fe != nil {
+			e.busy = true
+			ctx.Send(e.pid, &messages.FileChanged{File: fe.stat, Role: fe.role})
+		}
+	}
+}
+
+func (p *Provider) onCaughtUp(ctx actor.Context, key session.Key) {
+	if e := p.sess[key.ID]; e != nil {
+		e.busy = false
+	}
+	p.checkIdle(ctx)
+}
+
+func (p *Provider) onSessionIdle(ctx actor.Context, key session.Key) {
+	e := p.sess[key.ID]
+	if e == nil || e.pid == nil || e.busy || e.passivating {
+		return
+	}
+	e.passivating = true
+	ctx.Poison(e.pid)
+}
+
+type sessionStopped struct{ key session.Key }
+
+func (p *Provider) onTerminated(ctx actor.Context, m *actor.Terminated) {
+	for id, e := range p.sess {
+		if e.pid != nil && e.pid.Equal(m.Who) {
+			// Handle it after the messages already queued (a panicking
+			// session's sessionPanicked may still be in the mailbox).
+			ctx.Send(ctx.Self(), &sessionStopped{key: session.Key{Provider: p.id, ID: id}})
+			return
+		}
+	}
+}
+
+func (p *Provider) onSessionStopped(ctx actor.Context, key session.Key) {
+	e := p.sess[key.ID]
+	if e == nil {
+		return
+	}
+	e.pid = nil
+	if e.passivating {
+		e.passivating = false
+		if e.again {
+			e.again = false
+			p.spawn(ctx, key, e)
+			p.onSessionStarted(ctx, key)
+		}
+		return
+	}
+	// Stopped by supervision after repeated failures.
+	reason := "session actor stopped after repeated failures"
+	if e.panicReason != "" {
+		reason += ": " + e.panicReason
+	}
+	e.failed, e.busy = reason, false
+	p.lastErr = key.String() + ": " + reason
+	p.log.Error("session failed", "session", key.String(), "reason", reason)
+	ctx.Request(p.cfg.Session.StorePID, &messages.FailSession{Fail: persistence.Fail{Key: key, Reason: reason}})
+	p.checkIdle(ctx)
+}
+
+func (p *Provider) checkIdle(ctx actor.Context) {
+	if len(p.waiters) == 0 || !p.initial || p.resolves > 0 {
+		return
+	}
+	for _, e := range p.sess {
+		if e.busy || e.again {
+			return
+		}
+	}
+	keys := map[session.ID]struct{}{}
+	for _, fe := range p.files {
+		keys[fe.key.ID] = struct{}{}
+	}
+	res := &messages.AwaitIdleResult{Provider: p.id, Files: len(p.files), Sessions: len(keys)}
+	for _, w := range p.waiters {
+		ctx.Send(w, res)
+	}
+	p.waiters = nil
+}
+
+func (p *Provider) updateWatchMetrics() {
+	if p.m == nil || p.w == nil {
+		return
+	}
+	st := p.w.Status()
+	p.m.SetWatchMode(string(p.id), st.Mode)
+	p.m.WatchedDirectories.WithLabelValues(string(p.id)).Set(float64(st.Dirs))
+}
+
+func (p *Provider) status() *messages.ProviderStatus {
+	s := &messages.ProviderStatus{Provider: p.id, Roots: p.cfg.Roots, Files: len(p.files), Sessions: len(p.sess), LastError: p.lastErr}
+	if p.w != nil {
+		ws := p.w.Status()
+		s.WatchMode, s.Dirs = ws.Mode, ws.Dirs
+		if ws.LastError != "" && s.LastError == "" {
+			s.LastError = ws.LastError
+		}
+	}
+	for id, e := range p.sess {
+		if e.pid != nil {
+			s.Active++
+		}
+		if e.failed != "" {
+			s.Failed = append(s.Failed, string(id))
+		}
+	}
+	slices.Sort(s.Failed)
+	return s
+}

@@ -1,0 +1,466 @@
+package actors
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sessiond/sessiond/messages"
+	"github.com/sessiond/sessiond/metrics"
+	"github.com/sessiond/sessiond/persistence"
+	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/session"
+	"github.com/sessiond/sessiond/watch"
+)
+
+// SessionConfig configures session actors.
+type SessionConfig struct {
+	Provider providers.Provider
+	Store    *persistence.Store // committed checkpoints are read from here
+	StorePID *actor.PID
+	Metrics  *metrics.Metrics
+	Logger   *slog.Logger
+	// ChunkBytes bounds the bytes read per step (default 4 MiB), so a
+	// session never holds its mailbox (and Stop) for long.
+	ChunkBytes int
+	// PassivateAfter is how long a session actor idles before it asks to
+	// be stopped (default 2m); it is respawned on the next change.
+	PassivateAfter time.Duration
+	// MaxRetries is how many times a failed commit (other than a conflict)
+	// is retried before the session is marked failed (default 5).
+	MaxRetries int
+}
+
+func (c *SessionConfig) defaults() {
+	if c.ChunkBytes <= 0 {
+		c.ChunkBytes = 4 << 20
+	}
+	if c.PassivateAfter <= 0 {
+		c.PassivateAfter = 2 * time.Minute
+	}
+	if c.MaxRetries <= 0 {
+		c.MaxRetries = 5
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Session owns one session: its files' committed checkpoints, their parsers
+// and the version it last committed. It reads new bytes from the committed
+// offsets in bounded chunks, parses complete records and sends one
+// CommitSession; it advances only when the store answers. Changes that
+// arrive while a commit is in flight coalesce into the next step.
+type Session struct {
+	cfg      SessionConfig
+	key      session.Key
+	log      *slog.Logger
+	version  uint64
+	files    map[string]*tail
+	inflight []*tail
+	retries  int
+	failed   string // reason the session was last marked failed ("" if not)
+}
+
+// tail is one file of the session.
+type tail struct {
+	ck     session.Checkpoint // committed
+	known  bool               // ck is stored
+	parser providers.Parser
+	dirty  bool // may have unread bytes
+	gone   bool // missing on the last read
+	next   *persistence.FileUpdate
+	bytes  int64 // bytes consumed by next
+}
+
+type sessionRetry struct{}
+
+// sessionIdle tells the provider a session actor idled (it may be stopped).
+type sessionIdle struct{ key session.Key }
+
+// sessionStarted tells the provider a session actor (re)started and wants
+// to hear of all its files again.
+type sessionStarted struct{ key session.Key }
+
+// sessionPanicked tells the provider why a session actor is failing.
+type sessionPanicked struct {
+	key    session.Key
+	reason string
+}
+
+// NewSession returns the producer of the actor for session key.
+func NewSession(cfg SessionConfig, key session.Key) actor.Producer {
+	cfg.defaults()
+	return func() actor.Actor {
+		return &Session{cfg: cfg, key: key, log: cfg.Logger.With("actor", "session", "session", key.String())}
+	}
+}
+
+// Receive routes messages.
+func (s *Session) Receive(ctx actor.Context) {
+	defer func() {
+		// Let the provider know why before supervision restarts us.
+		if r := recover(); r != nil {
+			if p := ctx.Parent(); p != nil {
+				ctx.Send(p, &sessionPanicked{key: s.key, reason: fmt.Sprint(r)})
+			}
+			panic(r)
+		}
+	}()
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		s.onStarted(ctx)
+	case *messages.FileChanged:
+		s.onFileChanged(ctx, m)
+	case *messages.CommitSessionResult:
+		s.onCommitted(ctx, m)
+	case *messages.FailSessionResult:
+		if m.Result.Err != nil {
+			s.log.Error("mark session failed", "err", m.Result.Err)
+		}
+	case *sessionRetry:
+		s.step(ctx)
+	case *actor.ReceiveTimeout:
+		s.onIdle(ctx)
+	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	default:
+		unhandled(s.log, m)
+	}
+}
+
+func (s *Session) onStarted(ctx actor.Context) {
+	if err := s.load(); err != nil {
+		// A store we cannot read is not this session's fault: escalate
+		// through supervision rather than limp on with stale state.
+		panic(fmt.Errorf("load session %s: %w", s.key, err))
+	}
+	ctx.SetReceiveTimeout(s.cfg.PassivateAfter)
+	if p := ctx.Parent(); p != nil {
+		ctx.Send(p, &sessionStarted{key: s.key})
+	}
+}
+
+// load reads the committed state; files stay as they are known otherwise.
+func (s *Session) load() error {
+	rec, err := s.cfg.Store.Session(s.key)
+	switch {
+	case errors.Is(err, persistence.ErrSessionNotFound):
+		s.version = 0
+	case err != nil:
+		return err
+	default:
+		s.version = rec.Version
+		if rec.Status == session.StatusFailed {
+			s.failed = rec.FailReason
+		}
+	}
+	cks, err := s.cfg.Store.SessionFiles(s.key)
+	if err != nil {
+		return err
+	}
+	old := s.files
+	s.files = make(map[string]*tail, len(cks))
+	for _, ck := range cks {
+		t, err := s.newTail(ck, true)
+		if err != nil {
+			return err
+		}
+		s.files[ck.Path] = t
+	}
+	for p, t := range old {
+		if _, ok := s.files[p]; !ok {
+			nt, _ := s.newTail(session.Checkpoint{Path: p, Role: t.ck.Role}, false)
+			nt.dirty = true
+			s.files[p] = nt
+		}
+	}
+	return nil
+}
+
+func (s *Session) newTail(ck session.Checkpoint, known bool) (*tail, error) {
+	p := s.cfg.Provider.NewParser(ck.Role)
+	if known {
+		if err := p.Restore(ck.Parser); err != nil {
+			return nil, fmt.Errorf("restore parser state of %s: %w", ck.Path, err)
+		}
+	}
+	return &tail{ck: ck, known: known, parser: p}, nil
+}
+
+func (s *Session) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
+	t := s.files[m.File.Path]
+	if t == nil {
+		t, _ = s.newTail(session.Checkpoint{Path: m.File.Path, Role: m.Role}, false)
+		s.files[m.File.Path] = t
+	}
+	if m.File.Removed {
+		return
+	}
+	t.dirty = true
+	if len(s.inflight) == 0 {
+		s.step(ctx)
+	}
+}
+
+// step reads every dirty file up to the chunk budget and commits what it
+// read. With nothing to commit, the session is caught up.
+func (s *Session) step(ctx actor.Context) {
+	if len(s.inflight) > 0 {
+		return
+	}
+	budget := s.cfg.ChunkBytes
+	var updates []persistence.FileUpdate
+	var readErr error
+	for _, t := range s.files {
+		if !t.dirty || budget <= 0 {
+			continue
+		}
+		fu, n, more, err := s.read(t, budget)
+		if err != nil {
+			readErr = fmt.Errorf("read %s: %w", t.ck.Path, err)
+			t.dirty = false
+			continue
+		}
+		t.dirty = more
+		if fu == nil {
+			continue
+		}
+		budget -= int(n)
+		t.next, t.bytes = fu, n
+		s.inflight = append(s.inflight, t)
+		updates = append(updates, *fu)
+	}
+	if readErr != nil && s.failed != readErr.Error() {
+		s.fail(ctx, readErr.Error())
+	}
+	if len(updates) == 0 {
+		s.caughtUp(ctx)
+		return
+	}
+	ctx.Request(s.cfg.StorePID, &messages.CommitSession{Commit: persistence.Commit{
+		Key: s.key, ExpectedVersion: s.version, Files: updates,
+	}})
+}
+
+// read parses the complete records of t past its committed offset, at most
+// budget bytes (more only to finish one record). fu is nil when there is
+// nothing new; more reports that unread complete records may remain.
+func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64, more bool, err error) {
+	f, err := os.Open(t.ck.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		t.gone = true // deleted: keep what it contributed
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	defer f.Close()
+	t.gone = false
+	st, err := watch.StatFile(f)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	reset := false
+	if t.known {
+		switch {
+		case st.Ino != t.ck.Identity.Ino || st.Dev != t.ck.Identity.Dev, st.Size < t.ck.Offset:
+			reset = true
+		case t.ck.Identity.HeadLen > 0:
+			h, l, err := watch.HeadHash(f, int(t.ck.Identity.HeadLen))
+			if err != nil {
+				return nil, 0, false, err
+			}
+			reset = h != t.ck.Identity.HeadHash || l != t.ck.Identity.HeadLen
+		}
+	}
+	from := t.ck.Offset
+	parser := t.parser
+	if reset || !t.known {
+		from = 0
+	}
+	if reset {
+		parser = s.cfg.Provider.NewParser(t.ck.Role)
+		s.log.Info("file rewritten; re-reading it", "path", t.ck.Path)
+	}
+	if !reset && st.Size == from {
+		return nil, 0, false, nil
+	}
+	buf, end, err := readRecords(f, from, st.Size, budget)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	var d session.Delta
+	for line := range bytes.SplitSeq(buf, []byte{'\n'}) {
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		parser.Line(line, &d)
+	}
+	if end == from && !reset {
+		return nil, 0, false, nil // only a partial record so far
+	}
+	hh, hl, err := watch.HeadHash(f, session.HeadSize)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if reset {
+		t.parser = parser
+	}
+	return &persistence.FileUpdate{
+		Checkpoint: session.Checkpoint{
+			Path: t.ck.Path, Role: t.ck.Role,
+			Identity: session.FileIdentity{Dev: st.Dev, Ino: st.Ino, HeadHash: hh, HeadLen: hl},
+			Size:     st.Size, Offset: end, ModTime: st.ModTime.UTC(), Parser: parser.State(),
+		},
+		FromOffset: t.ck.Offset * boolInt(!reset && t.known),
+		Reset:      reset,
+		Delta:      d,
+	}, end - from, end < st.Size && hasNewline(f, end, st.Size), nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// readRecords reads from offset from up to size, at most budget bytes
+// unless one record is longer, and returns the complete records (ending in
+// '\n') and the offset after them.
+func readRecords(f *os.File, from, size int64, budget int) ([]byte, int64, error) {
+	want := min(size-from, int64(budget))
+	buf := make([]byte, 0, want)
+	for {
+		chunk := buf[len(buf):cap(buf)]
+		n, err := f.ReadAt(chunk, from+int64(len(buf)))
+		buf = buf[:len(buf)+n]
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, from, err
+		}
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			return buf[:i+1], from + int64(i+1), nil
+		}
+		if n == 0 || from+int64(len(buf)) >= size {
+			return nil, from, nil // a half-written record: wait for its end
+		}
+		// one record longer than the budget: grow until it ends
+		grow := min(size-from-int64(len(buf)), int64(cap(buf))+1)
+		buf = append(buf, make([]byte, grow)...)[:len(buf)]
+	}
+}
+
+// hasNewline reports whether [from, size) of f holds a complete record.
+func hasNewline(f *os.File, from, size int64) bool {
+	var b [64 << 10]byte
+	for from < size {
+		n, err := f.ReadAt(b[:min(int64(len(b)), size-from)], from)
+		if bytes.IndexByte(b[:n], '\n') >= 0 {
+			return true
+		}
+		if err != nil || n == 0 {
+			return false
+		}
+		from += int64(n)
+	}
+	return false
+}
+
+func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult) {
+	inflight := s.inflight
+	s.inflight = nil
+	r := m.Result
+	switch {
+	case r.Err == nil:
+		s.retries = 0
+		s.failed = ""
+		s.version = r.Record.Version
+		for i, t := range inflight {
+			t.ck = r.Files[i]
+			t.known = true
+			if mt := s.cfg.Metrics; mt != nil {
+				p := string(s.key.Provider)
+				mt.ReadBytesTotal.WithLabelValues(p).Add(float64(t.bytes))
+				mt.RecordsReadTotal.WithLabelValues(p).Add(float64(t.next.Delta.Records))
+				mt.ParseErrorsTotal.WithLabelValues(p).Add(float64(t.next.Delta.Malformed))
+			}
+			t.next = nil
+		}
+		s.step(ctx)
+	case errors.Is(r.Err, persistence.ErrConcurrentModification):
+		// Someone else committed first (a previous incarnation's commit,
+		// or a claim moving between sessions): reload and re-read.
+		s.log.Debug("commit conflict; reloading", "err", r.Err)
+		s.reload(ctx)
+	case errors.Is(r.Err, persistence.ErrClosed):
+		s.rollback(inflight) // shutting down: the next start resumes here
+	default:
+		s.rollback(inflight)
+		s.retries++
+		if s.retries > s.cfg.MaxRetries {
+			s.fail(ctx, fmt.Sprintf("commit failed %d times: %v", s.retries, r.Err))
+			return
+		}
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		time.AfterFunc(time.Duration(s.retries)*200*time.Millisecond, func() { root.Send(self, &sessionRetry{}) })
+	}
+}
+
+// rollback forgets what the in-flight commit read: its files are re-read
+// from their committed offsets with their committed parser state.
+func (s *Session) rollback(inflight []*tail) {
+	for _, t := range inflight {
+		t.next = nil
+		t.dirty = true
+		if p, err := s.newTail(t.ck, t.known); err == nil {
+			t.parser = p.parser
+		}
+	}
+}
+
+func (s *Session) reload(ctx actor.Context) {
+	if err := s.load(); err != nil {
+		panic(fmt.Errorf("reload session %s: %w", s.key, err))
+	}
+	for _, t := range s.files {
+		t.dirty = true
+	}
+	s.step(ctx)
+}
+
+func (s *Session) fail(ctx actor.Context, reason string) {
+	s.failed = reason
+	s.log.Warn("session failed", "reason", reason)
+	ctx.Request(s.cfg.StorePID, &messages.FailSession{Fail: persistence.Fail{Key: s.key, Reason: reason}})
+	if p := ctx.Parent(); p != nil {
+		ctx.Send(p, &messages.SessionFailed{Key: s.key, Reason: reason})
+	}
+}
+
+func (s *Session) caughtUp(ctx actor.Context) {
+	if p := ctx.Parent(); p != nil {
+		ctx.Send(p, &messages.SessionCaughtUp{Key: s.key})
+	}
+}
+
+func (s *Session) onIdle(ctx actor.Context) {
+	if len(s.inflight) > 0 {
+		return
+	}
+	for _, t := range s.files {
+		if t.dirty {
+			return
+		}
+	}
+	if p := ctx.Parent(); p != nil {
+		ctx.Send(p, &sessionIdle{key: s.key})
+	}
+}

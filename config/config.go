@@ -1,0 +1,212 @@
+// Package config loads sessiond's settings: defaults, then a TOML file, then
+// SESSIOND_* environment variables, then command-line flags (applied by
+// cmd/sessiond). Each component has its own struct with defaults and
+// Validate.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Duration is a time.Duration that reads "10m" style strings from TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", b, err)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText renders the duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Config is every setting.
+type Config struct {
+	DataDir   string    `toml:"data_dir"`
+	Log       Log       `toml:"log"`
+	Run       Run       `toml:"run"`
+	Watch     Watch     `toml:"watch"`
+	Providers Providers `toml:"providers"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level"`  // debug|info|warn|error
+	Format string `toml:"format"` // text|json
+}
+
+// Run configures the daemon.
+type Run struct {
+	Listen          string   `toml:"listen"`
+	IdleTimeout     Duration `toml:"idle_timeout"`
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	PassivateAfter  Duration `toml:"passivate_after"`
+}
+
+// Watch configures file watching.
+type Watch struct {
+	Reconcile    Duration `toml:"reconcile"`
+	PollInterval Duration `toml:"poll_interval"`
+	ForcePolling bool     `toml:"force_polling"`
+}
+
+// Providers selects and configures agents.
+type Providers struct {
+	// Enabled lists provider ids; empty means every provider whose root exists.
+	Enabled    []string `toml:"enabled"`
+	ClaudeCode Roots    `toml:"claude-code"`
+}
+
+// Roots overrides a provider's discovered roots.
+type Roots struct {
+	Roots []string `toml:"roots"`
+}
+
+// ErrInvalid marks a bad setting.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Default returns the defaults; home and getenv locate the data dir.
+func Default(home string, getenv func(string) string) Config {
+	data := filepath.Join(home, ".local", "share", "sessiond")
+	if x := getenv("XDG_DATA_HOME"); x != "" {
+		data = filepath.Join(x, "sessiond")
+	}
+	return Config{
+		DataDir: data,
+		Log:     Log{Level: "info", Format: "text"},
+		Run: Run{
+			Listen:          "127.0.0.1:9791",
+			IdleTimeout:     Duration{10 * time.Minute},
+			ShutdownTimeout: Duration{30 * time.Second},
+			PassivateAfter:  Duration{2 * time.Minute},
+		},
+		Watch: Watch{Reconcile: Duration{time.Minute}, PollInterval: Duration{2 * time.Second}},
+	}
+}
+
+// LoadFile reads a TOML file over c. Unknown keys are errors.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config file: %w", err)
+	}
+	dec := toml.NewDecoder(strings.NewReader(string(b))).DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		var sm *toml.StrictMissingError
+		if errors.As(err, &sm) {
+			return fmt.Errorf("config file %s: %w: %s", path, ErrInvalid, sm.String())
+		}
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadEnv applies SESSIOND_* variables over c.
+func (c *Config) LoadEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *Duration) error {
+		if v := getenv(name); v != "" {
+			if err := dst.UnmarshalText([]byte(v)); err != nil {
+				return fmt.Errorf("%s: %w: %w", name, ErrInvalid, err)
+			}
+		}
+		return nil
+	}
+	str("SESSIOND_DATA_DIR", &c.DataDir)
+	str("SESSIOND_LOG_LEVEL", &c.Log.Level)
+	str("SESSIOND_LOG_FORMAT", &c.Log.Format)
+	str("SESSIOND_LISTEN", &c.Run.Listen)
+	if v := getenv("SESSIOND_PROVIDERS"); v != "" {
+		c.Providers.Enabled = splitList(v)
+	}
+	if v := getenv("SESSIOND_FORCE_POLLING"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("SESSIOND_FORCE_POLLING=%q: %w: use true or false", v, ErrInvalid)
+		}
+		c.Watch.ForcePolling = b
+	}
+	return errors.Join(dur("SESSIOND_IDLE_TIMEOUT", &c.Run.IdleTimeout), dur("SESSIOND_SHUTDOWN_TIMEOUT", &c.Run.ShutdownTimeout))
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Validate checks every setting and names the bad one.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(setting, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %w: %s", setting, ErrInvalid, fmt.Sprintf(format, a...)))
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "empty; set --data-dir or SESSIOND_DATA_DIR")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if _, _, err := net.SplitHostPort(c.Run.Listen); err != nil {
+		bad("run.listen", "%q is not host:port (%v)", c.Run.Listen, err)
+	}
+	if c.Run.IdleTimeout.Duration < time.Second {
+		bad("run.idle_timeout", "%s is below 1s", c.Run.IdleTimeout)
+	}
+	if c.Run.ShutdownTimeout.Duration <= 0 {
+		bad("run.shutdown_timeout", "must be positive")
+	}
+	if c.Watch.Reconcile.Duration < 100*time.Millisecond {
+		bad("watch.reconcile", "%s is below 100ms", c.Watch.Reconcile)
+	}
+	if c.Watch.PollInterval.Duration < 10*time.Millisecond {
+		bad("watch.poll_interval", "%s is below 10ms", c.Watch.PollInterval)
+	}
+	for _, p := range c.Providers.Enabled {
+		if !Known(p) {
+			bad("providers.enabled", "unknown provider %q (known: %s)", p, strings.Join(KnownProviders, ", "))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// KnownProviders are the provider ids this build can capture.
+var KnownProviders = []string{"claude-code"}
+
+// Known reports whether p is a provider id of this build.
+func Known(p string) bool {
+	for _, k := range KnownProviders {
+		if k == p {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,216 @@
+package supervision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sessiond/sessiond/actors"
+	"github.com/sessiond/sessiond/messages"
+	"github.com/sessiond/sessiond/metrics"
+	"github.com/sessiond/sessiond/persistence"
+	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/session"
+)
+
+// ProviderSetup is one enabled provider and its roots.
+type ProviderSetup struct {
+	Provider providers.Provider
+	Roots    []string
+}
+
+// Config is what the tree is built from.
+type Config struct {
+	System    *actor.ActorSystem
+	Store     *persistence.Store
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
+	Providers []ProviderSetup
+	// Session actor settings (Provider, Store, StorePID, Metrics are filled in).
+	Session      actors.SessionConfig
+	Reconcile    time.Duration
+	PollInterval time.Duration
+	ForcePolling bool
+	// SessionSpec overrides Sessions (tests).
+	SessionSpec *Spec
+}
+
+// Tree is the running actor tree.
+type Tree struct {
+	sys       *actor.ActorSystem
+	log       *slog.Logger
+	Hub       *actors.Hub
+	Store     *actor.PID
+	Bus       *actor.PID
+	Metrics   *actor.PID
+	Providers map[session.Provider]*actor.PID
+	order     []session.Provider
+	stopped   bool
+}
+
+// Start spawns the tree: store, bus, metrics, then one actor per provider.
+// The top-level actors hang under a guardian with the TopLevel policy.
+func Start(cfg Config) (*Tree, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	head, err := cfg.Store.Head()
+	if err != nil {
+		return nil, err
+	}
+	t := &Tree{sys: cfg.System, log: cfg.Logger, Hub: actors.NewHub(head), Providers: map[session.Provider]*actor.PID{}}
+	root := cfg.System.Root
+	guard := actor.WithGuardian(TopLevel.Strategy())
+	spawn := func(name string, p actor.Producer) (*actor.PID, error) {
+		pid, err := root.SpawnNamed(actor.PropsFromProducer(p, guard), name)
+		if err != nil {
+			return nil, fmt.Errorf("spawn %s: %w", name, err)
+		}
+		return pid, nil
+	}
+	if t.Bus, err = spawn("bus", actors.NewBus(actors.BusConfig{Store: cfg.Store, Hub: t.Hub, Logger: cfg.Logger})); err != nil {
+		return nil, err
+	}
+	if t.Store, err = spawn("store", actors.NewStore(actors.StoreConfig{Store: cfg.Store, Bus: t.Bus, Metrics: cfg.Metrics, Logger: cfg.Logger})); err != nil {
+		return nil, t.abort(err)
+	}
+	if cfg.Metrics != nil {
+		if t.Metrics, err = spawn("metrics", actors.NewMetrics(actors.MetricsConfig{Metrics: cfg.Metrics, Store: cfg.Store, Bus: t.Bus, Logger: cfg.Logger})); err != nil {
+			return nil, t.abort(err)
+		}
+	}
+	spec := Sessions
+	if cfg.SessionSpec != nil {
+		spec = *cfg.SessionSpec
+	}
+	for _, ps := range cfg.Providers {
+		sc := cfg.Session
+		sc.Store, sc.StorePID, sc.Metrics = cfg.Store, t.Store, cfg.Metrics
+		id := ps.Provider.ID()
+		if cfg.Metrics != nil {
+			cfg.Metrics.InitProvider(string(id))
+		}
+		pc := actors.ProviderConfig{
+			Provider: ps.Provider, Roots: ps.Roots, Session: sc, Logger: cfg.Logger,
+			Reconcile: cfg.Reconcile, PollInterval: cfg.PollInterval, ForcePolling: cfg.ForcePolling,
+		}
+		props := actor.PropsFromProducer(actors.NewProvider(pc), guard, actor.WithSupervisor(spec.Strategy()))
+		pid, err := root.SpawnNamed(props, "provider:"+string(id))
+		if err != nil {
+			return nil, t.abort(fmt.Errorf("spawn provider %s: %w", id, err))
+		}
+		t.Providers[id] = pid
+		t.order = append(t.order, id)
+	}
+	return t, nil
+}
+
+func (t *Tree) abort(err error) error {
+	_ = t.Shutdown(context.Background())
+	return err
+}
+
+// AwaitIdle waits until every provider has read every file it knows of.
+func (t *Tree) AwaitIdle(ctx context.Context) ([]messages.AwaitIdleResult, error) {
+	var out []messages.AwaitIdleResult
+	for _, id := range t.order {
+		f := t.sys.Root.RequestFuture(t.Providers[id], &messages.AwaitIdle{}, -1)
+		res, err := waitFuture(ctx, f)
+		if err != nil {
+			return out, fmt.Errorf("wait for provider %s: %w", id, err)
+		}
+		r, ok := res.(*messages.AwaitIdleResult)
+		if !ok {
+			return out, fmt.Errorf("provider %s answered %T", id, res)
+		}
+		out = append(out, *r)
+	}
+	return out, nil
+}
+
+// ProviderStatus asks every provider for its status.
+func (t *Tree) ProviderStatus(ctx context.Context) []messages.ProviderStatus {
+	var out []messages.ProviderStatus
+	for _, id := range t.order {
+		f := t.sys.Root.RequestFuture(t.Providers[id], &messages.ProviderStatusRequest{}, 5*time.Second)
+		res, err := waitFuture(ctx, f)
+		if st, ok := res.(*messages.ProviderStatus); ok && err == nil {
+			out = append(out, *st)
+		} else {
+			out = append(out, messages.ProviderStatus{Provider: id, LastError: fmt.Sprintf("no status: %v", err)})
+		}
+	}
+	return out
+}
+
+func waitFuture(ctx context.Context, f *actor.Future) (any, error) {
+	done := make(chan struct{})
+	var res any
+	var err error
+	go func() {
+		res, err = f.Result()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return res, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Shutdown stops the tree in order, each step awaited with PoisonFuture:
+// providers (each cancels its watch goroutine, then its sessions stop after
+// the read in hand, whose commit is already queued at the store) → store
+// (handles every queued commit, flushes, syncs) → metrics → bus. The store
+// stops before the bus and metrics so the events of its last flush are
+// still counted and published; subscribers that miss any catch up from the
+// log. ctx bounds the whole shutdown. Closing Badger is the caller's job,
+// after Shutdown returns.
+func (t *Tree) Shutdown(ctx context.Context) error {
+	if t.stopped {
+		return nil
+	}
+	t.stopped = true
+	var errs []error
+	stop := func(name string, pid *actor.PID) {
+		if pid == nil {
+			return
+		}
+		if err := waitPoison(ctx, t.sys, pid); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s: %w", name, err))
+		}
+	}
+	for _, id := range t.order {
+		stop("provider "+string(id), t.Providers[id])
+	}
+	stop("store", t.Store)
+	stop("metrics", t.Metrics)
+	stop("bus", t.Bus)
+	return errors.Join(errs...)
+}
+
+// waitPoison poisons pid and waits for it to stop, for as long as ctx
+// allows (PoisonFuture's own timeout is a fixed 10 s, so we loop).
+func waitPoison(ctx context.Context, sys *actor.ActorSystem, pid *actor.PID) error {
+	f := sys.Root.PoisonFuture(pid)
+	for {
+		_, err := waitFuture(ctx, f)
+		if err == nil || errors.Is(err, actor.ErrDeadLetter) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(err, actor.ErrTimeout) {
+			// still stopping: watch again
+			f = sys.Root.PoisonFuture(pid)
+			continue
+		}
+		return err
+	}
+}
