@@ -1,6 +1,6 @@
 GO ?= go
 PKGS := ./...
-STATICCHECK_VERSION := 2026.1
+STATICCHECK_VERSION := v0.8.2
 
 .PHONY: all build test lint fmt vet bench fuzz clean
 

@@ -1,0 +1,280 @@
+package supervision_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/goleak"
+
+	"github.com/sessiond/sessiond/actors"
+	"github.com/sessiond/sessiond/metrics"
+	"github.com/sessiond/sessiond/persistence"
+	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/claudecode"
+	"github.com/sessiond/sessiond/session"
+	"github.com/sessiond/sessiond/supervision"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// protoactor's dead-letter throttle timer lives up to a second
+		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
+	)
+}
+
+// env is a running tree over a temporary Claude root.
+type env struct {
+	t     *testing.T
+	dir   string // data dir
+	root  string // <claude>/projects
+	store *persistence.Store
+	sys   *actor.ActorSystem
+	tree  *supervision.Tree
+	m     *metrics.Metrics
+	prov  providers.Provider
+}
+
+func newEnv(t *testing.T, prov providers.Provider) *env {
+	t.Helper()
+	base := t.TempDir()
+	e := &env{t: t, dir: filepath.Join(base, "data"), root: filepath.Join(base, "claude", "projects"), prov: prov}
+	if err := os.MkdirAll(e.root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+func (e *env) start() {
+	e.t.Helper()
+	st, err := persistence.Open(e.dir, persistence.Options{IdleTimeout: time.Hour})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.store = st
+	e.m = metrics.New("test")
+	e.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	tree, err := supervision.Start(supervision.Config{
+		System: e.sys, Store: st, Metrics: e.m,
+		Providers: []supervision.ProviderSetup{{Provider: e.prov, Roots: []string{e.root}}},
+		Session:   actors.SessionConfig{ChunkBytes: 64 << 10},
+		Reconcile: 200 * time.Millisecond,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.tree = tree
+}
+
+func (e *env) stop() {
+	if e.tree == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.tree.Shutdown(ctx); err != nil {
+		e.t.Errorf("shutdown: %v", err)
+	}
+	if err := e.store.Close(); err != nil {
+		e.t.Errorf("close store: %v", err)
+	}
+	e.sys.Shutdown()
+	e.tree = nil
+}
+
+func (e *env) idle() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := e.tree.AwaitIdle(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// eventually polls cond until it holds or 20 s pass.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		ok, s := cond()
+		if ok {
+			return
+		}
+		last = s
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s; last: %s", what, last)
+}
+
+func (e *env) waitSession(id string, cond func(r session.Record) bool) session.Record {
+	e.t.Helper()
+	var got session.Record
+	eventually(e.t, "session "+id, func() (bool, string) {
+		r, err := e.store.Session(session.Key{Provider: session.ClaudeCode, ID: session.ID(id)})
+		got = r
+		return err == nil && cond(r), fmt.Sprintf("%+v %v", r.Tokens, err)
+	})
+	return got
+}
+
+var t0 = time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+
+// prompt and reply render Claude Code lines.
+func prompt(sid string, n int, text string) string {
+	return fmt.Sprintf(`{"type":"user","uuid":"u%d","cwd":"/home/dev/shop","sessionId":%q,"gitBranch":"main","timestamp":%q,"message":{"role":"user","content":%q}}`+"\n",
+		n, sid, t0.Add(time.Duration(n)*time.Second).Format(time.RFC3339Nano), text)
+}
+
+func reply(sid string, n int, in, out int64) string {
+	return fmt.Sprintf(`{"type":"assistant","uuid":"a%d","cwd":"/home/dev/shop","sessionId":%q,"timestamp":%q,"requestId":"req_%d","message":{"id":"msg_%s_%d","model":"claude-sonnet-4-5","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":%d,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":%d}}}`+"\n",
+		n, sid, t0.Add(time.Duration(n)*time.Second).Format(time.RFC3339Nano), n, sid, n, in, out)
+}
+
+func (e *env) path(sid string) string { return filepath.Join(e.root, "-home-dev-shop", sid+".jsonl") }
+
+func appendFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLiveAppendHalfLinesAndRestart(t *testing.T) {
+	e := newEnv(t, claudecode.New())
+	sid := "11111111-0000-4000-8000-000000000001"
+	p := e.path(sid)
+	appendFile(t, p, prompt(sid, 1, "hi")+reply(sid, 2, 10, 5))
+	e.waitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 10 })
+
+	// a half-written line waits for its end
+	line := reply(sid, 3, 100, 50)
+	appendFile(t, p, line[:len(line)/2])
+	e.idle()
+	if r := e.waitSession(sid, func(session.Record) bool { return true }); r.Tokens.Input != 10 {
+		t.Fatalf("half line counted: %+v", r.Tokens)
+	}
+	appendFile(t, p, line[len(line)/2:])
+	r := e.waitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 110 })
+	if r.AssistantMessages != 2 || r.UserMessages != 1 || r.Tokens.Output != 55 {
+		t.Fatalf("record = %+v", r)
+	}
+
+	// restart: nothing is counted twice, and appends while down are caught up
+	e.stop()
+	appendFile(t, p, reply(sid, 4, 1000, 1))
+	e.start()
+	r = e.waitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 1110 })
+	e.idle()
+	if r2 := e.waitSession(sid, func(session.Record) bool { return true }); r2.Tokens != r.Tokens {
+		t.Fatalf("tokens moved after idle: %+v vs %+v", r2.Tokens, r.Tokens)
+	}
+	evs, _ := e.store.Events(0, 1000)
+	for i, ev := range evs {
+		if ev.Seq != uint64(i+1) {
+			t.Fatalf("event gap: %+v", evs)
+		}
+	}
+	if evs[0].Kind != session.EventCreated {
+		t.Fatalf("first event %s", evs[0].Kind)
+	}
+}
+
+func TestRewrittenFileReplacesItsContribution(t *testing.T) {
+	e := newEnv(t, claudecode.New())
+	sid := "22222222-0000-4000-8000-000000000002"
+	p := e.path(sid)
+	appendFile(t, p, prompt(sid, 1, "a")+reply(sid, 2, 10, 1)+reply(sid, 3, 20, 1))
+	e.waitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 30 })
+	// atomic replace (new inode) with different content
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, []byte(prompt(sid, 1, "a")+reply(sid, 5, 7, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	r := e.waitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 7 })
+	if r.AssistantMessages != 1 || r.UserMessages != 1 {
+		t.Fatalf("after rewrite: %+v", r)
+	}
+	// truncation in place
+	if err := os.WriteFile(p, []byte(prompt(sid, 1, "a")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.waitSession(sid, func(r session.Record) bool { return r.Tokens.IsZero() && r.AssistantMessages == 0 })
+}
+
+// panicky wraps the Claude provider with a parser that panics on marked lines.
+type panicky struct {
+	providers.Provider
+	once *atomic.Int32
+}
+
+func (p panicky) NewParser(role session.FileRole) providers.Parser {
+	return panickyParser{p.Provider.NewParser(role), p.once}
+}
+
+type panickyParser struct {
+	providers.Parser
+	once *atomic.Int32
+}
+
+func (p panickyParser) Line(line []byte, d *session.Delta) {
+	if bytes.Contains(line, []byte("PANIC-ALWAYS")) {
+		panic("poisoned line")
+	}
+	if bytes.Contains(line, []byte("PANIC-ONCE")) && p.once.Add(1) == 1 {
+		panic("transient failure")
+	}
+	p.Parser.Line(line, d)
+}
+
+func TestPanickingSessionRestartsOrFailsAlone(t *testing.T) {
+	var once atomic.Int32
+	e := newEnv(t, panicky{claudecode.New(), &once})
+	good, flaky, bad := "33333333-0000-4000-8000-000000000001", "33333333-0000-4000-8000-000000000002", "33333333-0000-4000-8000-000000000003"
+	appendFile(t, e.path(flaky), prompt(flaky, 1, "PANIC-ONCE")+reply(flaky, 2, 10, 1))
+	appendFile(t, e.path(bad), prompt(bad, 1, "PANIC-ALWAYS")+reply(bad, 2, 10, 1))
+	appendFile(t, e.path(good), prompt(good, 1, "fine")+reply(good, 2, 10, 1))
+	// restarted from its checkpoint: counted exactly once
+	r := e.waitSession(flaky, func(r session.Record) bool { return r.Tokens.Input == 10 })
+	if r.UserMessages != 1 {
+		t.Fatalf("flaky = %+v", r)
+	}
+	e.waitSession(bad, func(r session.Record) bool { return r.Status == session.StatusFailed })
+	e.waitSession(good, func(r session.Record) bool { return r.Tokens.Input == 10 })
+	r, _ = e.store.Session(session.Key{Provider: session.ClaudeCode, ID: session.ID(bad)})
+	if !strings.Contains(r.FailReason, "poisoned line") {
+		t.Fatalf("fail reason %q", r.FailReason)
+	}
+	eventually(t, "restart metrics", func() (bool, string) {
+		n := testutilValue(e.m, "session")
+		return n >= 1, fmt.Sprint(n)
+	})
+	// the good session keeps working after its neighbour failed
+	appendFile(t, e.path(good), reply(good, 3, 5, 1))
+	e.waitSession(good, func(r session.Record) bool { return r.Tokens.Input == 15 })
+	st := e.tree.ProviderStatus(context.Background())
+	if len(st) != 1 || len(st[0].Failed) != 1 || st[0].Failed[0] != bad {
+		t.Fatalf("status = %+v", st)
+	}
+}

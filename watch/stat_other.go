@@ -1,0 +1,9 @@
+//go:build !unix
+
+package watch
+
+import "io/fs"
+
+// devIno returns zeros: this platform exposes no device and inode numbers
+// through os.FileInfo.
+func devIno(fs.FileInfo) (dev, ino uint64) { return 0, 0 }
