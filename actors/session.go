@@ -200,10 +200,9 @@ func (s *Session) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
 		t, _ = s.newTail(session.Checkpoint{Path: m.File.Path, Role: m.Role}, false)
 		s.files[m.File.Path] = t
 	}
-	if m.File.Removed {
-		return
-	}
-	t.dirty = true
+	// A removed file has nothing to read (its contribution stays: agents
+	// delete old transcripts by retention); step still answers caught-up.
+	t.dirty = !m.File.Removed
 	if len(s.inflight) == 0 {
 		s.step(ctx)
 	}
