@@ -32,7 +32,9 @@ type ProviderConfig struct {
 	Reconcile       time.Duration
 	PollInterval    time.Duration
 	ForcePolling    bool
-	Logger          *slog.Logger
+	// MaxBusy bounds the sessions reading at once (default 8).
+	MaxBusy int
+	Logger  *slog.Logger
 }
 
 // Provider owns one agent's watch goroutine and routes file changes to
@@ -48,6 +50,9 @@ type Provider struct {
 	w      *watch.Watcher
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	busy  int          // sessions told of a change and not caught up yet
+	queue []session.ID // sessions waiting for a busy slot, in order
 
 	initial  bool         // the first full listing was routed
 	resolves int          // resolve goroutines running
@@ -65,9 +70,11 @@ type fileEntry struct {
 type sessEntry struct {
 	pid         *actor.PID
 	paths       map[string]struct{}
-	busy        bool // told of a change, not caught up yet
-	passivating bool // poisoned after idling
-	again       bool // changed while passivating: respawn
+	busy        bool                // told of a change, not caught up yet
+	queued      bool                // waiting in Provider.queue
+	changed     map[string]struct{} // changed paths not yet sent
+	passivating bool                // poisoned after idling
+	again       bool                // changed while passivating: respawn
 	panicReason string
 	failed      string
 }
@@ -90,6 +97,9 @@ func NewProvider(cfg ProviderConfig) actor.Producer {
 		cfg.Session.Logger = cfg.Logger
 	}
 	cfg.Session.defaults()
+	if cfg.MaxBusy <= 0 {
+		cfg.MaxBusy = 8
+	}
 	return func() actor.Actor {
 		id := cfg.Provider.ID()
 		return &Provider{
@@ -304,26 +314,84 @@ func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
 	p.checkIdle(ctx)
 }
 
-// tell forwards a change to the file's session actor, spawning it if needed.
+// tell forwards a change to the file's session actor. At most MaxBusy
+// sessions read at once (the rest queue, in order): a cold scan then holds
+// a few chunks in memory instead of one per session, and the store's
+// mailbox stays short.
 func (p *Provider) tell(ctx actor.Context, fe *fileEntry, st messages.FileStat) {
 	e := p.sess[fe.key.ID]
 	if e == nil {
-		e = &sessEntry{paths: map[string]struct{}{}}
+		e = &sessEntry{paths: map[string]struct{}{}, changed: map[string]struct{}{}}
 		p.sess[fe.key.ID] = e
 	}
 	e.paths[st.Path] = struct{}{}
 	if e.failed != "" && e.pid == nil {
 		return // gave up on it; a restart of the daemon retries
 	}
-	if e.passivating {
+	e.changed[st.Path] = struct{}{}
+	switch {
+	case e.passivating:
 		e.again = true
+	case e.busy:
+		p.sendChanged(ctx, e)
+	case p.busy >= p.cfg.MaxBusy:
+		if !e.queued {
+			e.queued = true
+			p.queue = append(p.queue, fe.key.ID)
+		}
+	default:
+		p.dispatch(ctx, fe.key, e)
+	}
+}
+
+// dispatch makes a session busy and tells it what changed.
+func (p *Provider) dispatch(ctx actor.Context, key session.Key, e *sessEntry) {
+	p.markBusy(e)
+	if e.pid == nil {
+		p.spawn(ctx, key, e) // its sessionStarted asks for every file
 		return
 	}
-	if e.pid == nil {
-		p.spawn(ctx, fe.key, e)
+	p.sendChanged(ctx, e)
+}
+
+func (p *Provider) markBusy(e *sessEntry) {
+	if !e.busy {
+		e.busy = true
+		p.busy++
 	}
-	e.busy = true
-	ctx.Send(e.pid, &messages.FileChanged{File: st, Role: fe.role})
+}
+
+func (p *Provider) markIdle(ctx actor.Context, e *sessEntry) {
+	if e.busy {
+		e.busy = false
+		p.busy--
+	}
+	for len(p.queue) > 0 && p.busy < p.cfg.MaxBusy {
+		id := p.queue[0]
+		p.queue = p.queue[1:]
+		q := p.sess[id]
+		if q == nil || !q.queued {
+			continue
+		}
+		q.queued = false
+		if len(q.changed) > 0 && !q.passivating {
+			p.dispatch(ctx, session.Key{Provider: p.id, ID: id}, q)
+		}
+	}
+}
+
+func (p *Provider) sendChanged(ctx actor.Context, e *sessEntry) {
+	paths := make([]string, 0, len(e.changed))
+	for path := range e.changed {
+		paths = append(paths, path)
+	}
+	slices.Sort(paths)
+	for _, path := range paths {
+		if fe := p.files[path]; fe != nil {
+			ctx.Send(e.pid, &messages.FileChanged{File: fe.stat, Role: fe.role})
+		}
+	}
+	clear(e.changed)
 }
 
 func (p *Provider) spawn(ctx actor.Context, key session.Key, e *sessEntry) {
@@ -348,22 +416,16 @@ func (p *Provider) onSessionStarted(ctx actor.Context, key session.Key) {
 	if e == nil || e.pid == nil {
 		return
 	}
-	paths := make([]string, 0, len(e.paths))
+	p.markBusy(e)
 	for path := range e.paths {
-		paths = append(paths, path)
+		e.changed[path] = struct{}{}
 	}
-	slices.Sort(paths)
-	for _, path := range paths {
-		if fe := p.files[path]; fe != nil {
-			e.busy = true
-			ctx.Send(e.pid, &messages.FileChanged{File: fe.stat, Role: fe.role})
-		}
-	}
+	p.sendChanged(ctx, e)
 }
 
 func (p *Provider) onCaughtUp(ctx actor.Context, key session.Key) {
 	if e := p.sess[key.ID]; e != nil {
-		e.busy = false
+		p.markIdle(ctx, e)
 	}
 	p.checkIdle(ctx)
 }
@@ -400,17 +462,19 @@ func (p *Provider) onSessionStopped(ctx actor.Context, key session.Key) {
 		e.passivating = false
 		if e.again {
 			e.again = false
-			p.spawn(ctx, key, e)
-			p.onSessionStarted(ctx, key)
+			if fe := p.anyFile(e); fe != nil {
+				p.tell(ctx, fe, fe.stat)
+			}
 		}
 		return
 	}
+	p.markIdle(ctx, e)
 	// Stopped by supervision after repeated failures.
 	reason := "session actor stopped after repeated failures"
 	if e.panicReason != "" {
 		reason += ": " + e.panicReason
 	}
-	e.failed, e.busy = reason, false
+	e.failed = reason
 	p.lastErr = key.String() + ": " + reason
 	p.log.Error("session failed", "session", key.String(), "reason", reason)
 	ctx.Request(p.cfg.Session.StorePID, &messages.FailSession{Fail: persistence.Fail{Key: key, Reason: reason}})
@@ -421,8 +485,11 @@ func (p *Provider) checkIdle(ctx actor.Context) {
 	if len(p.waiters) == 0 || !p.initial || p.resolves > 0 {
 		return
 	}
+	if p.busy > 0 || len(p.queue) > 0 {
+		return
+	}
 	for _, e := range p.sess {
-		if e.busy || e.again {
+		if e.again {
 			return
 		}
 	}
@@ -465,4 +532,14 @@ func (p *Provider) status() *messages.ProviderStatus {
 	}
 	slices.Sort(s.Failed)
 	return s
+}
+
+// anyFile returns one of the session's files (it has at least one).
+func (p *Provider) anyFile(e *sessEntry) *fileEntry {
+	for path := range e.paths {
+		if fe := p.files[path]; fe != nil {
+			return fe
+		}
+	}
+	return nil
 }

@@ -27,7 +27,7 @@ type SessionConfig struct {
 	StorePID *actor.PID
 	Metrics  *metrics.Metrics
 	Logger   *slog.Logger
-	// ChunkBytes bounds the bytes read per step (default 4 MiB), so a
+	// ChunkBytes bounds the bytes read per step (default 1 MiB), so a
 	// session never holds its mailbox (and Stop) for long.
 	ChunkBytes int
 	// PassivateAfter is how long a session actor idles before it asks to
@@ -40,7 +40,7 @@ type SessionConfig struct {
 
 func (c *SessionConfig) defaults() {
 	if c.ChunkBytes <= 0 {
-		c.ChunkBytes = 4 << 20
+		c.ChunkBytes = 1 << 20
 	}
 	if c.PassivateAfter <= 0 {
 		c.PassivateAfter = 2 * time.Minute
@@ -291,10 +291,13 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 	if !reset && st.Size == from {
 		return nil, 0, false, nil
 	}
-	buf, end, err := readRecords(f, from, st.Size, budget)
+	bp := getBuf(s.cfg.ChunkBytes)
+	defer putBuf(bp, s.cfg.ChunkBytes)
+	buf, end, err := readRecords(f, *bp, from, st.Size, budget)
 	if err != nil {
 		return nil, 0, false, err
 	}
+	*bp = buf[:0]
 	var d session.Delta
 	for line := range bytes.SplitSeq(buf, []byte{'\n'}) {
 		line = bytes.TrimSuffix(line, []byte{'\r'})
@@ -322,7 +325,35 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 		FromOffset: t.ck.Offset * boolInt(!reset && t.known),
 		Reset:      reset,
 		Delta:      d,
-	}, end - from, end < st.Size && hasNewline(f, end, st.Size), nil
+	}, end - from, end < st.Size, nil
+}
+
+// Read buffers are reused: every session reads through one, and without
+// reuse a cold scan's garbage, not its live data, sets the process size. A
+// bounded free list (unlike sync.Pool) survives garbage collections.
+var freeBufs = make(chan *[]byte, 16)
+
+func getBuf(size int) *[]byte {
+	select {
+	case b := <-freeBufs:
+		if cap(*b) >= size {
+			return b
+		}
+	default:
+	}
+	b := make([]byte, 0, size)
+	return &b
+}
+
+func putBuf(b *[]byte, size int) {
+	if cap(*b) > 2*size {
+		return // don't keep the buffer of a huge record
+	}
+	*b = (*b)[:0]
+	select {
+	case freeBufs <- b:
+	default:
+	}
 }
 
 func boolInt(b bool) int64 {
@@ -335,9 +366,9 @@ func boolInt(b bool) int64 {
 // readRecords reads from offset from up to size, at most budget bytes
 // unless one record is longer, and returns the complete records (ending in
 // '\n') and the offset after them.
-func readRecords(f *os.File, from, size int64, budget int) ([]byte, int64, error) {
+func readRecords(f *os.File, buf []byte, from, size int64, budget int) ([]byte, int64, error) {
 	want := min(size-from, int64(budget))
-	buf := make([]byte, 0, want)
+	buf = buf[:0:want]
 	for {
 		chunk := buf[len(buf):cap(buf)]
 		n, err := f.ReadAt(chunk, from+int64(len(buf)))
@@ -355,22 +386,6 @@ func readRecords(f *os.File, from, size int64, budget int) ([]byte, int64, error
 		grow := min(size-from-int64(len(buf)), int64(cap(buf))+1)
 		buf = append(buf, make([]byte, grow)...)[:len(buf)]
 	}
-}
-
-// hasNewline reports whether [from, size) of f holds a complete record.
-func hasNewline(f *os.File, from, size int64) bool {
-	var b [64 << 10]byte
-	for from < size {
-		n, err := f.ReadAt(b[:min(int64(len(b)), size-from)], from)
-		if bytes.IndexByte(b[:n], '\n') >= 0 {
-			return true
-		}
-		if err != nil || n == 0 {
-			return false
-		}
-		from += int64(n)
-	}
-	return false
 }
 
 func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult) {

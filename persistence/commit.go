@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -148,7 +149,7 @@ type tx struct {
 
 type staged struct {
 	rec *session.Record
-	ck  *session.Checkpoint
+	cks []session.Checkpoint
 	cl  *claimEntry
 	raw []byte
 	del bool
@@ -195,8 +196,8 @@ func (t *tx) flush() error {
 			switch {
 			case v.rec != nil:
 				b, err = json.Marshal(v.rec)
-			case v.ck != nil:
-				b, err = json.Marshal(v.ck)
+			case v.cks != nil:
+				b, err = json.Marshal(v.cks)
 			case v.cl != nil:
 				b, err = json.Marshal(v.cl)
 			default:
@@ -318,7 +319,6 @@ func (t *tx) commit(c *Commit) (Result, error) {
 			return Result{}, err
 		}
 		files[path] = &ck
-		t.put(ckptKey(c.Key, path), &staged{ck: &ck})
 		out = append(out, ck)
 		if old != nil && fu.Reset {
 			// the event reports what changed: the new contribution minus the old one
@@ -329,6 +329,7 @@ func (t *tx) commit(c *Commit) (Result, error) {
 		delta.Records += fu.Delta.Records
 		delta.Models = session.AddModels(delta.Models, fu.Delta.Models...)
 	}
+	t.put(ckptKey(c.Key), &staged{cks: sortedFiles(files)})
 	rec.ClaimedTokens = rec.ClaimedTokens.Add(adj[c.Key.ID])
 	delete(adj, c.Key.ID)
 	aggregate(rec, files)
@@ -470,4 +471,13 @@ func aggregate(rec *session.Record, files map[string]*session.Checkpoint) {
 
 func negCounts(c session.Counts) session.Counts {
 	return session.Counts{UserMessages: -c.UserMessages, AssistantMessages: -c.AssistantMessages, ToolCalls: -c.ToolCalls, ToolErrors: -c.ToolErrors}
+}
+
+func sortedFiles(files map[string]*session.Checkpoint) []session.Checkpoint {
+	out := make([]session.Checkpoint, 0, len(files))
+	for _, c := range files {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b session.Checkpoint) int { return strings.Compare(a.Path, b.Path) })
+	return out
 }

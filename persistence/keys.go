@@ -14,7 +14,7 @@ import (
 //	v1/m/schema                  schema version ("1")
 //	v1/m/head                    last event sequence (uint64 big-endian)
 //	v1/s/<prov>\0<id>            session record (JSON)
-//	v1/c/<prov>\0<id>\0<path>    file checkpoint (JSON)
+//	v1/c/<prov>\0<id>            the session's file checkpoints (JSON array, sorted by path)
 //	v1/e/<seq>                   event (JSON), seq big-endian so keys sort by sequence
 //	v1/q/<prov>\0<claim>         usage claim (JSON)
 //	v1/a/<prov>\0<id>            active-session index: ended_at (unix ns, big-endian)
@@ -49,14 +49,11 @@ func join(pfx []byte, parts ...string) []byte {
 
 func sessionKey(k session.Key) []byte { return join(pfxSession, string(k.Provider), string(k.ID)) }
 func activeKey(k session.Key) []byte  { return join(pfxActive, string(k.Provider), string(k.ID)) }
-func ckptKey(k session.Key, path string) []byte {
-	return join(pfxCkpt, string(k.Provider), string(k.ID), path)
-}
 
-// ckptPrefix is the prefix of every checkpoint of one session.
-func ckptPrefix(k session.Key) []byte {
-	return append(join(pfxCkpt, string(k.Provider), string(k.ID)), sep)
-}
+// ckptKey holds every checkpoint of one session in one value: a commit
+// reads them with one Get (an iterator inside a write transaction sorts
+// all of its pending writes, which dominated group commits).
+func ckptKey(k session.Key) []byte { return join(pfxCkpt, string(k.Provider), string(k.ID)) }
 func claimKey(p session.Provider, claim string) []byte { return join(pfxClaim, string(p), claim) }
 func claimPrefix(p session.Provider) []byte            { return append(join(pfxClaim, string(p)), sep) }
 

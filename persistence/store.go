@@ -6,7 +6,6 @@
 package persistence
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -323,16 +322,17 @@ func (s *Store) Checkpoints(p session.Provider) (map[string]CheckpointRef, error
 	pfx := append(join(pfxCkpt, string(p)), sep)
 	err := s.db.View(func(txn *badger.Txn) error {
 		return scan(txn, pfx, true, func(k, v []byte) error {
-			rest := k[len(pfx):]
-			i := bytes.IndexByte(rest, sep)
-			if i < 0 {
+			key, ok := splitKey(pfxCkpt, k)
+			if !ok {
 				return fmt.Errorf("checkpoint key %q: %w", k, ErrCorrupt)
 			}
-			var c session.Checkpoint
-			if err := json.Unmarshal(v, &c); err != nil {
-				return fmt.Errorf("checkpoint %q: %w: %w", k, ErrCorrupt, err)
+			var cks []session.Checkpoint
+			if err := json.Unmarshal(v, &cks); err != nil {
+				return fmt.Errorf("checkpoints %q: %w: %w", k, ErrCorrupt, err)
 			}
-			out[c.Path] = CheckpointRef{Key: session.Key{Provider: p, ID: session.ID(rest[:i])}, Checkpoint: c}
+			for _, c := range cks {
+				out[c.Path] = CheckpointRef{Key: key, Checkpoint: c}
+			}
 			return nil
 		})
 	})
@@ -375,14 +375,7 @@ func (s *Store) Restore(r io.Reader) error {
 
 func loadCheckpoints(txn *badger.Txn, k session.Key) ([]session.Checkpoint, error) {
 	var out []session.Checkpoint
-	err := scan(txn, ckptPrefix(k), true, func(key, v []byte) error {
-		var c session.Checkpoint
-		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("checkpoint %q: %w: %w", key, ErrCorrupt, err)
-		}
-		out = append(out, c)
-		return nil
-	})
+	_, err := getJSON(txn, ckptKey(k), &out)
 	return out, err
 }
 

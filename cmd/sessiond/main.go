@@ -12,12 +12,17 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sessiond/sessiond/config"
 )
+
+// defaultMemoryLimit is the soft Go heap limit unless GOMEMLIMIT is set.
+const defaultMemoryLimit = 96 << 20
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
@@ -41,12 +46,14 @@ type app struct {
 	home   string
 
 	// flags
-	configFile string
-	dataDir    string
-	logLevel   string
-	logFormat  string
-	rf         runFlags
-	jsonOut    bool
+	configFile  string
+	dataDir     string
+	logLevel    string
+	logFormat   string
+	rf          runFlags
+	cpuProfile  string
+	stopProfile func()
+	jsonOut     bool
 }
 
 func main() {
@@ -80,6 +87,14 @@ func (a *app) root() *cobra.Command {
 	f.StringVar(&a.configFile, "config", "", "TOML config file (env SESSIOND_CONFIG; optional)")
 	f.StringVar(&a.logLevel, "log-level", "", "log level: debug|info|warn|error (default info)")
 	f.StringVar(&a.logFormat, "log-format", "", "log format: text|json (default text)")
+	f.StringVar(&a.cpuProfile, "cpu-profile", "", "write a CPU profile of the command to FILE")
+	_ = f.MarkHidden("cpu-profile")
+	root.PersistentPostRunE = func(*cobra.Command, []string) error {
+		if a.stopProfile != nil {
+			a.stopProfile()
+		}
+		return nil
+	}
 	root.AddCommand(a.runCmd(), a.scanCmd(), a.sessionsCmd(), a.statsCmd(), a.eventsCmd(), a.statusCmd())
 	return root
 }
@@ -120,6 +135,21 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return err
 	}
 	a.log = newLogger(a.stderr, a.cfg.Log)
+	if a.getenv("GOMEMLIMIT") == "" {
+		// A soft heap limit keeps a cold scan's garbage from setting the
+		// process size; sessiond's live heap is far below it.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+	if a.cpuProfile != "" {
+		f, err := os.Create(a.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		a.stopProfile = func() { pprof.StopCPUProfile(); _ = f.Close() }
+	}
 	return nil
 }
 
