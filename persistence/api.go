@@ -41,9 +41,9 @@ type Fail struct {
 
 // Result is the outcome of one Commit or Fail.
 type Result struct {
-	Record session.Record  // the session after the change (zero on error)
+	Record session.Record       // the session after the change (zero on error)
 	Files  []session.Checkpoint // the stored checkpoints of the files updated
-	Events []session.Event // events this change produced, in sequence order (including other sessions' updates)
+	Events []session.Event      // events this change produced, in sequence order (including other sessions' updates)
 	Err    error
 }
 

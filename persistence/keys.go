@@ -53,7 +53,7 @@ func activeKey(k session.Key) []byte  { return join(pfxActive, string(k.Provider
 // ckptKey holds every checkpoint of one session in one value: a commit
 // reads them with one Get (an iterator inside a write transaction sorts
 // all of its pending writes, which dominated group commits).
-func ckptKey(k session.Key) []byte { return join(pfxCkpt, string(k.Provider), string(k.ID)) }
+func ckptKey(k session.Key) []byte                     { return join(pfxCkpt, string(k.Provider), string(k.ID)) }
 func claimKey(p session.Provider, claim string) []byte { return join(pfxClaim, string(p), claim) }
 func claimPrefix(p session.Provider) []byte            { return append(join(pfxClaim, string(p)), sep) }
 

@@ -169,4 +169,6 @@ func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
 	return levelFloor{h.Handler.WithAttrs(as), h.min}
 }
 
-func (h levelFloor) WithGroup(n string) slog.Handler { return levelFloor{h.Handler.WithGroup(n), h.min} }
+func (h levelFloor) WithGroup(n string) slog.Handler {
+	return levelFloor{h.Handler.WithGroup(n), h.min}
+}

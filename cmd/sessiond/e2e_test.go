@@ -125,7 +125,7 @@ func (h *home) expect(got map[session.Key]api.SessionView) {
 func TestScanIsExactAndIncremental(t *testing.T) {
 	h := newHome(t, claudetest.Options{TotalBytes: 24 << 20, Seed: 7, ReplayFraction: 0.3, SubagentFraction: 0.4, MalformedFraction: 0.002})
 	var sum struct {
-		BytesRead int64 `json:"bytes_read"`
+		BytesRead int64  `json:"bytes_read"`
 		EventHead uint64 `json:"event_head"`
 	}
 	if err := json.Unmarshal([]byte(h.run("scan", "--json")), &sum); err != nil {

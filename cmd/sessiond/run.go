@@ -47,7 +47,7 @@ func (a *app) run(ctx context.Context) error {
 	srv := &http.Server{
 		Handler: api.NewHandler(api.Config{
 			Store: c.store, Hub: c.tree.Hub, NotFound: persistence.ErrSessionNotFound,
-			Status: func(ctx context.Context) (any, error) { return a.daemonStatus(ctx, c) },
+			Status:  func(ctx context.Context) (any, error) { return a.daemonStatus(ctx, c) },
 			Metrics: c.metrics.Handler(), Ready: ready.Load, Logger: a.log, Done: baseCtx.Done(),
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
