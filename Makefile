@@ -21,8 +21,13 @@ fmt:
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
+# Package benchmarks, then the end-to-end ones on the real binary (corpora
+# are generated once into $$SESSIOND_BENCH_DIR, default /tmp/sessiond-bench).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /cmd/sessiond)
+	$(GO) test -run '^$$' -bench 'ColdScan|RescanUnchanged' -benchtime 3x ./cmd/sessiond
+	$(GO) test -run '^$$' -bench AppendToEvent -benchtime 500x ./cmd/sessiond
+	$(GO) test -run '^$$' -bench Idle -benchtime 1x ./cmd/sessiond
 
 clean:
 	rm -rf bin

@@ -54,6 +54,8 @@ type Provider struct {
 	busy  int          // sessions told of a change and not caught up yet
 	queue []session.ID // sessions waiting for a busy slot, in order
 
+	overflows int64 // watcher overflows already counted in metrics
+
 	initial  bool         // the first full listing was routed
 	resolves int          // resolve goroutines running
 	waiters  []*actor.PID // AwaitIdle requests
@@ -511,6 +513,10 @@ func (p *Provider) updateWatchMetrics() {
 	st := p.w.Status()
 	p.m.SetWatchMode(string(p.id), st.Mode)
 	p.m.WatchedDirectories.WithLabelValues(string(p.id)).Set(float64(st.Dirs))
+	if st.Overflows > p.overflows {
+		p.m.WatchOverflowsTotal.WithLabelValues(string(p.id)).Add(float64(st.Overflows - p.overflows))
+		p.overflows = st.Overflows
+	}
 }
 
 func (p *Provider) status() *messages.ProviderStatus {

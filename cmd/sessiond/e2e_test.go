@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,23 +24,37 @@ import (
 	"github.com/sessiond/sessiond/session"
 )
 
-// bin is the sessiond binary built once for these tests.
-var bin string
+// binDir holds the sessiond binaries built for these tests.
+var (
+	binDir   string
+	binOnce  sync.Once
+	bin      string
+	binError error
+)
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sessiond-e2e")
 	if err != nil {
 		panic(err)
 	}
-	bin = filepath.Join(dir, "sessiond")
-	out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build sessiond: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	binDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// raceBinary builds (once) the binary the tests run, with the race detector.
+func raceBinary(t testing.TB) string {
+	binOnce.Do(func() {
+		bin = filepath.Join(binDir, "sessiond")
+		if out, err := exec.Command("go", "build", "-race", "-o", bin, ".").CombinedOutput(); err != nil {
+			binError = fmt.Errorf("build sessiond: %w\n%s", err, out)
+		}
+	})
+	if binError != nil {
+		t.Fatal(binError)
+	}
+	return bin
 }
 
 // home is a fake home directory with a Claude Code corpus.
@@ -62,7 +77,7 @@ func newHome(t *testing.T, opt claudetest.Options) *home {
 }
 
 func (h *home) cmd(args ...string) *exec.Cmd {
-	c := exec.Command(bin, append([]string{"--data-dir", h.data, "--log-level", "warn"}, args...)...)
+	c := exec.Command(raceBinary(h.t), append([]string{"--data-dir", h.data, "--log-level", "warn"}, args...)...)
 	c.Env = append(os.Environ(), "HOME="+h.dir, "CLAUDE_CONFIG_DIR=", "XDG_DATA_HOME=", "SESSIOND_LISTEN=127.0.0.1:1")
 	return c
 }
@@ -349,4 +364,15 @@ func TestCrashSafety(t *testing.T) {
 	}
 	h.run("scan")
 	h.expect(h.sessions())
+}
+
+func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+func httpGet(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }

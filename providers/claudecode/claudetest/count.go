@@ -1,0 +1,419 @@
+package claudetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessiond/sessiond/session"
+)
+
+// Expected is what one session of a corpus adds up to under sessiond's
+// counting rules, as computed by Count.
+type Expected struct {
+	Project   string // session.ProjectFromCWD(CWD)
+	CWD       string // last non-empty cwd of the main file, else of the subagent files (path order)
+	GitBranch string // chosen like CWD
+	StartedAt time.Time
+	EndedAt   time.Time
+	session.Counts
+	Subagents int64    // subagent files
+	Files     int64    // all files, main included
+	Models    []string // sorted
+	Tokens    session.Usage
+	Records   int64 // valid records (JSON objects)
+	Malformed int64 // non-blank lines that are not
+}
+
+// Count is a reference implementation of the Claude Code counting rules,
+// written independently of package claudecode: plain encoding/json decoding
+// and direct code. It reads every transcript under dir/projects and returns
+// what each session should add up to.
+//
+// Files belong to sessions by path: projects/<slug>/<id>.jsonl is session
+// <id>; projects/<slug>/<id>/subagents/agent-*.jsonl (with <id> made of hex
+// digits and dashes, at least 32 long) is a subagent of <id>;
+// projects/<slug>/agent-*.jsonl is a subagent of the session named by the
+// first complete line carrying a non-empty string sessionId (skipped if none).
+// Only complete (newline-terminated) lines are read.
+//
+// Per line: blank lines are ignored; lines that are not a JSON object are
+// malformed; every object is a record whose timestamp (RFC 3339), cwd and
+// gitBranch are taken. A user line is a prompt if it is neither isMeta nor
+// isCompactSummary, holds no tool_result block, and its message.content is a
+// non-empty string or holds a text block; every tool_result with is_error
+// true is a tool error. An assistant line that is not isApiErrorMessage and
+// has a message object counts a response when its message.id differs from
+// the previous such line's in the file, a tool call per tool_use block, and
+// its message.model unless empty or "<synthetic>". Its usage (integers only)
+// counts directly when message.id is empty; otherwise it is a sighting of the
+// claim message.id + "\x00" + requestId. Each claim counts once: its usage
+// is the field-wise maximum over all sightings, and it goes to the session
+// whose sighting has the earliest timestamp (ties: the smaller session id).
+func Count(dir string) (map[session.Key]Expected, error) {
+	files, err := transcripts(filepath.Join(dir, "projects"))
+	if err != nil {
+		return nil, err
+	}
+	type agg struct {
+		Expected
+		mainCWD, mainBranch string
+		subCWD, subBranch   string
+	}
+	sessions := map[string]*agg{}
+	type claim struct {
+		usage session.Usage
+		at    time.Time
+		owner string
+	}
+	claims := map[string]*claim{}
+
+	results, err := countFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	for i, tf := range files {
+		fr := &results[i]
+		id := fr.id
+		if id == "" {
+			continue
+		}
+		a := sessions[id]
+		if a == nil {
+			a = &agg{}
+			sessions[id] = a
+		}
+		e := &a.Expected
+		e.Files++
+		if tf.sub {
+			e.Subagents++
+			if fr.cwd != "" {
+				a.subCWD = fr.cwd
+			}
+			if fr.branch != "" {
+				a.subBranch = fr.branch
+			}
+		} else {
+			a.mainCWD, a.mainBranch = fr.cwd, fr.branch
+		}
+		e.Counts = e.Counts.Add(fr.counts)
+		e.Tokens = e.Tokens.Add(fr.direct)
+		e.Records += fr.records
+		e.Malformed += fr.malformed
+		for _, m := range fr.models {
+			if !slices.Contains(e.Models, m) {
+				e.Models = append(e.Models, m)
+			}
+		}
+		if !fr.first.IsZero() && (e.StartedAt.IsZero() || fr.first.Before(e.StartedAt)) {
+			e.StartedAt = fr.first
+		}
+		if fr.last.After(e.EndedAt) {
+			e.EndedAt = fr.last
+		}
+		for _, s := range fr.sightings {
+			c := claims[s.key]
+			if c == nil {
+				claims[s.key] = &claim{usage: s.usage, at: s.at, owner: id}
+				continue
+			}
+			c.usage = c.usage.Max(s.usage)
+			if s.at.Before(c.at) || (s.at.Equal(c.at) && id < c.owner) {
+				c.at, c.owner = s.at, id
+			}
+		}
+	}
+	for _, c := range claims {
+		e := &sessions[c.owner].Expected
+		e.Tokens = e.Tokens.Add(c.usage)
+	}
+
+	out := make(map[session.Key]Expected, len(sessions))
+	for id, a := range sessions {
+		e := a.Expected
+		e.CWD, e.GitBranch = a.mainCWD, a.mainBranch
+		if e.CWD == "" {
+			e.CWD = a.subCWD
+		}
+		if e.GitBranch == "" {
+			e.GitBranch = a.subBranch
+		}
+		e.Project = session.ProjectFromCWD(e.CWD)
+		sort.Strings(e.Models)
+		out[session.Key{Provider: session.ClaudeCode, ID: session.ID(id)}] = e
+	}
+	return out, nil
+}
+
+// countFiles counts each file on its own, in parallel.
+func countFiles(files []transcript) ([]fileCount, error) {
+	results := make([]fileCount, len(files))
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				data, err := os.ReadFile(files[i].path)
+				if err != nil {
+					errs[i] = fmt.Errorf("claudetest: count: %w", err)
+					continue
+				}
+				id := files[i].id
+				if id == "" {
+					id = resolveSession(data)
+				}
+				if id != "" {
+					results[i] = countFile(data)
+					results[i].id = id
+				}
+			}
+		})
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results, errors.Join(errs...)
+}
+
+// transcript is one session file found under projects/.
+type transcript struct {
+	path string
+	id   string // "" when the file's content names the session
+	sub  bool
+}
+
+// transcripts lists the session files under root in path order.
+func transcripts(root string) ([]transcript, error) {
+	var out []transcript
+	slugs, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claudetest: count: %w", err)
+	}
+	for _, slug := range slugs {
+		if !slug.IsDir() {
+			continue
+		}
+		dir := filepath.Join(root, slug.Name())
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("claudetest: count: %w", err)
+		}
+		for _, e := range entries {
+			name := e.Name()
+			switch {
+			case !e.IsDir() && strings.HasSuffix(name, ".jsonl") && len(name) > len(".jsonl"):
+				if strings.HasPrefix(name, "agent-") {
+					out = append(out, transcript{path: filepath.Join(dir, name), sub: true})
+				} else {
+					out = append(out, transcript{path: filepath.Join(dir, name), id: strings.TrimSuffix(name, ".jsonl")})
+				}
+			case e.IsDir() && uuidLike(name):
+				subs, err := os.ReadDir(filepath.Join(dir, name, "subagents"))
+				if errors.Is(err, fs.ErrNotExist) {
+					continue
+				}
+				if err != nil {
+					return nil, fmt.Errorf("claudetest: count: %w", err)
+				}
+				for _, s := range subs {
+					if !s.IsDir() && strings.HasPrefix(s.Name(), "agent-") && strings.HasSuffix(s.Name(), ".jsonl") {
+						out = append(out, transcript{path: filepath.Join(dir, name, "subagents", s.Name()), id: name, sub: true})
+					}
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}
+
+func uuidLike(name string) bool {
+	if len(name) < 32 {
+		return false
+	}
+	return strings.Trim(name, "0123456789abcdefABCDEF-") == ""
+}
+
+// completeLines returns the newline-terminated lines of data, without
+// their newlines.
+func completeLines(data []byte) [][]byte {
+	if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+		data = data[:i]
+	} else {
+		return nil
+	}
+	return bytes.Split(data, []byte("\n"))
+}
+
+// decodeObject decodes line as a JSON object, numbers as json.Number. The
+// line must hold exactly one JSON value, and it must be an object.
+func decodeObject(line []byte) (map[string]any, bool) {
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil || !isBlank(line[d.InputOffset():]) {
+		return nil, false
+	}
+	m, ok := v.(map[string]any)
+	return m, ok
+}
+
+func isBlank(line []byte) bool { return len(bytes.Trim(line, " \t\r\n")) == 0 }
+
+// resolveSession returns the sessionId of the first complete line that
+// carries a non-empty one.
+func resolveSession(data []byte) string {
+	for _, line := range completeLines(data) {
+		if m, ok := decodeObject(line); ok {
+			if id, _ := m["sessionId"].(string); id != "" {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// fileCount is what one transcript adds to its session.
+type fileCount struct {
+	id                 string // the session, "" if unresolved
+	records, malformed int64
+	counts             session.Counts
+	direct             session.Usage
+	models             []string
+	first, last        time.Time
+	cwd, branch        string
+	sightings          []sighting
+}
+
+type sighting struct {
+	key   string
+	at    time.Time
+	usage session.Usage
+}
+
+func countFile(data []byte) fileCount {
+	var fc fileCount
+	lastID, seen := "", false
+	for _, line := range completeLines(data) {
+		if isBlank(line) {
+			continue
+		}
+		m, ok := decodeObject(line)
+		if !ok {
+			fc.malformed++
+			continue
+		}
+		fc.records++
+		var at time.Time
+		if s, ok := m["timestamp"].(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil && !t.IsZero() {
+				at = t.UTC()
+				if fc.first.IsZero() || at.Before(fc.first) {
+					fc.first = at
+				}
+				if at.After(fc.last) {
+					fc.last = at
+				}
+			}
+		}
+		if s, _ := m["cwd"].(string); s != "" {
+			fc.cwd = s
+		}
+		if s, _ := m["gitBranch"].(string); s != "" {
+			fc.branch = s
+		}
+		msg, hasMsg := m["message"].(map[string]any)
+		switch m["type"] {
+		case "user":
+			if !hasMsg {
+				break
+			}
+			prompt, results := false, false
+			switch content := msg["content"].(type) {
+			case string:
+				prompt = content != ""
+			case []any:
+				for _, b := range content {
+					block, _ := b.(map[string]any)
+					switch block["type"] {
+					case "text":
+						prompt = true
+					case "tool_result":
+						results = true
+						if block["is_error"] == true {
+							fc.counts.ToolErrors++
+						}
+					}
+				}
+			}
+			if prompt && !results && m["isMeta"] != true && m["isCompactSummary"] != true {
+				fc.counts.UserMessages++
+			}
+		case "assistant":
+			if !hasMsg || m["isApiErrorMessage"] == true {
+				break
+			}
+			id, _ := msg["id"].(string)
+			if !seen || id != lastID {
+				fc.counts.AssistantMessages++
+				lastID, seen = id, true
+			}
+			if model, _ := msg["model"].(string); model != "" && model != "<synthetic>" && !slices.Contains(fc.models, model) {
+				fc.models = append(fc.models, model)
+			}
+			if blocks, ok := msg["content"].([]any); ok {
+				for _, b := range blocks {
+					if block, _ := b.(map[string]any); block["type"] == "tool_use" {
+						fc.counts.ToolCalls++
+					}
+				}
+			}
+			u, ok := msg["usage"].(map[string]any)
+			if !ok {
+				break
+			}
+			usage := session.Usage{
+				Input:      integer(u["input_tokens"]),
+				CacheWrite: integer(u["cache_creation_input_tokens"]),
+				CacheRead:  integer(u["cache_read_input_tokens"]),
+				Output:     integer(u["output_tokens"]),
+			}
+			if id == "" {
+				fc.direct = fc.direct.Add(usage)
+				break
+			}
+			req, _ := m["requestId"].(string)
+			fc.sightings = append(fc.sightings, sighting{key: id + "\x00" + req, at: at, usage: usage})
+		}
+	}
+	return fc
+}
+
+// integer returns v if it is an integer JSON number that fits an int64.
+func integer(v any) int64 {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0
+	}
+	i, err := n.Int64()
+	if err != nil {
+		return 0
+	}
+	return i
+}

@@ -1,0 +1,238 @@
+package claudecode
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/claudecode/claudetest"
+	"github.com/sessiond/sessiond/session"
+)
+
+// fileDelta is one file's parse.
+type fileDelta struct {
+	id   session.ID
+	role session.FileRole
+	d    session.Delta
+}
+
+// parseCorpus runs the provider over a corpus the way the daemon does
+// (Roots, Descend, Match, Resolve, one parser per file) and folds the
+// results with the store's rules, restarting each parser from its saved
+// state every restartEvery lines (0: never).
+func parseCorpus(t testing.TB, dir string, restartEvery int) map[session.Key]claudetest.Expected {
+	t.Helper()
+	p := New()
+	roots := p.Roots(providers.Env{Home: "/nonexistent", Getenv: func(k string) string {
+		if k == "CLAUDE_CONFIG_DIR" {
+			return dir
+		}
+		return ""
+	}})
+	root := roots[0]
+	var files []fileDelta
+	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() {
+			if path != root && !p.Descend(root, path) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		m, ok := p.Match(root, path)
+		if !ok {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if m.ID == "" {
+			id, err := p.Resolve(path, data)
+			if err != nil {
+				return nil
+			}
+			m.ID = id
+		}
+		fd := fileDelta{id: m.ID, role: m.Role}
+		parser := p.NewParser(m.Role)
+		n := 0
+		for {
+			j := bytes.IndexByte(data, '\n')
+			if j < 0 {
+				break
+			}
+			parser.Line(data[:j], &fd.d)
+			data = data[j+1:]
+			if n++; restartEvery > 0 && n%restartEvery == 0 {
+				state := parser.State()
+				parser = p.NewParser(m.Role)
+				if err := parser.Restore(state); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		files = append(files, fd)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fold(files)
+}
+
+// fold combines file deltas into sessions the way the store does.
+func fold(files []fileDelta) map[session.Key]claudetest.Expected {
+	type claim struct {
+		u     session.Usage
+		at    time.Time
+		owner session.ID
+	}
+	claims := map[string]*claim{}
+	type agg struct {
+		claudetest.Expected
+		c                   session.FileContribution
+		mainCWD, mainBranch string
+		subCWD, subBranch   string
+	}
+	sessions := map[session.ID]*agg{}
+	for _, f := range files {
+		a := sessions[f.id]
+		if a == nil {
+			a = &agg{}
+			sessions[f.id] = a
+		}
+		a.Files++
+		if f.role == session.RoleSubagent {
+			a.Subagents++
+			if f.d.CWD != "" {
+				a.subCWD = f.d.CWD
+			}
+			if f.d.GitBranch != "" {
+				a.subBranch = f.d.GitBranch
+			}
+		} else {
+			a.mainCWD, a.mainBranch = f.d.CWD, f.d.GitBranch
+		}
+		d := f.d
+		d.CWD, d.GitBranch = "", ""
+		a.c.Apply(&d)
+		for _, c := range f.d.Claims {
+			x := claims[c.Key]
+			if x == nil {
+				claims[c.Key] = &claim{c.Usage, c.At, f.id}
+				continue
+			}
+			x.u = x.u.Max(c.Usage)
+			if c.At.Before(x.at) || (c.At.Equal(x.at) && f.id < x.owner) {
+				x.at, x.owner = c.At, f.id
+			}
+		}
+	}
+	for _, c := range claims {
+		a := sessions[c.owner]
+		a.c.Usage = a.c.Usage.Add(c.u)
+	}
+	out := map[session.Key]claudetest.Expected{}
+	for id, a := range sessions {
+		e := a.Expected
+		e.Counts, e.Tokens, e.Models = a.c.Counts, a.c.Usage, slices.Clone(a.c.Models)
+		e.StartedAt, e.EndedAt = a.c.FirstAt, a.c.LastAt
+		e.Records, e.Malformed = a.c.Records, a.c.Malformed
+		e.CWD, e.GitBranch = a.mainCWD, a.mainBranch
+		if e.CWD == "" {
+			e.CWD = a.subCWD
+		}
+		if e.GitBranch == "" {
+			e.GitBranch = a.subBranch
+		}
+		e.Project = session.ProjectFromCWD(e.CWD)
+		out[session.Key{Provider: session.ClaudeCode, ID: id}] = e
+	}
+	return out
+}
+
+// diffExpected reports every difference between want and got.
+func diffExpected(t *testing.T, want, got map[session.Key]claudetest.Expected) {
+	t.Helper()
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s: missing", k)
+			continue
+		}
+		if !w.StartedAt.Equal(g.StartedAt) || !w.EndedAt.Equal(g.EndedAt) {
+			t.Errorf("%s: times want %v–%v, got %v–%v", k, w.StartedAt, w.EndedAt, g.StartedAt, g.EndedAt)
+		}
+		w.StartedAt, w.EndedAt, g.StartedAt, g.EndedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		if len(w.Models) == 0 {
+			w.Models = nil
+		}
+		if len(g.Models) == 0 {
+			g.Models = nil
+		}
+		if !equalExpected(w, g) {
+			t.Errorf("%s:\nwant %+v\ngot  %+v", k, w, g)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: unexpected", k)
+		}
+	}
+}
+
+func equalExpected(a, b claudetest.Expected) bool {
+	return a.Project == b.Project && a.CWD == b.CWD && a.GitBranch == b.GitBranch &&
+		a.Counts == b.Counts && a.Subagents == b.Subagents && a.Files == b.Files &&
+		slices.Equal(a.Models, b.Models) && a.Tokens == b.Tokens &&
+		a.Records == b.Records && a.Malformed == b.Malformed
+}
+
+// TestCorpusMatchesReference checks the provider against the independent
+// reference (claudetest.Count) on generated corpora, with and without
+// parser restarts.
+func TestCorpusMatchesReference(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opt     claudetest.Options
+		restart int
+	}{
+		{"default", claudetest.Options{TotalBytes: 6 << 20, Seed: 1}, 0},
+		{"restarts", claudetest.Options{TotalBytes: 4 << 20, Seed: 2, ReplayFraction: 0.4, SubagentFraction: 0.6}, 7},
+		{"damaged", claudetest.Options{TotalBytes: 3 << 20, Seed: 3, MalformedFraction: 0.05, LargeLineFraction: 0.2}, 3},
+		{"plain", claudetest.Options{TotalBytes: 1 << 20, Seed: 4, ReplayFraction: -1, SubagentFraction: -1, MalformedFraction: -1, LargeLineFraction: -1}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			sum, err := claudetest.Generate(dir, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := claudetest.Count(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(want) != sum.Sessions {
+				t.Errorf("Count found %d sessions, Generate wrote %d", len(want), sum.Sessions)
+			}
+			var records, malformed int64
+			for _, e := range want {
+				records += e.Records
+				malformed += e.Malformed
+			}
+			if records+malformed != sum.Lines || malformed != sum.Malformed {
+				t.Errorf("Count saw %d records + %d malformed, Generate wrote %d lines, %d malformed",
+					records, malformed, sum.Lines, sum.Malformed)
+			}
+			diffExpected(t, want, parseCorpus(t, dir, tc.restart))
+		})
+	}
+}
