@@ -55,6 +55,7 @@ type Provider struct {
 	queue []session.ID // sessions waiting for a busy slot, in order
 
 	overflows int64 // watcher overflows already counted in metrics
+	stopping  bool  // children stop because we do: not failures
 
 	initial  bool         // the first full listing was routed
 	resolves int          // resolve goroutines running
@@ -206,6 +207,7 @@ func (p *Provider) onStarted(ctx actor.Context) {
 }
 
 func (p *Provider) onStopping() {
+	p.stopping = true
 	if p.cancel != nil {
 		p.cancel()
 		p.wg.Wait()
@@ -287,12 +289,18 @@ func resolveHead(prov providers.Provider, path string) (session.ID, error) {
 		return "", err
 	}
 	defer f.Close()
-	head := make([]byte, 256<<10)
-	n, err := io.ReadFull(f, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return "", err
+	// The first record usually names the session; a long first line needs more.
+	for size := 64 << 10; ; size *= 4 {
+		head := make([]byte, size)
+		n, err := f.ReadAt(head, 0)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		id, err := prov.Resolve(path, head[:n])
+		if !errors.Is(err, providers.ErrUnresolved) || n < size || size >= 16<<20 {
+			return id, err
+		}
 	}
-	return prov.Resolve(path, head[:n])
 }
 
 func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
@@ -444,6 +452,9 @@ func (p *Provider) onSessionIdle(ctx actor.Context, key session.Key) {
 type sessionStopped struct{ key session.Key }
 
 func (p *Provider) onTerminated(ctx actor.Context, m *actor.Terminated) {
+	if p.stopping {
+		return
+	}
 	for id, e := range p.sess {
 		if e.pid != nil && e.pid.Equal(m.Who) {
 			// Handle it after the messages already queued (a panicking
@@ -456,7 +467,7 @@ func (p *Provider) onTerminated(ctx actor.Context, m *actor.Terminated) {
 
 func (p *Provider) onSessionStopped(ctx actor.Context, key session.Key) {
 	e := p.sess[key.ID]
-	if e == nil {
+	if e == nil || p.stopping {
 		return
 	}
 	e.pid = nil

@@ -293,11 +293,11 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 	}
 	bp := getBuf(s.cfg.ChunkBytes)
 	defer putBuf(bp, s.cfg.ChunkBytes)
+	// buf is *bp's array unless one record outgrew it (then it is dropped)
 	buf, end, err := readRecords(f, *bp, from, st.Size, budget)
 	if err != nil {
 		return nil, 0, false, err
 	}
-	*bp = buf[:0]
 	var d session.Delta
 	for line := range bytes.SplitSeq(buf, []byte{'\n'}) {
 		line = bytes.TrimSuffix(line, []byte{'\r'})

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -66,6 +68,13 @@ func (t *tx) claim(p session.Provider, key string) (*claimEntry, []byte, error) 
 		return v.cl, k, nil
 	}
 	e := &claimEntry{}
+	h := xxhash.Sum64(k)
+	_, known := t.s.claimSet[h]
+	if _, mine := t.newSet[h]; !known && !mine {
+		t.newClaims = append(t.newClaims, h)
+		t.newSet[h] = struct{}{}
+		return e, k, nil // certainly not stored
+	}
 	if _, err := getJSON(t.txn, k, e); err != nil {
 		return nil, nil, err
 	}

@@ -34,8 +34,10 @@ func (s *Store) Apply(ops []Op) []Result {
 		return res
 	}
 	var head uint64
+	var newClaims []uint64
 	err := s.db.Update(func(txn *badger.Txn) error {
 		t := newTx(s, txn)
+		defer func() { newClaims = t.newClaims }()
 		for i, op := range ops {
 			t.begin()
 			var r Result
@@ -73,6 +75,9 @@ func (s *Store) Apply(ops []Op) []Result {
 		return res
 	}
 	s.head.Store(head)
+	for _, h := range newClaims {
+		s.claimSet[h] = struct{}{}
+	}
 	return res
 }
 
@@ -145,6 +150,11 @@ type tx struct {
 	stage    map[string]*staged
 	order    []string
 	events   []session.Event
+	// newClaims are hashes of claim keys first written by this
+	// transaction, added to Store.claimSet once it commits.
+	newClaims []uint64
+	newSet    map[uint64]struct{}
+	opClaims  int // len(newClaims) at begin(), for rollback
 }
 
 type staged struct {
@@ -156,7 +166,7 @@ type staged struct {
 }
 
 func newTx(s *Store, txn *badger.Txn) *tx {
-	return &tx{s: s, txn: txn, head: s.head.Load()}
+	return &tx{s: s, txn: txn, head: s.head.Load(), newSet: map[uint64]struct{}{}}
 }
 
 func (t *tx) begin() {
@@ -164,6 +174,7 @@ func (t *tx) begin() {
 	t.order = t.order[:0]
 	t.events = nil
 	t.headSeen = t.head
+	t.opClaims = len(t.newClaims)
 }
 
 func (t *tx) rollback() {
@@ -171,6 +182,10 @@ func (t *tx) rollback() {
 	t.order = t.order[:0]
 	t.events = nil
 	t.head = t.headSeen
+	for _, h := range t.newClaims[t.opClaims:] {
+		delete(t.newSet, h)
+	}
+	t.newClaims = t.newClaims[:t.opClaims]
 }
 
 func (t *tx) put(k []byte, v *staged) {

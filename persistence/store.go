@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 
@@ -48,6 +49,9 @@ type Store struct {
 	log    *slog.Logger
 	head   atomic.Uint64 // last committed event sequence
 	closed atomic.Bool
+	// claimSet holds a hash of every stored claim key (writer only): most
+	// claims are new, and a Get that misses walks every level of the LSM.
+	claimSet map[uint64]struct{}
 }
 
 // Open opens (creating if needed) the store in dir. A directory held by
@@ -94,7 +98,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, opts: opts, log: opts.Logger}
+	s := &Store{db: db, dir: dir, opts: opts, log: opts.Logger, claimSet: map[uint64]struct{}{}}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -120,6 +124,15 @@ func (s *Store) init() error {
 		}
 		if string(v) != schemaVersion {
 			return fmt.Errorf("data dir %q has schema %q, this sessiond reads %q: %w", s.dir, v, schemaVersion, ErrSchema)
+		}
+		if !s.opts.ReadOnly {
+			err := scan(txn, pfxClaim, false, func(k, _ []byte) error {
+				s.claimSet[xxhash.Sum64(k)] = struct{}{}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("load claim index: %w", err)
+			}
 		}
 		it, err = txn.Get(keyHead)
 		if err == nil {

@@ -384,3 +384,24 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatalf("restored head = %d", h)
 	}
 }
+
+func TestSameNewClaimTwiceInOneBatch(t *testing.T) {
+	// Two sessions sight one new claim in the same group commit: the
+	// second op must see the first op's entry, not start a fresh one.
+	s := open(t)
+	u := session.Usage{Input: 4}
+	res := s.Apply([]persistence.Op{
+		commit(key("a"), 0, "/a", 0, 1, delta(0, t0, session.Claim{Key: "m", At: t0, Usage: u})),
+		commit(key("b"), 0, "/b", 0, 1, delta(0, t0.Add(time.Hour), session.Claim{Key: "m", At: t0.Add(time.Hour), Usage: u})),
+	})
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	a, _ := s.Session(key("a"))
+	b, _ := s.Session(key("b"))
+	if a.Tokens != u || !b.Tokens.IsZero() {
+		t.Fatalf("a=%+v b=%+v", a.Tokens, b.Tokens)
+	}
+}

@@ -122,6 +122,8 @@ func (h *home) expect(got map[session.Key]api.SessionView) {
 		switch {
 		case !ok:
 			h.t.Errorf("session %s missing", k)
+		case g.Status == session.StatusFailed:
+			h.t.Errorf("session %s failed: %s", k, g.FailReason)
 		case g.Record.Tokens != w.Tokens || g.Counts != w.Counts || g.Files != w.Files || g.Subagents != w.Subagents ||
 			!slices.Equal(g.Models, w.Models) || g.CWD != w.CWD || g.Project != w.Project || g.GitBranch != w.GitBranch ||
 			!g.StartedAt.Equal(w.StartedAt) || !g.EndedAt.Equal(w.EndedAt):

@@ -52,6 +52,7 @@ type app struct {
 	logFormat   string
 	rf          runFlags
 	cpuProfile  string
+	memProfile  string
 	stopProfile func()
 	jsonOut     bool
 }
@@ -89,9 +90,19 @@ func (a *app) root() *cobra.Command {
 	f.StringVar(&a.logFormat, "log-format", "", "log format: text|json (default text)")
 	f.StringVar(&a.cpuProfile, "cpu-profile", "", "write a CPU profile of the command to FILE")
 	_ = f.MarkHidden("cpu-profile")
+	f.StringVar(&a.memProfile, "mem-profile", "", "write an allocation profile of the command to FILE")
+	_ = f.MarkHidden("mem-profile")
 	root.PersistentPostRunE = func(*cobra.Command, []string) error {
 		if a.stopProfile != nil {
 			a.stopProfile()
+		}
+		if a.memProfile != "" {
+			f, err := os.Create(a.memProfile)
+			if err != nil {
+				return fmt.Errorf("--mem-profile: %w", err)
+			}
+			defer f.Close()
+			return pprof.Lookup("allocs").WriteTo(f, 0)
 		}
 		return nil
 	}
