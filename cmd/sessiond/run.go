@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -63,6 +64,8 @@ func (a *app) run(ctx context.Context) error {
 	go func() {
 		// ready once every provider has caught up with what is on disk
 		if _, err := c.tree.AwaitIdle(baseCtx); err == nil {
+			// The catch-up's garbage need not stay resident while idle.
+			debug.FreeOSMemory()
 			ready.Store(true)
 			a.log.Info("initial scan complete; ready")
 		}
