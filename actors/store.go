@@ -21,7 +21,8 @@ type StoreConfig struct {
 	Bus     *actor.PID // where committed events go (nil: nowhere)
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	// SweepEvery is how often idle sessions are completed (default 30s).
+	// SweepEvery is how often idle sessions are completed (default: a
+	// tenth of the idle timeout, between 100ms and 30s).
 	SweepEvery time.Duration
 	// SyncEvery is how often the store is synced to disk (default 30s).
 	SyncEvery time.Duration
@@ -55,7 +56,7 @@ type storeSync struct{}
 // NewStore returns the producer of the store actor.
 func NewStore(cfg StoreConfig) actor.Producer {
 	if cfg.SweepEvery <= 0 {
-		cfg.SweepEvery = 30 * time.Second
+		cfg.SweepEvery = min(max(cfg.Store.IdleTimeout()/10, 100*time.Millisecond), 30*time.Second)
 	}
 	if cfg.SyncEvery <= 0 {
 		cfg.SyncEvery = 30 * time.Second

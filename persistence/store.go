@@ -153,6 +153,9 @@ func (s *Store) update(fn func(*badger.Txn) error) error {
 	return s.db.Update(fn)
 }
 
+// IdleTimeout is how long a session may go without records before it is completed.
+func (s *Store) IdleTimeout() time.Duration { return s.opts.IdleTimeout }
+
 // Dir is the data directory.
 func (s *Store) Dir() string { return s.dir }
 

@@ -278,3 +278,46 @@ func TestPanickingSessionRestartsOrFailsAlone(t *testing.T) {
 		t.Fatalf("status = %+v", st)
 	}
 }
+
+func TestIdleSessionCompletesAndResumes(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "projects")
+	st, err := persistence.Open(filepath.Join(base, "data"), persistence.Options{IdleTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	tree, err := supervision.Start(supervision.Config{System: sys, Store: st,
+		Providers: []supervision.ProviderSetup{{Provider: claudecode.New(), Roots: []string{root}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tree.Shutdown(context.Background()) }()
+	e := &env{t: t, store: st, root: root}
+	sid := "77777777-0000-4000-8000-000000000001"
+	now := time.Now().UTC()
+	line := func(n int, at time.Time) string {
+		return fmt.Sprintf(`{"type":"user","cwd":"/w/p","sessionId":%q,"timestamp":%q,"message":{"content":"hi %d"}}`+"\n", sid, at.Format(time.RFC3339Nano), n)
+	}
+	appendFile(t, e.path(sid), line(1, now))
+	r := e.waitSession(sid, func(r session.Record) bool { return r.Status == session.StatusCompleted })
+	if r.UserMessages != 1 {
+		t.Fatalf("completed record: %+v", r)
+	}
+	appendFile(t, e.path(sid), line(2, time.Now().UTC()))
+	e.waitSession(sid, func(r session.Record) bool { return r.Status == session.StatusActive && r.UserMessages == 2 })
+	e.waitSession(sid, func(r session.Record) bool { return r.Status == session.StatusCompleted })
+	evs, _ := st.Events(0, 100)
+	var kinds []string
+	for _, ev := range evs {
+		kinds = append(kinds, string(ev.Kind))
+	}
+	if got := strings.Join(kinds, ","); got != "created,completed,updated,completed" {
+		t.Fatalf("events = %s", got)
+	}
+	c := evs[1].Change
+	if c.StartedAt.IsZero() || c.EndedAt.IsZero() || c.Status != session.StatusCompleted {
+		t.Fatalf("completed event lacks timing: %+v", c)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -298,6 +299,25 @@ func TestDaemonLiveStreamLockAndGracefulStop(t *testing.T) {
 			t.Fatalf("sessions via API: %v", err)
 		}
 	}
+	// the metrics carry what happened
+	resp, err := http.Get("http://" + d.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`sessiond_events_total{kind="created",provider="claude-code"}`,
+		`sessiond_read_bytes_total{provider="claude-code"}`,
+		`sessiond_watch_mode{mode="inotify",provider="claude-code"} 1`,
+		`sessiond_store_commit_duration_seconds_bucket`,
+		`sessiond_sessions{provider="claude-code",status="completed"}`,
+		`go_goroutines`, `process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	// graceful stop: exit 0, then the totals are those of the files
 	if err := d.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM exit: %v\n%s", err, d.stderr)
@@ -377,4 +397,22 @@ func httpGet(url string) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	h := newHome(t, claudetest.Options{TotalBytes: 1 << 20, Seed: 5})
+	d := h.start(freePort(t))
+	d.ready(t)
+	_ = d.cmd.Process.Signal(syscall.SIGINT)
+	_ = d.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-d.done:
+		// either the graceful stop finished first (0) or the second signal won (130)
+		var ee *exec.ExitError
+		if err != nil && (!errors.As(err, &ee) || ee.ExitCode() != 130) {
+			t.Fatalf("exit: %v\n%s", err, d.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("two signals did not stop the daemon")
+	}
 }

@@ -1,0 +1,94 @@
+package actors_test
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/sessiond/sessiond/actors"
+	"github.com/sessiond/sessiond/messages"
+	"github.com/sessiond/sessiond/metrics"
+	"github.com/sessiond/sessiond/persistence"
+	"github.com/sessiond/sessiond/session"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
+}
+
+// collector forwards every EventsCommitted it receives to a channel.
+type collector struct{ ch chan<- session.Event }
+
+func (c *collector) Receive(ctx actor.Context) {
+	if m, ok := ctx.Message().(*messages.EventsCommitted); ok {
+		for _, e := range m.Events {
+			c.ch <- e
+		}
+	}
+}
+
+func TestStoreGroupCommitsAndBusDeliversInOrder(t *testing.T) {
+	st, err := persistence.Open(t.TempDir(), persistence.Options{IdleTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := metrics.New("test")
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	hub := actors.NewHub(0)
+	bus := sys.Root.Spawn(actor.PropsFromProducer(actors.NewBus(actors.BusConfig{Store: st, Hub: hub})))
+	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStore(actors.StoreConfig{Store: st, Bus: bus, Metrics: m})))
+	defer func() {
+		_ = sys.Root.PoisonFuture(store).Wait()
+		_ = sys.Root.PoisonFuture(bus).Wait()
+	}()
+
+	// a late subscriber from 0 gets the replay, then live events, in order
+	got := make(chan session.Event, 1000)
+	const n = 200
+	futures := make([]*actor.Future, n)
+	for i := range n {
+		k := session.Key{Provider: session.ClaudeCode, ID: session.ID(string(rune('a'+i%26)) + string(rune('a'+i/26)))}
+		d := session.Delta{Counts: session.Counts{UserMessages: 1}, Records: 1}
+		d.Observe(time.Now())
+		futures[i] = sys.Root.RequestFuture(store, &messages.CommitSession{Commit: persistence.Commit{
+			Key: k, Files: []persistence.FileUpdate{{Checkpoint: session.Checkpoint{Path: "/f", Offset: 1, Size: 1}, Delta: d}},
+		}}, 10*time.Second)
+		if i == n/2 {
+			sub := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &collector{ch: got} }))
+			sys.Root.RequestWithCustomSender(bus, &messages.Subscribe{Since: 0}, sub)
+			defer sys.Root.Stop(sub)
+		}
+	}
+	for i, f := range futures {
+		res, err := f.Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := res.(*messages.CommitSessionResult).Result; r.Err != nil || len(r.Events) != 1 {
+			t.Fatalf("commit %d: %+v", i, r)
+		}
+	}
+	for want := uint64(1); want <= n; want++ {
+		select {
+		case e := <-got:
+			if e.Seq != want {
+				t.Fatalf("got seq %d, want %d", e.Seq, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no event %d", want)
+		}
+	}
+	select {
+	case <-hub.Changed(n - 1):
+	case <-time.After(10 * time.Second):
+		t.Fatal("hub did not advance")
+	}
+	if batches := testutil.CollectAndCount(m.StoreCommitBatchSize); batches == 0 {
+		t.Fatal("no batch observed")
+	}
+}
