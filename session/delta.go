@@ -43,24 +43,6 @@ func (d *Delta) Observe(t time.Time) {
 	}
 }
 
-// Merge folds o into d (o is later in the file than d).
-func (d *Delta) Merge(o *Delta) {
-	d.Counts = d.Counts.Add(o.Counts)
-	d.Usage = d.Usage.Add(o.Usage)
-	d.Claims = append(d.Claims, o.Claims...)
-	d.Models = AddModels(d.Models, o.Models...)
-	d.Observe(o.FirstAt)
-	d.Observe(o.LastAt)
-	if o.CWD != "" {
-		d.CWD = o.CWD
-	}
-	if o.GitBranch != "" {
-		d.GitBranch = o.GitBranch
-	}
-	d.Records += o.Records
-	d.Malformed += o.Malformed
-}
-
 // Empty reports whether the delta carries nothing.
 func (d *Delta) Empty() bool {
 	return d.Records == 0 && d.Malformed == 0 && len(d.Claims) == 0 && d.Usage.IsZero() && d.Counts == (Counts{})

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessiond/sessiond/api"
+	"github.com/sessiond/sessiond/messages"
 	"github.com/sessiond/sessiond/persistence"
 	"github.com/sessiond/sessiond/session"
 )
@@ -282,7 +283,7 @@ func (a *app) offlineStatus(st *persistence.Store) statusView {
 	recs, _ := st.Sessions(persistence.Filter{})
 	v.Store.Sessions = len(recs)
 	for _, s := range a.enabledProviders() {
-		ps := providerStatus{Provider: string(s.Provider.ID()), Roots: s.Roots}
+		ps := messages.ProviderStatus{Provider: s.Provider.ID(), Roots: s.Roots}
 		for _, r := range recs {
 			if r.Provider == s.Provider.ID() {
 				ps.Sessions++

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessiond/sessiond/api"
+	"github.com/sessiond/sessiond/messages"
 	"github.com/sessiond/sessiond/persistence"
 )
 
@@ -104,13 +105,13 @@ func (a *app) run(ctx context.Context) error {
 
 // statusView is the body of /api/v1/status and `sessiond status --json`.
 type statusView struct {
-	Version       string           `json:"version"`
-	Running       bool             `json:"running"`
-	UptimeSeconds float64          `json:"uptime_seconds"`
-	DataDir       string           `json:"data_dir"`
-	Store         storeStatus      `json:"store"`
-	EventHead     uint64           `json:"event_head"`
-	Providers     []providerStatus `json:"providers"`
+	Version       string                    `json:"version"`
+	Running       bool                      `json:"running"`
+	UptimeSeconds float64                   `json:"uptime_seconds"`
+	DataDir       string                    `json:"data_dir"`
+	Store         storeStatus               `json:"store"`
+	EventHead     uint64                    `json:"event_head"`
+	Providers     []messages.ProviderStatus `json:"providers"`
 }
 
 type storeStatus struct {
@@ -118,18 +119,6 @@ type storeStatus struct {
 	VlogBytes int64 `json:"vlog_bytes"`
 	DiskBytes int64 `json:"disk_bytes"`
 	Sessions  int   `json:"sessions"`
-}
-
-type providerStatus struct {
-	Provider  string   `json:"provider"`
-	Roots     []string `json:"roots"`
-	WatchMode string   `json:"watch_mode"`
-	Dirs      int      `json:"watched_dirs"`
-	Files     int      `json:"files"`
-	Sessions  int      `json:"sessions"`
-	Active    int      `json:"active_actors"`
-	Failed    []string `json:"failed_sessions,omitempty"`
-	LastError string   `json:"last_error,omitempty"`
 }
 
 func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {
@@ -143,11 +132,6 @@ func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {
 	if recs, err := c.store.Sessions(persistence.Filter{}); err == nil {
 		v.Store.Sessions = len(recs)
 	}
-	for _, ps := range c.tree.ProviderStatus(ctx) {
-		v.Providers = append(v.Providers, providerStatus{
-			Provider: string(ps.Provider), Roots: ps.Roots, WatchMode: ps.WatchMode, Dirs: ps.Dirs,
-			Files: ps.Files, Sessions: ps.Sessions, Active: ps.Active, Failed: ps.Failed, LastError: ps.LastError,
-		})
-	}
+	v.Providers = c.tree.ProviderStatus(ctx)
 	return v, nil
 }
