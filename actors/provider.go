@@ -40,16 +40,19 @@ type ProviderConfig struct {
 // Provider owns one agent's watch goroutine and routes file changes to
 // session actors, spawning them on demand and stopping them when they idle.
 type Provider struct {
-	cfg    ProviderConfig
-	id     session.Provider
-	log    *slog.Logger
-	m      *metrics.Metrics
-	files  map[string]*fileEntry
-	sess   map[session.ID]*sessEntry
-	unres  map[string]messages.FileStat // files whose session is not known yet
-	w      *watch.Watcher
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg   ProviderConfig
+	id    session.Provider
+	log   *slog.Logger
+	m     *metrics.Metrics
+	files map[string]*fileEntry
+	sess  map[session.ID]*sessEntry
+	unres map[string]messages.FileStat // files whose session is not known yet
+	// expanding holds the containers being listed; true: list again after
+	expanding map[string]bool
+	ctx       context.Context // cancelled when the actor stops
+	w         *watch.Watcher
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 
 	busy  int          // sessions told of a change and not caught up yet
 	queue []session.ID // sessions waiting for a busy slot, in order
@@ -64,10 +67,12 @@ type Provider struct {
 }
 
 type fileEntry struct {
-	key  session.Key
-	role session.FileRole
-	ck   *session.Checkpoint // as loaded at start (nil: new file)
-	stat messages.FileStat
+	key     session.Key
+	role    session.FileRole
+	mode    session.FileMode
+	version string              // ModeVirtual: the latest announced version
+	ck      *session.Checkpoint // as loaded at start (nil: new file)
+	stat    messages.FileStat
 }
 
 type sessEntry struct {
@@ -121,6 +126,8 @@ func (p *Provider) Receive(ctx actor.Context) {
 		p.onFilesChanged(ctx, m)
 	case *fileResolved:
 		p.onResolved(ctx, m)
+	case *expanded:
+		p.onExpanded(ctx, m)
 	case *messages.SessionCaughtUp:
 		p.onCaughtUp(ctx, m.Key)
 	case *messages.SessionFailed:
@@ -162,14 +169,17 @@ func (p *Provider) onStarted(ctx actor.Context) {
 	p.files = map[string]*fileEntry{}
 	p.sess = map[session.ID]*sessEntry{}
 	p.unres = map[string]messages.FileStat{}
+	p.expanding = map[string]bool{}
 	cks, err := p.cfg.Session.Store.Checkpoints(p.id)
 	if err != nil {
 		panic(err) // cannot route without knowing what was read: let supervision retry
 	}
 	for path, ref := range cks {
 		ck := ref.Checkpoint
-		p.files[path] = &fileEntry{key: ref.Key, role: ck.Role, ck: &ck}
+		p.files[path] = &fileEntry{key: ref.Key, role: ck.Role, mode: ck.Mode, version: ck.Version, ck: &ck, stat: messages.FileStat{Path: path}}
 	}
+	c, cancel := context.WithCancel(context.Background())
+	p.ctx, p.cancel = c, cancel
 	prov := p.cfg.Provider
 	w, err := watch.New(watch.Config{
 		Roots:        p.cfg.Roots,
@@ -187,8 +197,6 @@ func (p *Provider) onStarted(ctx actor.Context) {
 		return
 	}
 	p.w = w
-	c, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	p.wg.Add(1)
 	go func() {
@@ -258,13 +266,85 @@ func (p *Provider) route(ctx actor.Context, st messages.FileStat) {
 	if !ok {
 		return
 	}
+	if match.Container {
+		p.expand(ctx, st.Path)
+		return
+	}
 	if match.ID == "" {
 		p.resolve(ctx, st)
 		return
 	}
-	fe = &fileEntry{key: session.Key{Provider: p.id, ID: match.ID}, role: match.Role, stat: st}
+	fe = &fileEntry{key: session.Key{Provider: p.id, ID: match.ID}, role: match.Role, mode: match.Mode, stat: st}
 	p.files[st.Path] = fe
 	p.tell(ctx, fe, st)
+}
+
+// containerKey names a database by its main file: a change of its -wal
+// or -shm file is a change of the database.
+func containerKey(path string) string {
+	for _, suf := range []string{"-wal", "-shm", "-journal"} {
+		if strings.HasSuffix(path, suf) {
+			return strings.TrimSuffix(path, suf)
+		}
+	}
+	return path
+}
+
+type expanded struct {
+	container string
+	docs      []providers.Doc
+	err       error
+}
+
+// expand lists a container's sessions in a goroutine; changes that arrive
+// meanwhile coalesce into one more expansion.
+func (p *Provider) expand(ctx actor.Context, path string) {
+	key := containerKey(path)
+	if _, running := p.expanding[key]; running {
+		p.expanding[key] = true // again when done
+		return
+	}
+	ex, ok := p.cfg.Provider.(providers.Expander)
+	if !ok {
+		p.lastErr = "provider matched a container but cannot expand it"
+		return
+	}
+	p.expanding[key] = false
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	c := p.ctx
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		docs, err := ex.Expand(c, key)
+		root.Send(self, &expanded{container: key, docs: docs, err: err})
+	}()
+}
+
+func (p *Provider) onExpanded(ctx actor.Context, m *expanded) {
+	again := p.expanding[m.container]
+	delete(p.expanding, m.container)
+	if m.err != nil {
+		if !errors.Is(m.err, context.Canceled) {
+			p.lastErr = m.container + ": " + m.err.Error()
+			p.log.Warn("cannot list the sessions of a database; retried on its next change", "path", m.container, "err", m.err)
+		}
+	}
+	for _, d := range m.docs {
+		fe := p.files[d.Path]
+		if fe != nil && fe.version == d.Version && (fe.ck == nil || fe.ck.Version == d.Version) {
+			continue // unchanged
+		}
+		if fe == nil {
+			fe = &fileEntry{key: session.Key{Provider: p.id, ID: d.ID}, role: d.Role, mode: session.ModeVirtual, stat: messages.FileStat{Path: d.Path}}
+			p.files[d.Path] = fe
+		}
+		fe.version, fe.ck = d.Version, nil
+		p.tell(ctx, fe, fe.stat)
+	}
+	if again {
+		p.expand(ctx, m.container)
+	}
+	p.checkIdle(ctx)
 }
 
 // resolve reads a file's head in a goroutine to learn its session.
@@ -310,7 +390,7 @@ func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
 	switch {
 	case m.err == nil && pending:
 		match, _ := p.cfg.Provider.Match(p.rootOf(latest.Path), latest.Path)
-		fe := &fileEntry{key: session.Key{Provider: p.id, ID: m.id}, role: match.Role, stat: latest}
+		fe := &fileEntry{key: session.Key{Provider: p.id, ID: m.id}, role: match.Role, mode: match.Mode, stat: latest}
 		p.files[latest.Path] = fe
 		p.tell(ctx, fe, latest)
 	case errors.Is(m.err, providers.ErrUnresolved):
@@ -398,7 +478,7 @@ func (p *Provider) sendChanged(ctx actor.Context, e *sessEntry) {
 	slices.Sort(paths)
 	for _, path := range paths {
 		if fe := p.files[path]; fe != nil {
-			ctx.Send(e.pid, &messages.FileChanged{File: fe.stat, Role: fe.role})
+			ctx.Send(e.pid, &messages.FileChanged{File: fe.stat, Role: fe.role, Mode: fe.mode, Version: fe.version})
 		}
 	}
 	clear(e.changed)
@@ -495,7 +575,7 @@ func (p *Provider) onSessionStopped(ctx actor.Context, key session.Key) {
 }
 
 func (p *Provider) checkIdle(ctx actor.Context) {
-	if len(p.waiters) == 0 || !p.initial || p.resolves > 0 {
+	if len(p.waiters) == 0 || !p.initial || p.resolves > 0 || len(p.expanding) > 0 {
 		return
 	}
 	if p.busy > 0 || len(p.queue) > 0 {

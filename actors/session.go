@@ -2,6 +2,7 @@ package actors
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +79,10 @@ type tail struct {
 	gone   bool // missing on the last read
 	next   *persistence.FileUpdate
 	bytes  int64 // bytes consumed by next
+	// version is the latest Version announced for a virtual document.
+	version string
+	// renamedFrom is the committed path of a file that moved here.
+	renamedFrom string
 }
 
 type sessionRetry struct{}
@@ -175,11 +180,18 @@ func (s *Session) load() error {
 		s.files[ck.Path] = t
 	}
 	for p, t := range old {
-		if _, ok := s.files[p]; !ok {
-			nt, _ := s.newTail(session.Checkpoint{Path: p, Role: t.ck.Role}, false)
-			nt.dirty = true
-			s.files[p] = nt
+		if _, ok := s.files[p]; ok {
+			continue
 		}
+		if st, err := watch.Stat(p); err == nil {
+			if mt := s.movedHere(p, t.ck.Mode, st.Dev, st.Ino); mt != nil {
+				mt.dirty = true
+				continue
+			}
+		}
+		nt, _ := s.newTail(session.Checkpoint{Path: p, Role: t.ck.Role, Mode: t.ck.Mode}, false)
+		nt.dirty, nt.version = true, t.version
+		s.files[p] = nt
 	}
 	return nil
 }
@@ -196,9 +208,15 @@ func (s *Session) newTail(ck session.Checkpoint, known bool) (*tail, error) {
 
 func (s *Session) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
 	t := s.files[m.File.Path]
+	if t == nil && !m.File.Removed {
+		t = s.movedHere(m.File.Path, m.Mode, m.File.Dev, m.File.Ino)
+	}
 	if t == nil {
-		t, _ = s.newTail(session.Checkpoint{Path: m.File.Path, Role: m.Role}, false)
+		t, _ = s.newTail(session.Checkpoint{Path: m.File.Path, Role: m.Role, Mode: m.Mode}, false)
 		s.files[m.File.Path] = t
+	}
+	if m.Version != "" {
+		t.version = m.Version
 	}
 	// A removed file has nothing to read (its contribution stays: agents
 	// delete old transcripts by retention); step still answers caught-up.
@@ -206,6 +224,33 @@ func (s *Session) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
 	if len(s.inflight) == 0 {
 		s.step(ctx)
 	}
+}
+
+// movedHere recognises a known file that moved to m's new path (same
+// device and inode, old path gone): it continues from its checkpoint under
+// the new path instead of counting the file twice.
+func (s *Session) movedHere(path string, mode session.FileMode, dev, ino uint64) *tail {
+	if mode == session.ModeVirtual || ino == 0 {
+		return nil
+	}
+	for old, t := range s.files {
+		id := t.ck.Identity
+		if !t.known || id.Ino != ino || id.Dev != dev || t.ck.Mode != mode {
+			continue
+		}
+		if _, err := os.Lstat(old); !errors.Is(err, fs.ErrNotExist) {
+			continue // both exist: a copy, not a move
+		}
+		delete(s.files, old)
+		if t.renamedFrom == "" {
+			t.renamedFrom = old // the committed path
+		}
+		t.ck.Path = path
+		s.files[path] = t
+		s.log.Info("file moved", "from", old, "to", path)
+		return t
+	}
+	return nil
 }
 
 // step reads every dirty file up to the chunk budget and commits what it
@@ -252,6 +297,14 @@ func (s *Session) step(ctx actor.Context) {
 // budget bytes (more only to finish one record). fu is nil when there is
 // nothing new; more reports that unread complete records may remain.
 func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64, more bool, err error) {
+	switch t.ck.Mode {
+	case session.ModeWhole:
+		fu, n, err = s.readWhole(t)
+		return fu, n, false, err
+	case session.ModeVirtual:
+		fu, n, err = s.readVirtual(t)
+		return fu, n, false, err
+	}
 	f, err := os.Open(t.ck.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		t.gone = true // deleted: keep what it contributed
@@ -318,13 +371,14 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 	}
 	return &persistence.FileUpdate{
 		Checkpoint: session.Checkpoint{
-			Path: t.ck.Path, Role: t.ck.Role,
+			Path: t.ck.Path, Role: t.ck.Role, Mode: t.ck.Mode,
 			Identity: session.FileIdentity{Dev: st.Dev, Ino: st.Ino, HeadHash: hh, HeadLen: hl},
 			Size:     st.Size, Offset: end, ModTime: st.ModTime.UTC(), Parser: parser.State(),
 		},
-		FromOffset: t.ck.Offset * boolInt(!reset && t.known),
-		Reset:      reset,
-		Delta:      d,
+		FromOffset:  t.ck.Offset * boolInt(!reset && t.known),
+		Reset:       reset,
+		RenamedFrom: t.renamedFrom,
+		Delta:       d,
 	}, end - from, end < st.Size, nil
 }
 
@@ -354,6 +408,98 @@ func putBuf(b *[]byte, size int) {
 	case freeBufs <- b:
 	default:
 	}
+}
+
+// maxDocument bounds a whole document read into memory.
+const maxDocument = 512 << 20
+
+// readWhole re-reads a document rewritten as a whole and replaces the
+// file's contribution. A document that does not parse yet (half written)
+// commits nothing: the next change retries.
+func (s *Session) readWhole(t *tail) (*persistence.FileUpdate, int64, error) {
+	f, err := os.Open(t.ck.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		t.gone = true
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	t.gone = false
+	st, err := watch.StatFile(f)
+	if err != nil {
+		return nil, 0, err
+	}
+	if t.known && t.renamedFrom == "" && st.Size == t.ck.Size && st.ModTime.UTC().Equal(t.ck.ModTime) && st.Ino == t.ck.Identity.Ino {
+		return nil, 0, nil
+	}
+	if st.Size > maxDocument {
+		return nil, 0, fmt.Errorf("document of %d bytes is larger than the %d bytes sessiond reads whole", st.Size, maxDocument)
+	}
+	data := make([]byte, st.Size)
+	n, err := f.ReadAt(data, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	fu, err := s.document(t, data[:n])
+	if fu == nil || err != nil {
+		return nil, 0, err
+	}
+	fu.Checkpoint.Identity = session.FileIdentity{Dev: st.Dev, Ino: st.Ino}
+	fu.Checkpoint.Size, fu.Checkpoint.Offset, fu.Checkpoint.ModTime = st.Size, int64(n), st.ModTime.UTC()
+	return fu, int64(n), nil
+}
+
+// readVirtual reads one session's document from a container (database)
+// through the provider when its version changed.
+func (s *Session) readVirtual(t *tail) (*persistence.FileUpdate, int64, error) {
+	if t.known && t.version != "" && t.version == t.ck.Version {
+		return nil, 0, nil
+	}
+	ex, ok := s.cfg.Provider.(providers.Expander)
+	if !ok {
+		return nil, 0, fmt.Errorf("provider %s has virtual documents but no Expander", s.cfg.Provider.ID())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	data, err := ex.ReadDoc(ctx, t.ck.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		t.gone = true // the session left the database: keep what it contributed
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	fu, err := s.document(t, data)
+	if fu == nil || err != nil {
+		return nil, 0, err
+	}
+	fu.Checkpoint.Version = t.version
+	fu.Checkpoint.Size, fu.Checkpoint.Offset = int64(len(data)), int64(len(data))
+	return fu, int64(len(data)), nil
+}
+
+// document parses a whole document into a FileUpdate that replaces the
+// file's contribution.
+func (s *Session) document(t *tail, data []byte) (*persistence.FileUpdate, error) {
+	p := s.cfg.Provider.NewParser(t.ck.Role)
+	dp, ok := p.(providers.DocumentParser)
+	if !ok {
+		return nil, fmt.Errorf("provider %s reads %s whole but its parser has no Document method", s.cfg.Provider.ID(), t.ck.Path)
+	}
+	var d session.Delta
+	if err := dp.Document(data, &d); err != nil {
+		s.log.Debug("document not readable yet; waiting for the next change", "path", t.ck.Path, "err", err)
+		return nil, nil
+	}
+	t.parser = p
+	return &persistence.FileUpdate{
+		Checkpoint:  session.Checkpoint{Path: t.ck.Path, Role: t.ck.Role, Mode: t.ck.Mode, Parser: p.State()},
+		Reset:       true,
+		RenamedFrom: t.renamedFrom,
+		Delta:       d,
+	}, nil
 }
 
 func boolInt(b bool) int64 {
@@ -400,6 +546,7 @@ func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult
 		for i, t := range inflight {
 			t.ck = r.Files[i]
 			t.known = true
+			t.renamedFrom = ""
 			if mt := s.cfg.Metrics; mt != nil {
 				p := string(s.key.Provider)
 				mt.ReadBytesTotal.WithLabelValues(p).Add(float64(t.bytes))

@@ -31,8 +31,10 @@ type FilesChanged struct {
 
 // FileChanged tells a session actor that one of its files changed.
 type FileChanged struct {
-	File FileStat
-	Role session.FileRole
+	File    FileStat
+	Role    session.FileRole
+	Mode    session.FileMode
+	Version string // ModeVirtual: the document's version
 }
 
 // CommitSession asks the store to commit one session change atomically.

@@ -29,7 +29,11 @@ type FileUpdate struct {
 	// Reset drops the file's previous contribution (and its claims) before
 	// Delta is applied: the file was rewritten or truncated.
 	Reset bool
-	Delta session.Delta
+	// RenamedFrom is the file's previous path when it was moved (same
+	// inode, e.g. Codex archiving a rollout): its checkpoint, contribution
+	// and claims move to the new path; FromOffset is checked against it.
+	RenamedFrom string
+	Delta       session.Delta
 }
 
 // Fail marks a session failed with a reason.

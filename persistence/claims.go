@@ -137,16 +137,17 @@ func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj
 	return nil
 }
 
-// dropClaims withdraws every sighting of one file (it was rewritten). It
-// scans the provider's claims: rewrites are rare, claims are many, and an
+type claimHit struct {
+	key []byte
+	e   *claimEntry
+}
+
+// claimsOf finds every claim with a sighting of one file. It scans the
+// provider's claims: rewrites and moves are rare, claims are many, and an
 // index per file would double the write cost of every response.
-func (t *tx) dropClaims(k session.Key, path string, adj map[session.ID]session.Usage) error {
+func (t *tx) claimsOf(k session.Key, path string) ([]claimHit, error) {
 	pfx := claimPrefix(k.Provider)
-	type hit struct {
-		key []byte
-		e   *claimEntry
-	}
-	var hits []hit
+	var hits []claimHit
 	err := scan(t.txn, pfx, true, func(key, v []byte) error {
 		var e *claimEntry
 		if st, ok := t.stage[string(key)]; ok {
@@ -162,12 +163,35 @@ func (t *tx) dropClaims(k session.Key, path string, adj map[session.ID]session.U
 		}
 		for i := range e.Sightings {
 			if e.Sightings[i].ID == k.ID && e.Sightings[i].File == path {
-				hits = append(hits, hit{append([]byte(nil), key...), e})
+				hits = append(hits, claimHit{append([]byte(nil), key...), e})
 				break
 			}
 		}
 		return nil
 	})
+	return hits, err
+}
+
+// renameClaims moves a file's sightings to its new path.
+func (t *tx) renameClaims(k session.Key, from, to string) error {
+	hits, err := t.claimsOf(k, from)
+	if err != nil {
+		return err
+	}
+	for _, h := range hits {
+		for i := range h.e.Sightings {
+			if s := &h.e.Sightings[i]; s.ID == k.ID && s.File == from {
+				s.File = to
+			}
+		}
+		t.put(h.key, &staged{cl: h.e})
+	}
+	return nil
+}
+
+// dropClaims withdraws every sighting of one file (it was rewritten).
+func (t *tx) dropClaims(k session.Key, path string, adj map[session.ID]session.Usage) error {
+	hits, err := t.claimsOf(k, path)
 	if err != nil {
 		return err
 	}

@@ -305,6 +305,19 @@ func (t *tx) commit(c *Commit) (Result, error) {
 			return Result{}, fmt.Errorf("%w: session %s: file update without a path", ErrInvalidCommit, c.Key)
 		}
 		old := files[path]
+		if fu.RenamedFrom != "" && fu.RenamedFrom != path {
+			if old != nil {
+				return Result{}, fmt.Errorf("%w: session %s: rename %s over the known file %s", ErrInvalidCommit, c.Key, fu.RenamedFrom, path)
+			}
+			old = files[fu.RenamedFrom]
+			if old == nil {
+				return Result{}, &ConflictError{Key: c.Key.String(), Path: fu.RenamedFrom, Expected: uint64(fu.FromOffset)}
+			}
+			delete(files, fu.RenamedFrom)
+			if err := t.renameClaims(c.Key, fu.RenamedFrom, path); err != nil {
+				return Result{}, err
+			}
+		}
 		var base session.FileContribution
 		switch {
 		case fu.Reset:

@@ -5,6 +5,8 @@
 package providers
 
 import (
+	"context"
+
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -20,6 +22,13 @@ type Match struct {
 	// needs the file's first bytes to tell (see Provider.Resolve).
 	ID   session.ID
 	Role session.FileRole
+	// Mode is how the file is read: ModeAppend (JSONL logs) or ModeWhole
+	// (documents rewritten whole). ModeVirtual is not valid here.
+	Mode session.FileMode
+	// Container marks a database holding many sessions: the provider
+	// must implement Expander, and the file's changes are expanded into
+	// one virtual document per session.
+	Container bool
 }
 
 // Provider is one agent integration.
@@ -53,4 +62,38 @@ type Parser interface {
 	State() []byte
 	// Restore sets the state saved by State.
 	Restore(state []byte) error
+}
+
+// DocumentParser is implemented by the parsers of providers with
+// ModeWhole or ModeVirtual files: the whole document is parsed at once.
+type DocumentParser interface {
+	// Document parses a whole document into d. An error means the document
+	// is not readable as a whole yet (half written, or a database busy);
+	// nothing is committed and the next change retries.
+	Document(data []byte, d *session.Delta) error
+}
+
+// Doc is one session's document inside a container (database) file.
+type Doc struct {
+	// Path names the document; it must be stable and unique, by
+	// convention "<container path>#<session id>".
+	Path string
+	ID   session.ID
+	Role session.FileRole
+	// Version changes whenever the document's content may have changed
+	// (the session's time_updated, a content hash); an unchanged Version
+	// is not read again.
+	Version string
+}
+
+// Expander is implemented by providers whose files are databases holding
+// many sessions (OpenCode, Cursor). Both methods are called from one
+// goroutine at a time per container; they must open the database
+// read-only, never hold a transaction open and cope with the agent
+// writing at the same moment.
+type Expander interface {
+	// Expand lists the sessions of the container at path.
+	Expand(ctx context.Context, path string) ([]Doc, error)
+	// ReadDoc returns the document a Doc.Path names, for its parser.
+	ReadDoc(ctx context.Context, docPath string) ([]byte, error)
 }

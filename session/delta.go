@@ -69,11 +69,33 @@ const (
 	RoleSubagent                 // a subagent transcript rolled up into the parent
 )
 
+// FileMode says how a file is read.
+type FileMode uint8
+
+// File modes.
+const (
+	// ModeAppend: an append-only log, read incrementally from the
+	// committed offset; only complete lines are consumed.
+	ModeAppend FileMode = iota
+	// ModeWhole: a document rewritten as a whole (pretty JSON, a
+	// compacted mutation log): on every change it is read and parsed
+	// again and replaces the file's contribution.
+	ModeWhole
+	// ModeVirtual: one session's slice of a database (SQLite) that holds
+	// many, read through the provider (providers.Expander) and replaced
+	// whole when its Version changes.
+	ModeVirtual
+)
+
 // Checkpoint is the committed state of one file of a session: how far it
 // has been read and what it has contributed so far.
 type Checkpoint struct {
-	Path     string       `json:"path"`
-	Role     FileRole     `json:"role"`
+	Path string   `json:"path"`
+	Role FileRole `json:"role"`
+	Mode FileMode `json:"mode,omitempty"`
+	// Version identifies a virtual document's content (e.g. the
+	// session's time_updated); unused for real files.
+	Version  string       `json:"version,omitempty"`
 	Identity FileIdentity `json:"identity"`
 	Size     int64        `json:"size"`   // size when last read
 	Offset   int64        `json:"offset"` // end of the last complete record consumed
