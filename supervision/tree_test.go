@@ -15,117 +15,58 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
 
-	"github.com/sessiond/sessiond/actors"
 	"github.com/sessiond/sessiond/metrics"
 	"github.com/sessiond/sessiond/persistence"
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/claudecode"
 	"github.com/sessiond/sessiond/session"
 	"github.com/sessiond/sessiond/supervision"
+	"github.com/sessiond/sessiond/supervision/supervisiontest"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		// protoactor's dead-letter throttle timer lives up to a second
-		goleak.IgnoreAnyFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
+		goleak.IgnoreAnyFunction(supervisiontest.IgnoreThrottle),
 	)
 }
 
 // env is a running tree over a temporary Claude root.
 type env struct {
+	*supervisiontest.Env
 	t     *testing.T
-	dir   string // data dir
 	root  string // <claude>/projects
 	store *persistence.Store
-	sys   *actor.ActorSystem
 	tree  *supervision.Tree
 	m     *metrics.Metrics
-	prov  providers.Provider
 }
 
 func newEnv(t *testing.T, prov providers.Provider) *env {
 	t.Helper()
-	base := t.TempDir()
-	e := &env{t: t, dir: filepath.Join(base, "data"), root: filepath.Join(base, "claude", "projects"), prov: prov}
-	if err := os.MkdirAll(e.root, 0o755); err != nil {
+	root := filepath.Join(t.TempDir(), "claude", "projects")
+	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e.start()
-	t.Cleanup(func() { e.stop() })
+	e := &env{Env: supervisiontest.New(t, prov, root), t: t, root: root}
+	e.sync()
 	return e
 }
 
-func (e *env) start() {
-	e.t.Helper()
-	st, err := persistence.Open(e.dir, persistence.Options{IdleTimeout: time.Hour})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.store = st
-	e.m = metrics.New("test")
-	e.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
-	tree, err := supervision.Start(supervision.Config{
-		System: e.sys, Store: st, Metrics: e.m,
-		Providers: []supervision.ProviderSetup{{Provider: e.prov, Roots: []string{e.root}}},
-		Session:   actors.SessionConfig{ChunkBytes: 64 << 10},
-		Reconcile: 200 * time.Millisecond,
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.tree = tree
-}
+// sync refreshes the shortcuts after a (re)start.
+func (e *env) sync() { e.store, e.tree, e.m = e.Store, e.Tree, e.Metrics }
 
-func (e *env) stop() {
-	if e.tree == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := e.tree.Shutdown(ctx); err != nil {
-		e.t.Errorf("shutdown: %v", err)
-	}
-	if err := e.store.Close(); err != nil {
-		e.t.Errorf("close store: %v", err)
-	}
-	e.sys.Shutdown()
-	e.tree = nil
-}
+func (e *env) start() { e.Start(); e.sync() }
+func (e *env) stop()  { e.Stop() }
+func (e *env) idle()  { e.Idle() }
 
-func (e *env) idle() {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := e.tree.AwaitIdle(ctx); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// eventually polls cond until it holds or 20 s pass.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, s := cond()
-		if ok {
-			return
-		}
-		last = s
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s; last: %s", what, last)
+	supervisiontest.Eventually(t, what, cond)
 }
 
 func (e *env) waitSession(id string, cond func(r session.Record) bool) session.Record {
 	e.t.Helper()
-	var got session.Record
-	eventually(e.t, "session "+id, func() (bool, string) {
-		r, err := e.store.Session(session.Key{Provider: session.ClaudeCode, ID: session.ID(id)})
-		got = r
-		return err == nil && cond(r), fmt.Sprintf("%+v %v", r.Tokens, err)
-	})
-	return got
+	return e.WaitSession(session.ID(id), cond)
 }
 
 var t0 = time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
@@ -294,7 +235,7 @@ func TestIdleSessionCompletesAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tree.Shutdown(context.Background()) }()
-	e := &env{t: t, store: st, root: root}
+	e := &env{Env: &supervisiontest.Env{T: t, Store: st, Prov: claudecode.New()}, t: t, store: st, root: root}
 	sid := "77777777-0000-4000-8000-000000000001"
 	now := time.Now().UTC()
 	line := func(n int, at time.Time) string {
