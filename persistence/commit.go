@@ -446,8 +446,13 @@ func aggregate(rec *session.Record, files map[string]*session.Checkpoint) {
 	var first, last time.Time
 	var cwd, branch, subCWD, subBranch string
 	var subagents int64
+	var cost float64
+	estimated, unknown := false, len(paths) > 0
 	for _, p := range paths {
 		c := &files[p].Contribution
+		cost += c.Cost
+		estimated = estimated || c.Estimated
+		unknown = unknown && c.Unknown
 		counts = counts.Add(c.Counts)
 		usage = usage.Add(c.Usage)
 		models = session.AddModels(models, c.Models...)
@@ -482,6 +487,8 @@ func aggregate(rec *session.Record, files map[string]*session.Checkpoint) {
 	}
 	rec.Counts = counts
 	rec.Tokens = usage.Add(rec.ClaimedTokens)
+	rec.CostUSD, rec.TokensEstimated = cost, estimated
+	rec.TokensUnknown = unknown && rec.Tokens.IsZero()
 	if models == nil {
 		models = []string{}
 	}

@@ -405,3 +405,26 @@ func TestSameNewClaimTwiceInOneBatch(t *testing.T) {
 		t.Fatalf("a=%+v b=%+v", a.Tokens, b.Tokens)
 	}
 }
+
+func TestCostEstimatesAndUnknownUsage(t *testing.T) {
+	s := open(t)
+	d := delta(1, t0)
+	d.Cost, d.UsageEstimated, d.Usage = 0.25, true, session.Usage{Input: 3}
+	r := one(t, s, commit(key("est"), 0, "/a", 0, 1, d))
+	if r.Record.CostUSD != 0.25 || !r.Record.TokensEstimated || r.Record.TokensUnknown {
+		t.Fatalf("estimated: %+v", r.Record)
+	}
+	u := delta(1, t0)
+	u.UsageUnknown = true
+	r = one(t, s, commit(key("unk"), 0, "/b", 0, 1, u))
+	if !r.Record.TokensUnknown {
+		t.Fatalf("unknown: %+v", r.Record)
+	}
+	// usage appearing later makes it known
+	k := delta(0, t0)
+	k.Usage = session.Usage{Output: 1}
+	r = one(t, s, commit(key("unk"), 1, "/b", 1, 2, k))
+	if r.Record.TokensUnknown || r.Record.Tokens.Output != 1 {
+		t.Fatalf("became known: %+v", r.Record)
+	}
+}

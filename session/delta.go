@@ -27,6 +27,13 @@ type Delta struct {
 	GitBranch string // last seen, "" if none
 	Records   int64  // records parsed
 	Malformed int64  // records skipped as malformed
+	// Cost is the cost in USD the agent itself reported (OpenCode), summed.
+	Cost float64
+	// UsageEstimated marks usage that is an estimate (GitHub Copilot).
+	UsageEstimated bool
+	// UsageUnknown marks a file whose source reports no usage at all
+	// (Cursor's zero tokenCount, transcripts without usage).
+	UsageUnknown bool
 }
 
 // Observe widens the delta's time range to include t (ignores zero times).
@@ -118,6 +125,9 @@ type FileContribution struct {
 	GitBranch string    `json:"git_branch"`
 	Records   int64     `json:"records"`
 	Malformed int64     `json:"malformed"`
+	Cost      float64   `json:"cost,omitempty"`
+	Estimated bool      `json:"estimated,omitempty"`
+	Unknown   bool      `json:"unknown,omitempty"`
 }
 
 // Apply folds a delta into the contribution.
@@ -139,4 +149,10 @@ func (c *FileContribution) Apply(d *Delta) {
 	}
 	c.Records += d.Records
 	c.Malformed += d.Malformed
+	c.Cost += d.Cost
+	c.Estimated = c.Estimated || d.UsageEstimated
+	// unknown until some record of the file reports usage
+	c.Unknown = (c.Unknown || d.UsageUnknown) && c.Usage.IsZero() && !d.hasUsage()
 }
+
+func (d *Delta) hasUsage() bool { return !d.Usage.IsZero() || len(d.Claims) > 0 }

@@ -115,6 +115,12 @@ type Record struct {
 	Version   uint64   `json:"version"`
 	Models    []string `json:"models"`
 	Tokens    Usage    `json:"tokens"`
+	// TokensEstimated: the agent's usage figures are estimates (Copilot).
+	TokensEstimated bool `json:"tokens_estimated,omitempty"`
+	// TokensUnknown: the agent reported no usage for this session (Cursor).
+	TokensUnknown bool `json:"tokens_unknown,omitempty"`
+	// CostUSD is the cost the agent itself reported (OpenCode), if any.
+	CostUSD float64 `json:"cost_usd,omitempty"`
 	// ClaimedTokens is the part of Tokens that comes from deduplicated
 	// claims (see Claim); the rest is the sum of the files' direct usage.
 	ClaimedTokens Usage     `json:"claimed_tokens,omitzero"`
