@@ -66,13 +66,9 @@ type Watch struct {
 // Providers selects and configures agents.
 type Providers struct {
 	// Enabled lists provider ids; empty means every provider whose root exists.
-	Enabled    []string `toml:"enabled"`
-	ClaudeCode Roots    `toml:"claude-code"`
-}
-
-// Roots overrides a provider's discovered roots.
-type Roots struct {
-	Roots []string `toml:"roots"`
+	Enabled []string `toml:"enabled"`
+	// Roots overrides the discovered roots of a provider (by id).
+	Roots map[string][]string `toml:"roots"`
 }
 
 // ErrInvalid marks a bad setting.
@@ -193,6 +189,11 @@ func (c *Config) Validate() error {
 	for _, p := range c.Providers.Enabled {
 		if !Known(p) {
 			bad("providers.enabled", "unknown provider %q (known: %s)", p, strings.Join(KnownProviders, ", "))
+		}
+	}
+	for p := range c.Providers.Roots {
+		if !Known(p) {
+			bad("providers.roots", "unknown provider %q (known: %s)", p, strings.Join(KnownProviders, ", "))
 		}
 	}
 	return errors.Join(errs...)

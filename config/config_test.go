@@ -58,3 +58,19 @@ func TestErrorsNameTheSetting(t *testing.T) {
 		t.Fatalf("bad env duration: %v", err)
 	}
 }
+
+func TestProviderRoots(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(f, []byte("[providers.roots]\nclaude-code = [\"/x/projects\"]\n"), 0o600)
+	c := Default("/h", env(nil))
+	if err := c.LoadFile(f); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Providers.Roots["claude-code"]; len(got) != 1 || got[0] != "/x/projects" {
+		t.Fatalf("roots = %v", c.Providers.Roots)
+	}
+	c.Providers.Roots["vim"] = []string{"/v"}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "providers.roots") {
+		t.Fatalf("unknown provider in roots: %v", err)
+	}
+}

@@ -52,8 +52,8 @@ func (a *app) enabledProviders() []supervision.ProviderSetup {
 	var out []supervision.ProviderSetup
 	for _, p := range allProviders() {
 		roots := p.Roots(env)
-		if p.ID() == "claude-code" && len(a.cfg.Providers.ClaudeCode.Roots) > 0 {
-			roots = a.cfg.Providers.ClaudeCode.Roots
+		if r := a.cfg.Providers.Roots[string(p.ID())]; len(r) > 0 {
+			roots = r
 		}
 		if len(a.cfg.Providers.Enabled) > 0 {
 			if !contains(a.cfg.Providers.Enabled, string(p.ID())) {
