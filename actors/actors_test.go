@@ -1,7 +1,11 @@
 package actors_test
 
 import (
+	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/sessiond/sessiond/messages"
 	"github.com/sessiond/sessiond/metrics"
 	"github.com/sessiond/sessiond/persistence"
+	"github.com/sessiond/sessiond/providers/claudecode"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -90,5 +95,61 @@ func TestStoreGroupCommitsAndBusDeliversInOrder(t *testing.T) {
 	}
 	if batches := testutil.CollectAndCount(m.StoreCommitBatchSize); batches == 0 {
 		t.Fatal("no batch observed")
+	}
+}
+
+// failingStore answers every commit with an error and records fails.
+type failingStore struct{ fails chan<- string }
+
+func (f *failingStore) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *messages.CommitSession:
+		ctx.Respond(&messages.CommitSessionResult{Result: persistence.Result{Err: errors.New("disk full")}})
+	case *messages.FailSession:
+		f.fails <- m.Fail.Reason
+		ctx.Respond(&messages.FailSessionResult{Result: persistence.Result{Err: errors.New("disk full")}})
+	}
+}
+
+func TestSessionWhoseCommitsFailFreesItsSlot(t *testing.T) {
+	st, err := persistence.Open(t.TempDir(), persistence.Options{IdleTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	fails := make(chan string, 10)
+	store := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &failingStore{fails: fails} }))
+	root := filepath.Join(t.TempDir(), "projects")
+	sid := "99999999-0000-4000-8000-000000000001"
+	line := `{"type":"user","sessionId":"` + sid + `","timestamp":"2026-01-01T00:00:00Z","message":{"content":"hi"}}` + "\n"
+	if err := os.MkdirAll(filepath.Join(root, "p"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "p", sid+".jsonl"), []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prov := sys.Root.Spawn(actor.PropsFromProducer(actors.NewProvider(actors.ProviderConfig{
+		Provider: claudecode.New(), Roots: []string{root},
+		Session: actors.SessionConfig{Store: st, StorePID: store, MaxRetries: 1},
+	})))
+	defer func() {
+		_ = sys.Root.PoisonFuture(prov).Wait()
+		_ = sys.Root.PoisonFuture(store).Wait()
+	}()
+	res, err := sys.Root.RequestFuture(prov, &messages.AwaitIdle{}, 20*time.Second).Result()
+	if err != nil {
+		t.Fatalf("AwaitIdle did not answer: %v", err)
+	}
+	if r := res.(*messages.AwaitIdleResult); r.Files != 1 {
+		t.Fatalf("AwaitIdle = %+v", r)
+	}
+	select {
+	case reason := <-fails:
+		if !strings.Contains(reason, "disk full") {
+			t.Fatalf("fail reason %q", reason)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("session not marked failed")
 	}
 }

@@ -68,7 +68,13 @@ type Bus struct {
 	cfg  BusConfig
 	log  *slog.Logger
 	head uint64
-	subs map[string]*actor.PID
+	subs map[string]*subscriber
+}
+
+// subscriber is one subscribed actor and the last sequence it was sent.
+type subscriber struct {
+	pid  *actor.PID
+	last uint64
 }
 
 // NewBus returns the producer of the bus actor.
@@ -77,7 +83,7 @@ func NewBus(cfg BusConfig) actor.Producer {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return func() actor.Actor {
-		return &Bus{cfg: cfg, log: cfg.Logger.With("actor", "bus"), subs: map[string]*actor.PID{}}
+		return &Bus{cfg: cfg, log: cfg.Logger.With("actor", "bus"), subs: map[string]*subscriber{}}
 	}
 }
 
@@ -107,9 +113,22 @@ func (b *Bus) onEvents(ctx actor.Context, m *messages.EventsCommitted) {
 	if len(m.Events) == 0 {
 		return
 	}
-	b.head = m.Events[len(m.Events)-1].Seq
-	for _, pid := range b.subs {
-		ctx.Send(pid, m)
+	b.head = max(b.head, m.Events[len(m.Events)-1].Seq)
+	for _, sub := range b.subs {
+		// skip what a replay already sent (it may read past our head)
+		evs := m.Events
+		for len(evs) > 0 && evs[0].Seq <= sub.last {
+			evs = evs[1:]
+		}
+		if len(evs) == 0 {
+			continue
+		}
+		sub.last = evs[len(evs)-1].Seq
+		if len(evs) == len(m.Events) {
+			ctx.Send(sub.pid, m)
+		} else {
+			ctx.Send(sub.pid, &messages.EventsCommitted{Events: evs})
+		}
 	}
 	if b.cfg.Hub != nil {
 		b.cfg.Hub.advance(b.head)
@@ -123,7 +142,8 @@ func (b *Bus) onSubscribe(ctx actor.Context, m *messages.Subscribe) {
 	}
 	// Catch up from the log in pages: the bus is the only place events
 	// are ordered, so the replay and the live stream cannot interleave.
-	for since := m.Since; since < b.head; {
+	since := m.Since
+	for since < b.head {
 		page, err := b.cfg.Store.Events(since, 1000)
 		if err != nil {
 			b.log.Error("replay events", "subscriber", pid.String(), "since", since, "err", err)
@@ -135,7 +155,7 @@ func (b *Bus) onSubscribe(ctx actor.Context, m *messages.Subscribe) {
 		ctx.Send(pid, &messages.EventsCommitted{Events: page})
 		since = page[len(page)-1].Seq
 	}
-	b.subs[pid.String()] = pid
+	b.subs[pid.String()] = &subscriber{pid: pid, last: since}
 	ctx.Watch(pid)
 }
 

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -55,12 +56,12 @@ func (a *MetricsActor) Receive(ctx actor.Context) {
 		a.onStarted(ctx)
 	case *messages.EventsCommitted:
 		a.onEvents(m)
-	case *actor.Stopping:
+	case *actor.Stopping, *actor.Restarting:
 		if a.sub != nil {
 			ctx.ActorSystem().EventStream.Unsubscribe(a.sub)
 			a.sub = nil
 		}
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Stopped:
 	default:
 		unhandled(a.log, m)
 	}
@@ -68,10 +69,13 @@ func (a *MetricsActor) Receive(ctx actor.Context) {
 
 func (a *MetricsActor) onStarted(ctx actor.Context) {
 	m := a.cfg.Metrics
+	log := a.cfg.Logger
 	a.sub = ctx.ActorSystem().EventStream.Subscribe(func(evt any) {
 		switch e := evt.(type) {
 		case *actor.SupervisorEvent:
 			kind := actorKind(e.Child)
+			// protoactor logs panics at Info without a reason we keep: say it here
+			log.Error("actor failed", "actor", e.Child.String(), "reason", fmt.Sprint(e.Reason), "directive", e.Directive.String())
 			switch e.Directive {
 			case actor.RestartDirective:
 				m.ActorRestartsTotal.WithLabelValues(kind).Inc()

@@ -131,10 +131,12 @@ func (p *Provider) Receive(ctx actor.Context) {
 	case *messages.SessionCaughtUp:
 		p.onCaughtUp(ctx, m.Key)
 	case *messages.SessionFailed:
-		if e := p.sess[m.Key.ID]; e != nil {
-			e.failed = m.Reason
-		}
+		// a read or commit error: the session is retried on its next change
 		p.lastErr = m.Key.String() + ": " + m.Reason
+	case *messages.FailSessionResult:
+		if m.Result.Err != nil {
+			p.log.Error("mark session failed", "err", m.Result.Err)
+		}
 	case *sessionStarted:
 		p.onSessionStarted(ctx, m.key)
 	case *sessionIdle:
@@ -159,7 +161,14 @@ func (p *Provider) Receive(ctx actor.Context) {
 		}
 	case *actor.Stopping:
 		p.onStopping()
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Restarting:
+		// A fresh instance takes over: release the watcher and tell the
+		// waiters to ask again (their answer would never come).
+		p.onStopping()
+		for _, w := range p.waiters {
+			ctx.Send(w, &messages.AwaitIdleResult{Provider: p.id, Err: ErrRestarted})
+		}
+	case *actor.Stopped:
 	default:
 		unhandled(p.log, m)
 	}
@@ -464,7 +473,11 @@ func (p *Provider) markIdle(ctx actor.Context, e *sessEntry) {
 			continue
 		}
 		q.queued = false
-		if len(q.changed) > 0 && !q.passivating {
+		switch {
+		case len(q.changed) == 0:
+		case q.passivating:
+			q.again = true // respawned with its changes once stopped
+		default:
 			p.dispatch(ctx, session.Key{Provider: p.id, ID: id}, q)
 		}
 	}
@@ -522,7 +535,7 @@ func (p *Provider) onCaughtUp(ctx actor.Context, key session.Key) {
 
 func (p *Provider) onSessionIdle(ctx actor.Context, key session.Key) {
 	e := p.sess[key.ID]
-	if e == nil || e.pid == nil || e.busy || e.passivating {
+	if e == nil || e.pid == nil || e.busy || e.passivating || e.queued || len(e.changed) > 0 {
 		return
 	}
 	e.passivating = true
@@ -553,7 +566,7 @@ func (p *Provider) onSessionStopped(ctx actor.Context, key session.Key) {
 	e.pid = nil
 	if e.passivating {
 		e.passivating = false
-		if e.again {
+		if e.again || len(e.changed) > 0 {
 			e.again = false
 			if fe := p.anyFile(e); fe != nil {
 				p.tell(ctx, fe, fe.stat)

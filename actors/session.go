@@ -68,6 +68,8 @@ type Session struct {
 	inflight []*tail
 	retries  int
 	failed   string // reason the session was last marked failed ("" if not)
+	// pendingFail is a read error to record once no commit is in flight.
+	pendingFail string
 }
 
 // tail is one file of the session.
@@ -127,9 +129,7 @@ func (s *Session) Receive(ctx actor.Context) {
 	case *messages.CommitSessionResult:
 		s.onCommitted(ctx, m)
 	case *messages.FailSessionResult:
-		if m.Result.Err != nil {
-			s.log.Error("mark session failed", "err", m.Result.Err)
-		}
+		s.onFailed(m)
 	case *sessionRetry:
 		s.step(ctx)
 	case *actor.ReceiveTimeout:
@@ -282,9 +282,14 @@ func (s *Session) step(ctx actor.Context) {
 		updates = append(updates, *fu)
 	}
 	if readErr != nil && s.failed != readErr.Error() {
-		s.fail(ctx, readErr.Error())
+		// Marked failed after the commit in hand (if any), so the two
+		// don't race for the session's version.
+		s.pendingFail = readErr.Error()
 	}
 	if len(updates) == 0 {
+		if s.pendingFail != "" {
+			s.fail(ctx, s.pendingFail)
+		}
 		s.caughtUp(ctx)
 		return
 	}
@@ -352,12 +357,28 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 		return nil, 0, false, err
 	}
 	var d session.Delta
-	for line := range bytes.SplitSeq(buf, []byte{'\n'}) {
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+	parse := func(buf []byte) {
+		for line := range bytes.SplitSeq(buf, []byte{'\n'}) {
+			line = bytes.TrimSuffix(line, []byte{'\r'})
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			parser.Line(line, &d)
 		}
-		parser.Line(line, &d)
+	}
+	parse(buf)
+	// A rewritten file replaces its contribution in one commit, read to
+	// its end, so totals never dip while it is re-read chunk by chunk.
+	for reset && end < st.Size {
+		more, next, err := readRecords(f, *bp, end, st.Size, s.cfg.ChunkBytes)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		if next == end {
+			break
+		}
+		parse(more)
+		end = next
 	}
 	if end == from && !reset {
 		return nil, 0, false, nil // only a partial record so far
@@ -567,7 +588,14 @@ func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult
 		s.rollback(inflight)
 		s.retries++
 		if s.retries > s.cfg.MaxRetries {
+			// Give up until the next change: the session is marked failed
+			// and its slot freed; its files are read again on any change.
 			s.fail(ctx, fmt.Sprintf("commit failed %d times: %v", s.retries, r.Err))
+			s.retries = 0
+			for _, t := range s.files {
+				t.dirty = false
+			}
+			s.caughtUp(ctx)
 			return
 		}
 		self, root := ctx.Self(), ctx.ActorSystem().Root
@@ -597,7 +625,18 @@ func (s *Session) reload(ctx actor.Context) {
 	s.step(ctx)
 }
 
+func (s *Session) onFailed(m *messages.FailSessionResult) {
+	if m.Result.Err != nil {
+		s.log.Error("mark session failed", "err", m.Result.Err)
+		return
+	}
+	if len(s.inflight) == 0 {
+		s.version = m.Result.Record.Version // our own change: no conflict next time
+	}
+}
+
 func (s *Session) fail(ctx actor.Context, reason string) {
+	s.pendingFail = ""
 	s.failed = reason
 	s.log.Warn("session failed", "reason", reason)
 	ctx.Request(s.cfg.StorePID, &messages.FailSession{Fail: persistence.Fail{Key: s.key, Reason: reason}})

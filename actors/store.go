@@ -89,7 +89,9 @@ func (s *Store) Receive(ctx actor.Context) {
 		}
 	case *actor.Stopping:
 		s.onStopping(ctx)
-	case *actor.Stopped, *actor.Restarting:
+	case *actor.Restarting:
+		s.onRestarting(ctx)
+	case *actor.Stopped:
 	default:
 		unhandled(s.log, m)
 	}
@@ -215,6 +217,27 @@ func (s *Store) onStopping(ctx actor.Context) {
 	if err := s.cfg.Store.Sync(); err != nil && !errors.Is(err, persistence.ErrClosed) {
 		s.log.Error("sync store at shutdown", "err", err)
 	}
+}
+
+// onRestarting releases the timers and answers the ops still pending
+// (the fresh instance starts empty): their senders retry.
+func (s *Store) onRestarting(ctx actor.Context) {
+	if s.cancel != nil {
+		s.cancel()
+		s.wg.Wait()
+	}
+	for _, p := range s.pending {
+		if p.sender == nil {
+			continue
+		}
+		r := persistence.Result{Err: ErrRestarted}
+		if p.fail {
+			ctx.Send(p.sender, &messages.FailSessionResult{Result: r})
+		} else {
+			ctx.Send(p.sender, &messages.CommitSessionResult{Result: r})
+		}
+	}
+	s.pending = nil
 }
 
 func (s *Store) countConflict() {

@@ -118,16 +118,24 @@ func (t *Tree) abort(err error) error {
 func (t *Tree) AwaitIdle(ctx context.Context) ([]messages.AwaitIdleResult, error) {
 	var out []messages.AwaitIdleResult
 	for _, id := range t.order {
-		f := t.sys.Root.RequestFuture(t.Providers[id], &messages.AwaitIdle{}, -1)
-		res, err := waitFuture(ctx, f)
-		if err != nil {
-			return out, fmt.Errorf("wait for provider %s: %w", id, err)
+		for {
+			// The future is bounded by ctx: its own timeout is long so a
+			// large scan fits, and it is dropped if ctx ends first.
+			f := t.sys.Root.RequestFuture(t.Providers[id], &messages.AwaitIdle{}, 24*time.Hour)
+			res, err := waitFuture(ctx, f)
+			if err != nil {
+				return out, fmt.Errorf("wait for provider %s: %w", id, err)
+			}
+			r, ok := res.(*messages.AwaitIdleResult)
+			if !ok {
+				return out, fmt.Errorf("provider %s answered %T", id, res)
+			}
+			if errors.Is(r.Err, actors.ErrRestarted) {
+				continue // the provider restarted: ask its new incarnation
+			}
+			out = append(out, *r)
+			break
 		}
-		r, ok := res.(*messages.AwaitIdleResult)
-		if !ok {
-			return out, fmt.Errorf("provider %s answered %T", id, res)
-		}
-		out = append(out, *r)
 	}
 	return out, nil
 }
@@ -166,11 +174,11 @@ func waitFuture(ctx context.Context, f *actor.Future) (any, error) {
 // Shutdown stops the tree in order, each step awaited with PoisonFuture:
 // providers (each cancels its watch goroutine, then its sessions stop after
 // the read in hand, whose commit is already queued at the store) → store
-// (handles every queued commit, flushes, syncs) → metrics → bus. The store
-// stops before the bus and metrics so the events of its last flush are
-// still counted and published; subscribers that miss any catch up from the
-// log. ctx bounds the whole shutdown. Closing Badger is the caller's job,
-// after Shutdown returns.
+// (handles every queued commit, flushes, syncs) → bus → metrics. The store
+// stops before the bus and the bus before metrics, so the events of the
+// last flush still reach the counters; subscribers that miss any catch up
+// from the log. ctx bounds the whole shutdown; an error means an actor may
+// still be running, and the caller must then not close Badger under it.
 func (t *Tree) Shutdown(ctx context.Context) error {
 	if t.stopped {
 		return nil
@@ -189,8 +197,8 @@ func (t *Tree) Shutdown(ctx context.Context) error {
 		stop("provider "+string(id), t.Providers[id])
 	}
 	stop("store", t.Store)
-	stop("metrics", t.Metrics)
 	stop("bus", t.Bus)
+	stop("metrics", t.Metrics)
 	return errors.Join(errs...)
 }
 

@@ -106,6 +106,8 @@ type core struct {
 	metrics *metrics.Metrics
 	started time.Time
 	setups  []supervision.ProviderSetup
+	// finalHead is the event head after the last flush (set by stop).
+	finalHead uint64
 }
 
 func (a *app) startCore() (*core, error) {
@@ -142,14 +144,16 @@ func (a *app) startCore() (*core, error) {
 	return &core{store: st, sys: sys, tree: tree, metrics: m, started: time.Now(), setups: setups}, nil
 }
 
-// stop shuts the tree down in order and closes the store.
+// stop shuts the tree down in order and closes the store. If the deadline
+// passes first the store is left open (an actor may still be writing):
+// Badger replays its log at the next start, and committed data is safe.
 func (c *core) stop(ctx context.Context) error {
-	err := c.tree.Shutdown(ctx)
-	if cerr := c.store.Close(); cerr != nil && !errors.Is(cerr, persistence.ErrClosed) {
-		err = errors.Join(err, cerr)
+	if err := c.tree.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shutdown did not finish in time (%w); the next start resumes from the last commit", err)
 	}
+	c.finalHead, _ = c.store.Head()
 	c.sys.Shutdown()
-	if err != nil {
+	if err := c.store.Close(); err != nil && !errors.Is(err, persistence.ErrClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

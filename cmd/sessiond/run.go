@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -77,15 +78,7 @@ func (a *app) run(ctx context.Context) error {
 	case err := <-srvDone:
 		a.log.Error("HTTP server stopped", "err", err)
 	}
-	// A second signal exits at once.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	go func() {
-		<-sig
-		a.log.Warn("second signal: exiting without finishing shutdown")
-		os.Exit(130)
-	}()
+	exitOnSecondSignal(a.log)
 	a.log.Info("shutting down", "deadline", a.cfg.Run.ShutdownTimeout.Duration)
 	start := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Run.ShutdownTimeout.Duration)
@@ -134,4 +127,16 @@ func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {
 	}
 	v.Providers = c.tree.ProviderStatus(ctx)
 	return v, nil
+}
+
+// exitOnSecondSignal makes the next SIGINT/SIGTERM exit at once (130),
+// for a shutdown that takes too long.
+func exitOnSecondSignal(log *slog.Logger) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		log.Warn("second signal: exiting without finishing shutdown")
+		os.Exit(130)
+	}()
 }

@@ -50,7 +50,9 @@ func (a *app) scan(ctx context.Context) error {
 	stopBar := a.progress(c)
 	res, waitErr := c.tree.AwaitIdle(ctx)
 	stopBar()
-	head, _ := c.store.Head()
+	if ctx.Err() != nil {
+		exitOnSecondSignal(a.log)
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Run.ShutdownTimeout.Duration)
 	defer cancel()
 	stopErr := c.stop(sctx)
@@ -70,7 +72,7 @@ func (a *app) scan(ctx context.Context) error {
 	sum.BytesRead = int64(counterSum(c.metrics.ReadBytesTotal))
 	sum.Records = int64(counterSum(c.metrics.RecordsReadTotal))
 	sum.Malformed = int64(counterSum(c.metrics.ParseErrorsTotal))
-	sum.EventHead = head
+	sum.EventHead = c.finalHead
 	if a.jsonOut {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")

@@ -1,0 +1,7 @@
+package actors
+
+import "errors"
+
+// ErrRestarted answers a request whose actor restarted before it could
+// answer; ask again.
+var ErrRestarted = errors.New("actor restarted; ask again")
