@@ -1,0 +1,215 @@
+// Package copilot is sessiond's GitHub Copilot provider ("github-copilot"):
+// Copilot Chat sessions of VS Code (and VS Code Insiders, VSCodium, VS Code
+// Server) and Copilot CLI sessions.
+//
+// # Where the files are
+//
+// Roots (see Provider.Roots): the VS Code user data directories
+// (…/<product>/User) and the Copilot CLI session-state directories. Below a
+// user directory, sessiond walks only
+//
+//	workspaceStorage/<workspace id>/chatSessions/<session id>.json|.jsonl
+//	workspaceStorage/<workspace id>/workspace.json   (read, not watched as a session)
+//	globalStorage/emptyWindowChatSessions/<session id>.json|.jsonl
+//
+// (workspaceStorage/no-workspace/chatSessions is where older builds kept
+// empty windows' sessions; it is walked like any workspace folder, without
+// a workspace.json). Below session-state:
+//
+//	<session id>/events.jsonl   (current CLI versions; beside workspace.yaml, checkpoints/, files/)
+//	<session id>.jsonl          (earlier versions)
+//
+// globalStorage/transferredChatSessions (short-lived copies made while a
+// session moves between windows) and the CLI's history-session-state
+// (session_<id>_<ms>.json documents of 2025 builds) are not read.
+//
+// # VS Code chat sessions: format facts
+//
+// Verified in microsoft/vscode, src/vs/workbench/contrib/chat/common/model:
+//
+//   - chatSessionStore.ts: a window's sessions live in
+//     workspaceStorage/<workspace id>/chatSessions, an empty window's in
+//     globalStorage/emptyWindowChatSessions. The file is
+//     <session id>.json (flat, rewritten whole with JSON.stringify of the
+//     session) or, when chat.useLogSessionStorage is on (the default since
+//     1.109), <session id>.jsonl. readSession reads the .jsonl first and
+//     falls back to the .json, which it never deletes: after an upgrade both
+//     exist, the .json frozen. deleteSession deletes both. On entering a
+//     workspace (onDidEnterWorkspace), every session file of the old
+//     folder is COPIED into the new workspace's folder ("originals
+//     preserved at old location") and VS Code goes on writing the copies.
+//   - objectMutationLog.ts: the .jsonl is a log of entries {kind, k, v, i},
+//     one JSON object per line ending in '\n'. read() replays them: kind 0
+//     sets the whole state to v (valid anywhere; the first entry and every
+//     compaction); 1 sets v at path k (an array of keys and indices; an
+//     empty path is ignored); 2 does arr = parent[key] || [], arr.length = i
+//     when i is present, arr.push(...v), parent[key] = arr; 3 sets the path
+//     to undefined. A mutation before any kind-0 entry, or through a value
+//     that is not an object or array, throws (VS Code then cannot read the
+//     session at all). write() appends entries while the log holds at most
+//     N entries and otherwise returns op "replace" with one fresh kind-0
+//     entry, which chatSessionStore writes over the whole file (fileService
+//     writeFile, not atomic: the file is truncated and rewritten in place,
+//     so a reader can see it half written). N defaults to 512
+//     in ObjectMutationLog; ChatSessionOperationLog passes 1024 in current
+//     sources.
+//   - chatSessionOperationLog.ts (storageSchema) and chatModel.ts
+//     (ISerializableChatData3, ISerializableChatRequestData,
+//     ISerializableChatResponseData): the state is the v3 session object
+//     {version: 3, sessionId, creationDate (ms), customTitle?,
+//     initialLocation, responderUsername, inputState?, requests[],
+//     hasPendingEdits?, repoData?, pendingRequests?}; flat .json files of
+//     older builds also carry lastMessageDate (ms). A request is {requestId,
+//     timestamp (ms), message{text, parts}, variableData, response[] (parts:
+//     markdown {value,…}, or {kind: "toolInvocationSerialized" | "thinking" |
+//     "textEditGroup" | …}; very old sessions: a string), result{timings,
+//     metadata, errorDetails?}, responseId, agent, modelId ("copilot/…"),
+//     modelState{value, completedAt (ms)}, …}; the newest builds add the
+//     turn's usage on the request as promptTokens and completionTokens.
+//
+// Verified in microsoft/vscode-copilot-chat, src/extension/prompt/common/
+// conversation.ts (IResultMetadata): Copilot's result.metadata holds
+// toolCallRounds[{id, response, toolCalls[{id, name, arguments}]}],
+// toolCallResults, resolvedModel?, promptTokens?, outputTokens?. Reported
+// by the design notes (reference/formats.md §5), not found in the sources
+// read: a request-level usage{promptTokens, completionTokens} object.
+//
+// # How chat sessions are read
+//
+// Each chat session is one virtual document (a container in the core's
+// terms): Match marks every chat session file Container, Expand maps it to
+// the document <User dir>#<session id>, and ReadDoc returns the session's
+// chosen file behind a header line {"copilotDoc":1,"format":…,"cwd":…}.
+// Plain ModeWhole documents could not be exact here:
+//
+//   - the parser is not told the path it reads, but the project comes from
+//     the workspace.json beside the file's folder: ReadDoc reads it (cached
+//     by path, size and modification time) and puts it in the header;
+//   - a .json read before its .jsonl appeared would keep its contribution
+//     when the .jsonl came (the core re-reads a file only when it changes,
+//     and VS Code leaves the .json untouched), counting the session twice;
+//   - copies made on entering a workspace would count twice as well.
+//
+// The chosen file (chatIndex.choose) is, in each folder, the .jsonl when
+// there is one, else the .json (VS Code's own precedence), and across
+// folders the one modified last (the copy VS Code went on writing; on a
+// tie a workspace's copy over an empty window's, then the smallest path). The document's Version is the chosen file's path,
+// size and modification time, so the session is read again exactly when
+// its chosen file changes or another file becomes the chosen one, and the
+// new read replaces the old contribution. When every file of a session is
+// gone, what it contributed stays (as for deleted files in general).
+// Caveat: a user who turns chat.useLogSessionStorage off after a .jsonl was
+// written gets the stale .jsonl counted (VS Code then reads and writes the
+// .json).
+//
+// A .jsonl log is replayed whole on every change (the core reads documents
+// whole): the brief preferred this to an append-mode parser carrying the
+// replayed state, and measurement agrees (see BenchmarkParser and
+// BenchmarkTreeLiveUpdate: a 400 KB log is re-read and replayed in about a
+// millisecond). Logs are bounded by the compaction; MaxDocument bounds any
+// file read. Compaction needs nothing special: the rewritten file has a new
+// size and modification time, hence a new Version, and is replayed from its
+// one kind-0 entry. Only complete lines are replayed (a last line without
+// its '\n' is being written); a log without a complete line, or a .json
+// that is not valid JSON, is not readable yet (ErrIncomplete) and nothing
+// is committed until the next change.
+//
+// # Counting rules (VS Code)
+//
+// Per document: Records is 1 for a .json, the number of log entries applied
+// for a .jsonl; entries that cannot be applied (not a JSON object, unknown
+// kind, before the first kind-0 entry, through undefined or a primitive,
+// push onto a non-array) are Malformed and skipped, where VS Code would
+// throw. The session's time range is widened by creationDate,
+// lastMessageDate, and every request's timestamp and modelState.completedAt
+// (all ms). Every element of requests that is an object is a request:
+//
+//   - UserMessages: 1 (every request is a prompt, canceled ones included);
+//   - AssistantMessages: 1 if it has a response: a non-empty response array
+//     (or string), or a result object;
+//   - ToolCalls: the larger of the number of toolInvocationSerialized
+//     response parts and the number of calls in result.metadata.
+//     toolCallRounds[].toolCalls (two views of the same calls);
+//   - Models: result.metadata.resolvedModel when non-empty, else modelId
+//     without its "copilot/" prefix;
+//   - tokens, from the first source that has a number: usage{promptTokens,
+//     completionTokens}, then promptTokens/completionTokens on the request,
+//     then result.metadata{promptTokens, outputTokens}. Input = the prompt
+//     tokens, Output = the output/completion tokens; no cache split (none is
+//     reported), Reasoning 0. Every document is marked UsageEstimated
+//     (Copilot bills per premium request; these figures are estimates), and
+//     UsageUnknown when no request reports tokens.
+//   - CWD: the workspace's folder: workspace.json {"folder": URI} gives the
+//     URI's percent-decoded path (file:///home/dev/my%20app → /home/dev/my
+//     app; remote URIs such as vscode-remote://ssh-remote%2Bhost/srv/app
+//     give their path); {"workspace": URI} gives the workspace file's path
+//     without .code-workspace (VS Code names a workspace after its file), or
+//     for an untitled workspace (…/Workspaces/<id>/workspace.json) its first
+//     folder. An empty window's session has none (project "unknown").
+//
+// Numbers are taken as encoding/json reads them (a fraction is truncated);
+// of repeated keys the last wins, as in JSON.parse.
+//
+// # Copilot CLI sessions
+//
+// Verified in github/copilot-sdk, nodejs/src/generated/session-events.ts
+// (generated from the CLI's session-events schema) and the CLI docs
+// (docs.github.com: CLI configuration directory): the config directory is
+// ~/.copilot, moved by COPILOT_HOME (versions up to 0.0.421 honoured
+// $XDG_CONFIG_HOME/.copilot); session-state/ holds "session history and
+// workspace data". Each line of a session's log is an event {type, data,
+// id, timestamp (ISO 8601), parentId, ephemeral?, agentId?}, appended as it
+// happens (ModeAppend). Events marked ephemeral (assistant.usage,
+// session.usage_info, deltas) are not persisted. The ones counted:
+//
+//   - session.start {sessionId, version, producer, copilotVersion,
+//     startTime, context{cwd, gitRoot, branch, repository}}, session.resume
+//     {…, context} and session.context_changed {cwd, branch, …}: the cwd and
+//     branch (last seen wins); start and resume begin a process run;
+//   - session.model_change {newModel}: a model;
+//   - user.message {content, …}: a prompt (UserMessages);
+//   - assistant.message {messageId, content, toolRequests[], model?,
+//     outputTokens?}: a response (AssistantMessages), its tool requests
+//     (ToolCalls), its model, its output tokens (Output);
+//   - tool.execution_complete {toolCallId, success, …}: success false is a
+//     ToolErrors;
+//   - session.shutdown {modelMetrics{<model>{requests, usage{inputTokens,
+//     outputTokens, cacheReadTokens, cacheWriteTokens, reasoningTokens?}}},
+//     …}: the usage of the process run it ends.
+//
+// Seen in third-party readers (a tokentop plugin, a copilot-history-ingest
+// skill; guideai-dev/desktop only reads the older history-session-state
+// documents) and consistent with the schema: the two layouts, the envelope,
+// workspace.yaml. Assumed, not verified against real files or the CLI's
+// (closed) source, and worth checking against real logs:
+//
+//   - modelMetrics cover the process run since its session.start or
+//     session.resume (not the whole session): each shutdown's usage is
+//     added;
+//   - inputTokens include the cached ones (the OpenAI-style usage Copilot's
+//     API reports): Input = inputTokens − cacheReadTokens −
+//     cacheWriteTokens (at least 0), CacheRead and CacheWrite as reported;
+//   - outputTokens include reasoningTokens (Reasoning = reasoningTokens).
+//
+// A run's messages report their output tokens as they come, and its
+// shutdown reports the run's total again: the parser keeps the output
+// counted from the run's messages (its only state, saved with State) and
+// adds the shutdown's output minus that, so the total is the shutdown's,
+// and a run that never shut down (a crash, or one still going), or shut
+// down without modelMetrics, keeps its messages' figures. CLI usage is the API's, not an estimate; a log whose
+// records report no usage at all is UsageUnknown. Lines that are not one
+// JSON object are Malformed; other types are records that count nothing
+// but their timestamp.
+//
+// # Speed
+//
+// Both formats are read by a purpose-built validating scanner (scan.go,
+// adapted from the Claude Code provider's; it accepts exactly what
+// encoding/json accepts, which the fuzz tests check against encoding/json
+// through the independent reference in package copilottest) that walks each
+// value once (walk.go): strings, most of the bytes, are skipped eight bytes
+// at a time. A log's initial state is indexed (its members and requests)
+// while it is validated, and other values are materialized only where a
+// mutation reaches into them (tree.go), so replaying a log costs about two
+// passes over its bytes.
+package copilot

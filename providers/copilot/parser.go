@@ -1,0 +1,411 @@
+package copilot
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/session"
+)
+
+// Parser parses both kinds of Copilot files (see the package documentation
+// for the rules): Line reads the events of a Copilot CLI log, Document a VS
+// Code chat session as ReadDoc returns it. One parser reads one file; the
+// zero value is ready to use.
+//
+// Its only state between lines is the output tokens the CLI reported per
+// message since the current process run began, which the run's
+// session.shutdown totals already include; State and Restore carry it
+// across restarts.
+type Parser struct {
+	runOut int64 // outputTokens of assistant.message events in this run
+
+	buf     []byte
+	models  strCache
+	strs    strCache
+	models2 []string // scratch for an event's models
+	metrics []metric // scratch for a shutdown's per-model usage
+}
+
+// metric is one model's usage in a session.shutdown.
+type metric struct {
+	name string
+	u    session.Usage
+}
+
+// metric records a model's usage (replacing an earlier one of the same
+// name); a value that is not an object drops it.
+func (p *Parser) metric(name string, u session.Usage, isObj bool) {
+	for i := range p.metrics {
+		if p.metrics[i].name == name {
+			if isObj {
+				p.metrics[i].u = u
+			} else {
+				p.metrics = append(p.metrics[:i], p.metrics[i+1:]...)
+			}
+			return
+		}
+	}
+	if isObj {
+		p.metrics = append(p.metrics, metric{name, u})
+	}
+}
+
+var (
+	_ providers.Parser         = (*Parser)(nil)
+	_ providers.DocumentParser = (*Parser)(nil)
+)
+
+// stateV1 tags the encoding of State.
+const stateV1 = 1
+
+// State returns nil when nothing is pending, else a version byte followed
+// by the run's message output tokens as a varint.
+func (p *Parser) State() []byte {
+	if p.runOut == 0 {
+		return nil
+	}
+	return binary.AppendVarint([]byte{stateV1}, p.runOut)
+}
+
+// Restore sets the state saved by State; nil or empty resets the parser.
+func (p *Parser) Restore(state []byte) error {
+	if len(state) == 0 {
+		p.runOut = 0
+		return nil
+	}
+	if state[0] != stateV1 {
+		return fmt.Errorf("%w: version %d", ErrBadState, state[0])
+	}
+	n, k := binary.Varint(state[1:])
+	if k <= 0 || 1+k != len(state) {
+		return fmt.Errorf("%w: bad run total", ErrBadState)
+	}
+	p.runOut = n
+	return nil
+}
+
+// event is what one CLI event line holds that counts.
+type event struct {
+	typ, ts str
+	data    val // the last data member (open-ended until read)
+	// the data as read for typ, when read inline during the walk
+	readFor str
+	read    bool
+	facts   eventFacts
+}
+
+// eventFacts is what an event's data contributes.
+type eventFacts struct {
+	session.Counts
+	usage       session.Usage
+	output      num // assistant.message outputTokens
+	models      []string
+	cwd, branch str
+	shutdown    bool // a session.shutdown: the run ends
+	totals      bool // usage holds the run's totals (modelMetrics)
+}
+
+// Line parses one Copilot CLI event (without its newline) into d. The line
+// is read in one pass; what it holds counts only if all of it is valid JSON.
+func (p *Parser) Line(line []byte, d *session.Delta) {
+	i := skipWS(line, 0)
+	if i == len(line) || line[i] != '{' {
+		if len(bytes.TrimSpace(line)) > 0 {
+			d.Malformed++
+		}
+		return
+	}
+	var e event
+	e.facts.models = p.models2[:0]
+	n, _ := walkObject(val{raw: line[i:]}, 0, func(k []byte, esc bool, c val, depth int) int {
+		var n int
+		switch {
+		case keyIs(k, esc, "type"):
+			e.typ, n = readStr(c, depth)
+		case keyIs(k, esc, "timestamp"):
+			e.ts, n = readStr(c, depth)
+		case keyIs(k, esc, "data"):
+			e.data, e.read = c, false
+			if !e.typ.ok {
+				return skip // read once the type is known
+			}
+			e.facts = eventFacts{models: e.facts.models[:0]}
+			e.readFor, e.read = e.typ, true
+			if n = p.eventData(e.typ, c, depth, &e.facts); n >= 0 {
+				e.data = val{raw: c.raw[:n]}
+			}
+		default:
+			return skip
+		}
+		return n
+	})
+	if n < 0 || skipWS(line, i+n) != len(line) {
+		d.Malformed++
+		return
+	}
+	if !e.read || !bytes.Equal(e.readFor.raw, e.typ.raw) || e.readFor.esc != e.typ.esc {
+		e.facts = eventFacts{models: e.facts.models[:0]}
+		p.eventData(e.typ, e.data, 1, &e.facts) // validated by the walk
+	}
+	p.models2 = e.facts.models
+	d.Records++
+	// unknown until a record of the file reports usage (see Delta)
+	d.UsageUnknown = true
+	if e.ts.ok {
+		if t, ok := parseTime(e.ts, p.buf[:0]); ok {
+			d.Observe(t)
+		}
+	}
+	f := &e.facts
+	d.Counts = d.Counts.Add(f.Counts)
+	d.Models = session.AddModels(d.Models, f.models...)
+	if f.cwd.ok && len(f.cwd.raw) > 0 {
+		d.CWD = p.strs.get(f.cwd)
+	}
+	if f.branch.ok && len(f.branch.raw) > 0 {
+		d.GitBranch = p.strs.get(f.branch)
+	}
+	switch {
+	case is(e.typ, "session.start"), is(e.typ, "session.resume"):
+		p.runOut = 0
+	case f.output.ok:
+		d.Usage.Output += f.output.n
+		p.runOut += f.output.n
+	case f.shutdown:
+		if f.totals {
+			// the run's totals: its output includes what its messages
+			// reported
+			u := f.usage
+			d.Usage.Input += max(0, u.Input-u.CacheRead-u.CacheWrite)
+			d.Usage.CacheRead += u.CacheRead
+			d.Usage.CacheWrite += u.CacheWrite
+			d.Usage.Output += u.Output - p.runOut
+			d.Usage.Reasoning += u.Reasoning
+		}
+		p.runOut = 0
+	}
+}
+
+// eventData reads an event's data for its type into f and returns the
+// data's length.
+func (p *Parser) eventData(typ str, data val, depth int, f *eventFacts) int {
+	switch {
+	case is(typ, "user.message"):
+		f.UserMessages++
+	case is(typ, "assistant.message"):
+		f.AssistantMessages++
+		var tools int64
+		var model str
+		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
+			var n int
+			switch {
+			case keyIs(k, esc, "toolRequests"):
+				tools = 0
+				n, _ = walkArray(c, depth, func(val, int) int {
+					tools++
+					return skip
+				})
+			case keyIs(k, esc, "model"):
+				model, n = readStr(c, depth)
+			case keyIs(k, esc, "outputTokens"):
+				f.output, n = readNum(c, depth)
+			default:
+				return skip
+			}
+			return n
+		})
+		f.ToolCalls += tools
+		p.addModel(f, model)
+		return n
+	case is(typ, "tool.execution_complete"):
+		var success byte
+		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
+			if !keyIs(k, esc, "success") {
+				return skip
+			}
+			var n int
+			success, n = readKind(c, depth)
+			return n
+		})
+		if success == kFalse {
+			f.ToolErrors++
+		}
+		return n
+	case is(typ, "session.start"), is(typ, "session.resume"):
+		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
+			if !keyIs(k, esc, "context") {
+				return skip
+			}
+			return f.context(c, depth)
+		})
+		return n
+	case is(typ, "session.context_changed"):
+		return f.context(data, depth)
+	case is(typ, "session.model_change"):
+		var model str
+		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
+			if !keyIs(k, esc, "newModel") {
+				return skip
+			}
+			var n int
+			model, n = readStr(c, depth)
+			return n
+		})
+		p.addModel(f, model)
+		return n
+	case is(typ, "session.shutdown"):
+		f.shutdown = true
+		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
+			if !keyIs(k, esc, "modelMetrics") {
+				return skip
+			}
+			// per model (of repeated keys the last wins)
+			p.metrics = p.metrics[:0]
+			var n int
+			n, f.totals = walkObject(c, depth, func(k []byte, esc bool, m val, depth int) int {
+				var u session.Usage
+				n, isObj := walkObject(m, depth, func(k []byte, esc bool, c val, depth int) int {
+					if !keyIs(k, esc, "usage") {
+						return skip
+					}
+					u = session.Usage{}
+					n, _ := walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
+						var field *int64
+						switch {
+						case keyIs(k, esc, "inputTokens"):
+							field = &u.Input
+						case keyIs(k, esc, "outputTokens"):
+							field = &u.Output
+						case keyIs(k, esc, "cacheReadTokens"):
+							field = &u.CacheRead
+						case keyIs(k, esc, "cacheWriteTokens"):
+							field = &u.CacheWrite
+						case keyIs(k, esc, "reasoningTokens"):
+							field = &u.Reasoning
+						default:
+							return skip
+						}
+						v, n := readNum(c, depth)
+						*field = v.n
+						return n
+					})
+					return n
+				})
+				if n >= 0 {
+					p.metric(p.models.get(str{raw: k, esc: esc, ok: true}), u, isObj)
+				}
+				return n
+			})
+			return n
+		})
+		f.usage, f.models = session.Usage{}, f.models[:0]
+		for _, m := range p.metrics {
+			f.usage = f.usage.Add(m.u)
+			if m.name != "" {
+				f.models = append(f.models, m.name)
+			}
+		}
+		return n
+	}
+	return skipValue(data.raw, 0, depth)
+}
+
+// context reads a working directory context {cwd, branch, …}.
+func (f *eventFacts) context(v val, depth int) int {
+	f.cwd, f.branch = str{}, str{}
+	n, _ := walkObject(v, depth, func(k []byte, esc bool, c val, depth int) int {
+		var n int
+		switch {
+		case keyIs(k, esc, "cwd"):
+			f.cwd, n = readStr(c, depth)
+		case keyIs(k, esc, "branch"):
+			f.branch, n = readStr(c, depth)
+		default:
+			return skip
+		}
+		return n
+	})
+	return n
+}
+
+// addModel adds a model name (a non-empty string) to f.
+func (p *Parser) addModel(f *eventFacts, s str) {
+	if s.ok && len(s.raw) > 0 {
+		f.models = append(f.models, p.models.get(s))
+	}
+}
+
+// docHeader is the first line of a document built by ReadDoc: what the
+// session file is and the workspace it belongs to.
+type docHeader struct {
+	Doc    int    `json:"copilotDoc"`
+	Format string `json:"format"`
+	CWD    string `json:"cwd,omitempty"`
+}
+
+// docMagic starts every document ReadDoc builds.
+const docMagic = `{"copilotDoc":1,`
+
+// appendHeader appends a document header line to b.
+func appendHeader(b []byte, format, cwd string) []byte {
+	h, _ := json.Marshal(docHeader{Doc: 1, Format: format, CWD: cwd}) // cannot fail
+	return append(append(b, h...), '\n')
+}
+
+// Document parses a VS Code chat session document into d: a header line
+// (see ReadDoc) followed by the bytes of a .json or .jsonl session file.
+// Without the header the format is told from the content (a first line
+// that is a log entry {"kind":…} means .jsonl). It returns an error
+// wrapping ErrIncomplete while the file is half written.
+func (p *Parser) Document(data []byte, d *session.Delta) error {
+	var h docHeader
+	if bytes.HasPrefix(data, []byte(docMagic)) {
+		j := bytes.IndexByte(data, '\n')
+		if j < 0 || json.Unmarshal(data[:j], &h) != nil {
+			return fmt.Errorf("%w: bad document header", ErrIncomplete)
+		}
+		data = data[j+1:]
+	} else {
+		h.Format = sniff(data)
+	}
+	var err error
+	switch h.Format {
+	case formatJSONL:
+		err = p.chatLog(data, d)
+	default:
+		err = p.chatJSON(data, d)
+	}
+	if err == nil && h.CWD != "" {
+		d.CWD = h.CWD
+	}
+	return err
+}
+
+// sniff tells a mutation log from a session document: a log's first line
+// is an entry object with a kind.
+func sniff(data []byte) string {
+	line := data
+	if j := bytes.IndexByte(data, '\n'); j >= 0 {
+		line = data[:j]
+	}
+	i := skipWS(line, 0)
+	if i == len(line) || line[i] != '{' {
+		return formatJSON
+	}
+	var kind byte
+	n, _ := walkObject(val{raw: line[i:]}, 0, func(k []byte, esc bool, c val, depth int) int {
+		if !keyIs(k, esc, "kind") {
+			return skip
+		}
+		var n int
+		kind, n = readKind(c, depth)
+		return n
+	})
+	if n >= 0 && skipWS(line, i+n) == len(line) && kind == kNumber {
+		return formatJSONL
+	}
+	return formatJSON
+}

@@ -1,0 +1,342 @@
+package copilot
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessiond/sessiond/providers/copilot/copilottest"
+	"github.com/sessiond/sessiond/session"
+)
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// want is the expected delta of a fixture (Unknown is the contribution's:
+// the delta's flag with no usage).
+type want struct {
+	session.Counts
+	usage              session.Usage
+	models             []string
+	first, last        time.Time
+	cwd, branch        string
+	records, malformed int64
+	estimated, unknown bool
+}
+
+func check(t *testing.T, d session.Delta, w want) {
+	t.Helper()
+	got := want{Counts: d.Counts, usage: d.Usage, models: d.Models, first: d.FirstAt, last: d.LastAt,
+		cwd: d.CWD, branch: d.GitBranch, records: d.Records, malformed: d.Malformed,
+		estimated: d.UsageEstimated, unknown: d.UsageUnknown && d.Usage.IsZero()}
+	if len(got.models) == 0 {
+		got.models = nil
+	}
+	if got.Counts != w.Counts || got.usage != w.usage || !slices.Equal(got.models, w.models) ||
+		!got.first.Equal(w.first) || !got.last.Equal(w.last) || got.cwd != w.cwd || got.branch != w.branch ||
+		got.records != w.records || got.malformed != w.malformed || got.estimated != w.estimated || got.unknown != w.unknown {
+		t.Errorf("delta\n got %+v\nwant %+v", got, w)
+	}
+}
+
+// The expectations below are computed by hand from the fixtures; the
+// comments say how.
+var chatFixtures = []struct {
+	file string
+	want want
+}{
+	{"v3_session.json", want{
+		// 4 requests; 3 with a response (the canceled one has none);
+		// tools: request 1 has 2 toolInvocationSerialized parts and 3
+		// calls in its rounds → 3; tokens: 15000/420 (metadata) +
+		// 2000/55 (usage wins over metadata) + 300/30 (on the request)
+		Counts: session.Counts{UserMessages: 4, AssistantMessages: 3, ToolCalls: 3},
+		usage:  session.Usage{Input: 17300, Output: 505},
+		// resolvedModel for request 1 (modelId copilot/auto), modelId
+		// without its copilot/ prefix for the others
+		models:  []string{"claude-sonnet-4", "gpt-4.1", "gpt-5-mini"},
+		first:   ms(1772442000000), // creationDate
+		last:    ms(1772442300000), // lastMessageDate = last request
+		records: 1, estimated: true,
+	}},
+	{"log_all_kinds.jsonl", want{
+		// requests after replay: request_1, request_2 (its response
+		// re-pushed from index 1: 3 parts, 1 tool; 1 call in its rounds),
+		// request_4 (request_3 was cut off by the push with i=2)
+		Counts:  session.Counts{UserMessages: 3, AssistantMessages: 3, ToolCalls: 1},
+		usage:   session.Usage{Input: 100 + 2500 + 3000, Output: 10 + 60 + 80},
+		models:  []string{"claude-sonnet-4", "gpt-4.1"},
+		first:   ms(1772442000000),
+		last:    ms(1772442180000), // request_4
+		records: 12, estimated: true,
+	}},
+	{"log_compacted.jsonl", want{
+		// the same state, compacted into one kind-0 entry
+		Counts:  session.Counts{UserMessages: 3, AssistantMessages: 3, ToolCalls: 1},
+		usage:   session.Usage{Input: 5600, Output: 150},
+		models:  []string{"claude-sonnet-4", "gpt-4.1"},
+		first:   ms(1772442000000),
+		last:    ms(1772442180000),
+		records: 1, estimated: true,
+	}},
+	{"log_compaction_midway.jsonl", want{
+		// only the state from the second kind-0 entry on counts
+		Counts:  session.Counts{UserMessages: 2, AssistantMessages: 1},
+		usage:   session.Usage{Input: 7, Output: 1},
+		models:  []string{"gpt-4.1", "gpt-5-mini"},
+		first:   ms(1772443000000),
+		last:    ms(1772443060000),
+		records: 4, estimated: true,
+	}},
+	{"log_malformed.jsonl", want{
+		// applied: the kind-0 entry and the set of promptTokens (20);
+		// skipped: set before the initial entry, not JSON, path through
+		// requests[5], kind 7, push onto a number, not an object; the last
+		// line has no newline yet
+		Counts:  session.Counts{UserMessages: 1, AssistantMessages: 1},
+		usage:   session.Usage{Input: 20, Output: 1},
+		models:  []string{"gpt-4.1"},
+		first:   ms(1772442000000),
+		last:    ms(1772442001000),
+		records: 2, malformed: 6, estimated: true,
+	}},
+	{"empty_window.json", want{
+		first: ms(1772442000000), last: ms(1772442000000),
+		records: 1, estimated: true, unknown: true,
+	}},
+}
+
+func TestDocumentFixtures(t *testing.T) {
+	for _, tc := range chatFixtures {
+		t.Run(tc.file, func(t *testing.T) {
+			data := fixture(t, tc.file)
+			var p Parser
+			var d session.Delta
+			if err := p.Document(data, &d); err != nil {
+				t.Fatal(err)
+			}
+			check(t, d, tc.want)
+
+			// with ReadDoc's header: same counts, and the workspace folder
+			format := formatJSON
+			if strings.HasSuffix(tc.file, ".jsonl") {
+				format = formatJSONL
+			}
+			var d2 session.Delta
+			if err := new(Parser).Document(appendHeader(nil, format, "/home/dev/shop"), &d2); err == nil {
+				// a header alone: a log without entries, or a JSON document
+				// that is not there
+				t.Errorf("header alone parsed: %+v", d2)
+			}
+			d2 = session.Delta{}
+			if err := new(Parser).Document(append(appendHeader(nil, format, "/home/dev/shop"), data...), &d2); err != nil {
+				t.Fatal(err)
+			}
+			w := tc.want
+			w.cwd = "/home/dev/shop"
+			check(t, d2, w)
+
+			// the reference agrees
+			var ref session.Delta
+			var err error
+			if format == formatJSONL {
+				ref, err = copilottest.CountChatLog(data)
+			} else {
+				ref, err = copilottest.CountChatJSON(data)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, ref, tc.want)
+		})
+	}
+}
+
+func TestDocumentIncomplete(t *testing.T) {
+	full := fixture(t, "v3_session.json")
+	log := fixture(t, "log_all_kinds.jsonl")
+	first := log[:bytes.IndexByte(log, '\n')]
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"empty json", appendHeader(nil, formatJSON, "")},
+		{"half json", append(appendHeader(nil, formatJSON, ""), full[:len(full)/2]...)},
+		{"empty log", appendHeader(nil, formatJSONL, "")},
+		{"half first entry", append(appendHeader(nil, formatJSONL, ""), first[:len(first)/2]...)},
+		{"whole first entry without its newline", append(appendHeader(nil, formatJSONL, ""), first...)},
+		{"blank lines only", append(appendHeader(nil, formatJSONL, ""), "\n \n\r\n"...)},
+		{"bad header", []byte(docMagic + "\"format\":\n{}")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d session.Delta
+			err := new(Parser).Document(tc.data, &d)
+			if !errors.Is(err, ErrIncomplete) {
+				t.Fatalf("err = %v, want ErrIncomplete", err)
+			}
+		})
+	}
+	// a document that is valid JSON but no session object is one malformed record
+	var d session.Delta
+	if err := new(Parser).Document(append(appendHeader(nil, formatJSON, "/x"), "[1,2]"...), &d); err != nil || d.Malformed != 1 || d.Records != 0 {
+		t.Fatalf("array document: err %v, delta %+v", err, d)
+	}
+}
+
+func TestSniff(t *testing.T) {
+	for _, tc := range []struct{ data, want string }{
+		{`{"kind":0,"v":{}}` + "\n", formatJSONL},
+		{`{"kind":0,"v":{}}`, formatJSONL},
+		{"{\n\t\"version\": 3\n}", formatJSON},
+		{`{"version":3,"requests":[]}`, formatJSON},
+		{`{"kind":"0"}` + "\n", formatJSON},
+		{``, formatJSON},
+	} {
+		if got := sniff([]byte(tc.data)); got != tc.want {
+			t.Errorf("sniff(%q) = %s, want %s", tc.data, got, tc.want)
+		}
+	}
+}
+
+func TestCLIFixtures(t *testing.T) {
+	for _, tc := range []struct {
+		file  string
+		want  want
+		state int64
+	}{
+		{"cli_events.jsonl", want{
+			// prompts: 2; messages m1 m2 m3; tool requests 2+0+1; one tool
+			// failed; output: 120+80 from run 1's messages, its shutdown's
+			// 210 minus those 200, then 40 from run 2 (no shutdown yet);
+			// input 30000 minus 24000 cache read and 1000 cache write;
+			// assistant.usage is ephemeral and ignored; the resume's context
+			// is the last cwd and branch
+			Counts: session.Counts{UserMessages: 2, AssistantMessages: 3, ToolCalls: 3, ToolErrors: 1},
+			usage:  session.Usage{Input: 5000, Output: 250, CacheRead: 24000, CacheWrite: 1000, Reasoning: 50},
+			models: []string{"claude-sonnet-4.5", "gpt-5"},
+			first:  at("2026-03-02T10:00:00.100Z"), last: at("2026-03-02T11:00:10Z"),
+			cwd: "/home/dev/shop/api", branch: "feature",
+			records: 16, malformed: 1,
+		}, 40},
+		{"cli_legacy.jsonl", want{
+			Counts: session.Counts{UserMessages: 1, AssistantMessages: 1},
+			first:  at("2025-10-01T08:00:00Z"), last: at("2025-10-01T08:00:04.5Z"),
+			records: 4, unknown: true,
+		}, 0},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			data := fixture(t, tc.file)
+			for _, restart := range []int{0, 1, 2, 5} {
+				var d session.Delta
+				p := &Parser{}
+				n := 0
+				for line := range bytes.SplitSeq(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) {
+					p.Line(line, &d)
+					if n++; restart > 0 && n%restart == 0 {
+						q := &Parser{}
+						if err := q.Restore(p.State()); err != nil {
+							t.Fatal(err)
+						}
+						p = q
+					}
+				}
+				check(t, d, tc.want)
+				if p.runOut != tc.state {
+					t.Errorf("restart %d: run output %d, want %d", restart, p.runOut, tc.state)
+				}
+			}
+			ref, runOut := copilottest.CountCLI(data)
+			check(t, ref, tc.want)
+			if runOut != tc.state {
+				t.Errorf("reference run output %d, want %d", runOut, tc.state)
+			}
+		})
+	}
+}
+
+func TestCLILines(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		line string
+		want want
+	}{
+		{"blank", "  \t", want{}},
+		{"not json", "{nope", want{malformed: 1}},
+		{"array", "[]", want{malformed: 1}},
+		{"empty object", "{}", want{records: 1, unknown: true}},
+		{"escaped type", `{"type":"user.m\u0065ssage","timestamp":"2026-03-02T10:00:00Z"}`,
+			want{Counts: session.Counts{UserMessages: 1}, records: 1, unknown: true, first: at("2026-03-02T10:00:00Z"), last: at("2026-03-02T10:00:00Z")}},
+		{"offset timestamp", `{"type":"x","timestamp":"2026-03-02T12:00:00+02:00"}`,
+			want{records: 1, unknown: true, first: at("2026-03-02T10:00:00Z"), last: at("2026-03-02T10:00:00Z")}},
+		{"bad timestamp", `{"type":"x","timestamp":"yesterday"}`, want{records: 1, unknown: true}},
+		{"tool success missing", `{"type":"tool.execution_complete","data":{"toolCallId":"x"}}`, want{records: 1, unknown: true}},
+		{"tool requests not an array", `{"type":"assistant.message","data":{"toolRequests":{"a":1},"outputTokens":1.9}}`,
+			want{Counts: session.Counts{AssistantMessages: 1}, usage: session.Usage{Output: 1}, records: 1}},
+		{"context change", `{"type":"session.context_changed","data":{"cwd":"/srv/x","branch":"dev"}}`,
+			want{records: 1, cwd: "/srv/x", branch: "dev", unknown: true}},
+		{"shutdown, cache beyond input", `{"type":"session.shutdown","data":{"modelMetrics":{"m":{"usage":{"inputTokens":10,"cacheReadTokens":30,"outputTokens":5}},"bad":3}}}`,
+			want{usage: session.Usage{CacheRead: 30, Output: 5}, models: []string{"m"}, records: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d session.Delta
+			new(Parser).Line([]byte(tc.line), &d)
+			check(t, d, tc.want)
+		})
+	}
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	for _, n := range []int64{0, 1, -5, 1 << 40} {
+		p := &Parser{runOut: n}
+		q := &Parser{runOut: 99}
+		if err := q.Restore(p.State()); err != nil || q.runOut != n {
+			t.Errorf("round trip of %d: %d, %v", n, q.runOut, err)
+		}
+	}
+	for _, bad := range [][]byte{{2, 1}, {stateV1}, {stateV1, 0x80}, {stateV1, 2, 0}} {
+		if err := new(Parser).Restore(bad); !errors.Is(err, ErrBadState) {
+			t.Errorf("Restore(%v) = %v, want ErrBadState", bad, err)
+		}
+	}
+}
+
+// TestShutdownWithoutTotals: a run that ends without modelMetrics keeps its
+// messages' output.
+func TestShutdownWithoutTotals(t *testing.T) {
+	var p Parser
+	var d session.Delta
+	for _, l := range []string{
+		`{"type":"session.start","data":{}}`,
+		`{"type":"assistant.message","data":{"outputTokens":30}}`,
+		`{"type":"session.shutdown","data":{"shutdownType":"error"}}`,
+		`{"type":"session.resume","data":{}}`,
+		`{"type":"assistant.message","data":{"outputTokens":5}}`,
+		`{"type":"session.shutdown","data":{"modelMetrics":{"m":{"usage":{"inputTokens":100,"outputTokens":9}}}}}`,
+	} {
+		p.Line([]byte(l), &d)
+	}
+	if d.Usage != (session.Usage{Input: 100, Output: 39}) || p.runOut != 0 {
+		t.Errorf("usage %+v, run output %d", d.Usage, p.runOut)
+	}
+}
