@@ -257,6 +257,7 @@ func (p *Provider) route(ctx actor.Context, st messages.FileStat) {
 	if st.Removed {
 		delete(p.unres, st.Path)
 		if fe != nil && p.sess[fe.key.ID] != nil {
+			fe.stat = st // the session hears that it is gone
 			p.tell(ctx, fe, st)
 		}
 		return

@@ -208,8 +208,19 @@ func (s *Session) newTail(ck session.Checkpoint, known bool) (*tail, error) {
 
 func (s *Session) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
 	t := s.files[m.File.Path]
-	if t == nil && !m.File.Removed {
-		t = s.movedHere(m.File.Path, m.Mode, m.File.Dev, m.File.Ino)
+	if t == nil && m.File.Removed {
+		// nothing known there: no placeholder (a file that comes back to
+		// this path later must still be recognised as moved)
+		if len(s.inflight) == 0 {
+			s.step(ctx)
+		}
+		return
+	}
+	if t == nil || !t.known && t.next == nil {
+		// a path never committed may be a known file that moved here
+		if mt := s.movedHere(m.File.Path, m.Mode, m.File.Dev, m.File.Ino); mt != nil {
+			t = mt
+		}
 	}
 	if t == nil {
 		t, _ = s.newTail(session.Checkpoint{Path: m.File.Path, Role: m.Role, Mode: m.Mode}, false)
@@ -235,7 +246,7 @@ func (s *Session) movedHere(path string, mode session.FileMode, dev, ino uint64)
 	}
 	for old, t := range s.files {
 		id := t.ck.Identity
-		if !t.known || id.Ino != ino || id.Dev != dev || t.ck.Mode != mode {
+		if old == path || !t.known || id.Ino != ino || id.Dev != dev || t.ck.Mode != mode {
 			continue
 		}
 		if _, err := os.Lstat(old); !errors.Is(err, fs.ErrNotExist) {
@@ -313,6 +324,9 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 	f, err := os.Open(t.ck.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		t.gone = true // deleted: keep what it contributed
+		if !t.known {
+			delete(s.files, t.ck.Path) // never read: nothing to keep
+		}
 		return nil, 0, false, nil
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -148,11 +149,18 @@ type claimHit struct {
 func (t *tx) claimsOf(k session.Key, path string) ([]claimHit, error) {
 	pfx := claimPrefix(k.Provider)
 	var hits []claimHit
+	// Only entries whose JSON holds the path (encoded as encoding/json
+	// encodes it) can have a sighting of it: skip decoding the rest.
+	enc, _ := json.Marshal(path)
+	needle := enc[1 : len(enc)-1]
 	err := scan(t.txn, pfx, true, func(key, v []byte) error {
 		var e *claimEntry
 		if st, ok := t.stage[string(key)]; ok {
 			e = st.cl
 		} else {
+			if !bytes.Contains(v, needle) {
+				return nil
+			}
 			e = &claimEntry{}
 			if err := json.Unmarshal(v, e); err != nil {
 				return fmt.Errorf("claim %q: %w: %w", key, ErrCorrupt, err)
