@@ -17,6 +17,8 @@ import (
 	"github.com/sessiond/sessiond/persistence"
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/claudecode"
+	"github.com/sessiond/sessiond/providers/codex"
+	"github.com/sessiond/sessiond/providers/copilot"
 	"github.com/sessiond/sessiond/supervision"
 )
 
@@ -42,7 +44,7 @@ func (a *app) applyCommandFlags(cmd *cobra.Command) error {
 
 // allProviders is every provider of this build.
 func allProviders() []providers.Provider {
-	return []providers.Provider{claudecode.New()}
+	return []providers.Provider{claudecode.New(), codex.New(), copilot.New()}
 }
 
 // enabledProviders picks the providers to run: those named in the config,
