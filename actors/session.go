@@ -70,7 +70,14 @@ type Session struct {
 	failed   string // reason the session was last marked failed ("" if not)
 	// pendingFail is a read error to record once no commit is in flight.
 	pendingFail string
+	// tempRetries counts consecutive temporary read errors.
+	tempRetries int
+	retrying    bool // a sessionRetry is scheduled
 }
+
+// maxTempRetries bounds the retries of a temporarily unreadable file
+// (about half a minute) before the session is marked failed.
+const maxTempRetries = 30
 
 // tail is one file of the session.
 type tail struct {
@@ -131,6 +138,7 @@ func (s *Session) Receive(ctx actor.Context) {
 	case *messages.FailSessionResult:
 		s.onFailed(m)
 	case *sessionRetry:
+		s.retrying = false
 		s.step(ctx)
 	case *actor.ReceiveTimeout:
 		s.onIdle(ctx)
@@ -278,6 +286,12 @@ func (s *Session) step(ctx actor.Context) {
 			continue
 		}
 		fu, n, more, err := s.read(t, budget)
+		if errors.Is(err, providers.ErrTemporary) && s.tempRetries < maxTempRetries {
+			// busy: read it again shortly; the session stays busy meanwhile
+			s.tempRetries++
+			s.retryLater(ctx, time.Second)
+			continue // still dirty
+		}
 		if err != nil {
 			readErr = fmt.Errorf("read %s: %w", t.ck.Path, err)
 			t.dirty = false
@@ -301,7 +315,9 @@ func (s *Session) step(ctx actor.Context) {
 		if s.pendingFail != "" {
 			s.fail(ctx, s.pendingFail)
 		}
-		s.caughtUp(ctx)
+		if !s.retrying {
+			s.caughtUp(ctx)
+		}
 		return
 	}
 	ctx.Request(s.cfg.StorePID, &messages.CommitSession{Commit: persistence.Commit{
@@ -575,7 +591,7 @@ func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult
 	r := m.Result
 	switch {
 	case r.Err == nil:
-		s.retries = 0
+		s.retries, s.tempRetries = 0, 0
 		s.failed = ""
 		s.version = r.Record.Version
 		for i, t := range inflight {
@@ -612,8 +628,7 @@ func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult
 			s.caughtUp(ctx)
 			return
 		}
-		self, root := ctx.Self(), ctx.ActorSystem().Root
-		time.AfterFunc(time.Duration(s.retries)*200*time.Millisecond, func() { root.Send(self, &sessionRetry{}) })
+		s.retryLater(ctx, time.Duration(s.retries)*200*time.Millisecond)
 	}
 }
 
@@ -637,6 +652,16 @@ func (s *Session) reload(ctx actor.Context) {
 		t.dirty = true
 	}
 	s.step(ctx)
+}
+
+// retryLater sends the actor a sessionRetry after d (once at a time).
+func (s *Session) retryLater(ctx actor.Context, d time.Duration) {
+	if s.retrying {
+		return
+	}
+	s.retrying = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(d, func() { root.Send(self, &sessionRetry{}) })
 }
 
 func (s *Session) onFailed(m *messages.FailSessionResult) {

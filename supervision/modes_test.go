@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,8 +66,14 @@ func (docProvider) Expand(_ context.Context, path string) ([]providers.Doc, erro
 	return docs, nil
 }
 
+// busyReads makes ReadDoc of "busy" sessions fail as temporary this many times.
+var busyReads atomic.Int32
+
 func (docProvider) ReadDoc(_ context.Context, doc string) ([]byte, error) {
 	path, id, _ := strings.Cut(doc, "#")
+	if id == "busy" && busyReads.Add(-1) >= 0 {
+		return nil, fmt.Errorf("database is locked: %w", providers.ErrTemporary)
+	}
 	m, err := readBox(path)
 	if err != nil {
 		return nil, err
@@ -171,5 +178,18 @@ func TestMovedFileIsNotCountedTwice(t *testing.T) {
 	files, _ := e.store.SessionFiles(session.Key{Provider: session.ClaudeCode, ID: session.ID(sid)})
 	if len(files) != 1 || files[0].Path != moved {
 		t.Fatalf("checkpoints: %+v", files)
+	}
+}
+
+func TestTemporaryReadErrorsAreRetried(t *testing.T) {
+	busyReads.Store(2)
+	e := newEnv(t, docProvider{})
+	if err := os.WriteFile(filepath.Join(e.root, "db.box"), []byte(`{"busy":{"version":"1","prompts":1,"input":3}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.idle() // answers only once the busy session was read
+	r, err := e.store.Session(session.Key{Provider: session.ClaudeCode, ID: "busy"})
+	if err != nil || r.Tokens.Input != 3 || r.Status == session.StatusFailed {
+		t.Fatalf("busy session: %+v %v", r, err)
 	}
 }

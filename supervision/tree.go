@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -49,6 +50,7 @@ type Tree struct {
 	Metrics   *actor.PID
 	Providers map[session.Provider]*actor.PID
 	order     []session.Provider
+	closers   []io.Closer // providers holding resources (database handles)
 	stopped   bool
 }
 
@@ -105,6 +107,9 @@ func Start(cfg Config) (*Tree, error) {
 		}
 		t.Providers[id] = pid
 		t.order = append(t.order, id)
+		if c, ok := ps.Provider.(io.Closer); ok {
+			t.closers = append(t.closers, c)
+		}
 	}
 	return t, nil
 }
@@ -195,6 +200,11 @@ func (t *Tree) Shutdown(ctx context.Context) error {
 	}
 	for _, id := range t.order {
 		stop("provider "+string(id), t.Providers[id])
+	}
+	for _, c := range t.closers {
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close provider: %w", err))
+		}
 	}
 	stop("store", t.Store)
 	stop("bus", t.Bus)

@@ -1,0 +1,193 @@
+// Package cursor is sessiond's Cursor provider: it finds Cursor's
+// conversations in the editor's state database and in the agent
+// transcripts, and turns each into session deltas.
+//
+// Cursor is closed source. The facts below come from reference/formats.md
+// §6 and public readers of these files; each is marked [verified] where a
+// public reader's code or notes confirm it (named in brackets), or
+// [assumed] where nothing public says more. Tests build every shape below
+// in temporary directories (package cursortest, testdata/).
+//
+// # Files
+//
+//   - Roots: Cursor's User directory — Linux $XDG_CONFIG_HOME/Cursor/User
+//     (default ~/.config/Cursor/User), macOS ~/Library/Application
+//     Support/Cursor/User, Windows %APPDATA%\Cursor\User — and
+//     ~/.cursor/projects. [verified: formats.md, git-prompt-story docs,
+//     several readers; XDG_CONFIG_HOME is Electron's rule, assumed]
+//   - User/globalStorage/state.vscdb: SQLite, tables ItemTable and
+//     cursorDiskKV, both (key TEXT UNIQUE ON CONFLICT REPLACE, value
+//     BLOB); values are JSON text (read as CAST(value AS BLOB)).
+//     [verified: formats.md, Deadhand notes, several readers] WAL mode;
+//     one writer, Cursor. [verified: public readers open it read-only with
+//     a busy timeout while Cursor runs (a Swift usage reader, the
+//     stevencrawford/sess Go reader)]
+//   - A write replaces a row (INSERT, the table's ON CONFLICT REPLACE), so
+//     the row gets a new rowid. [verified in part: a public Swift reader
+//     follows bubble updates by the highest rowid; assumed for
+//     composerData] The listing relies on it only as a cache key: a row
+//     whose rowid and size are unchanged is not read again.
+//   - cursorDiskKV keys: composerData:<composerId> is a conversation,
+//     bubbleId:<composerId>:<bubbleId> one message. Other prefixes
+//     (checkpointId:, codeBlockDiff:, messageRequestContext:, …) are not
+//     read. [verified: formats.md, Deadhand notes, nixos-cursor notes]
+//   - Workspace link (the only way to a conversation's folder): User/
+//     workspaceStorage/<id>/state.vscdb, ItemTable key composer.composerData
+//     = {"allComposers":[{"composerId":…},…]}, with workspace.json =
+//     {"folder":"file:///…"} (or {"workspace": uri of a .code-workspace
+//     file}, whose directory is used) beside it. [verified: formats.md,
+//     AgentOrchestrator/AgentBase notes: 99.6 % of composers linked]
+//     Since Cursor 3 the global ItemTable key composer.composerHeaders =
+//     {"allComposers":[{"composerId":…,"workspaceIdentifier":{"id":
+//     <workspaceStorage id>,"uri":{"fsPath":…}}}]} also links them
+//     [verified: two public readers]; a workspace database's link wins.
+//   - ~/.cursor/projects/<slug>/agent-transcripts/: <id>/<id>.jsonl
+//     (since about February 2026), older <id>.jsonl and <id>.txt, and
+//     <id>/subagents/<sub>.jsonl for subagents of <id>. [verified:
+//     openai/codex detect_cursor.rs (walks the directory, skips
+//     subagents/), the AgentCeption reader, the obsession design notes]
+//     <id> is the conversation's composerId [verified: hook readers treat
+//     the hook's conversation_id
+//     as the transcript's name; a Go reader merges both by id]. Cursor
+//     writes a transcript at the end of each turn, append-only. [verified:
+//     two hook-based readers: written "before firing the stop hook",
+//     "flushes them only when a turn ends"]
+//   - The slug is the project's path without its leading separator, '/'
+//     (and, it seems, every character that is not a letter or digit)
+//     replaced by '-'. It is lossy; Codex decodes it by probing the file
+//     system, and so does this provider (best effort: no match, no cwd).
+//
+// # Records
+//
+//   - composerData: {_v, composerId, name, createdAt and lastUpdatedAt
+//     (ms since the epoch), status, unifiedMode, modelConfig{modelName,
+//     maxMode}, fullConversationHeadersOnly[{bubbleId, type 1|2,
+//     serverBubbleId}], conversation[] (legacy: the bubbles inline),
+//     context, codeBlockData, usageData, text/richText (the unsent
+//     draft)…}. [verified: formats.md, Deadhand notes,
+//     QuesmaOrg/git-prompt-story, stevencrawford/sess] A new, empty chat
+//     tab is a composerData without messages.
+//   - bubble: {_v, type 1 user | 2 assistant, bubbleId, text, richText,
+//     createdAt (ISO 8601, often missing), requestId, modelInfo{modelName},
+//     toolFormerData{tool, name, rawArgs, params, result, status,
+//     toolCallId, additionalData}, thinking{text, signature}, tokenCount
+//     {inputTokens, outputTokens}, timingInfo, …}. Each tool call is its
+//     own type-2 bubble. [verified: formats.md, Deadhand notes,
+//     stevencrawford/sess] toolFormerData.status is "loading" while
+//     running, then "completed", "error" or "cancelled". [verified: the
+//     Swift reader's terminal statuses; a Python reader's tests call
+//     "error" the real failure value] tokenCount is often {0,0} in recent
+//     builds; there is no cache split. [verified: formats.md; assumed
+//     beyond]
+//   - transcript lines (JSONL): {"role":"user"|"assistant","message":
+//     {"content":[…]}} with Anthropic-style blocks text, tool_use{name,
+//     input}, tool_result{content, is_error}; {"type":"turn_ended",
+//     "status":…} marks a turn's end. No ids, times, models or usage.
+//     [verified: openai/codex tests, the obsession notes; is_error on
+//     tool_result: assumed, as in the Anthropic API]
+//   - transcript .txt (older): "user:" and "assistant:" label lines, the
+//     prompt in <user_query> tags, "[Thinking] …", "[Tool call] <name>"
+//     with indented arguments, "[Tool result] <name>". [verified: two
+//     third-party parsers; "A:" as an assistant label: one of them]
+//
+// # Reading the database
+//
+// Every file is matched as a container (providers.Expander); Match.Mode
+// is not used. The global database and its -wal file (not its -shm, which
+// changes when sessiond reads) are the composers' container; a change of a
+// workspace database or its -wal reads the links again and lists the
+// composers that workspace links (their folder, and so their Version, may
+// have changed). Connections are read-only (mode=ro), with a busy
+// timeout, from a small pool (reopened when the file is replaced); every
+// query is one statement, so no transaction outlives it, and busy errors
+// are retried a few times. A database in WAL mode whose -wal and -shm
+// files are both missing (Cursor closed it) is opened immutable for one
+// operation, because a WAL reader would create them: sessiond never
+// creates or writes a file of Cursor's. Missing tables (another schema)
+// list nothing.
+//
+//   - Expand lists composerData rows by key range ('composerData:' to
+//     'composerData;', the key index; no LIKE scan, no bubble value):
+//     rowid and octet_length(value) for every row, the value only for rows
+//     that changed since the last listing. A composer without messages is
+//     not listed. Version = "1." + lastUpdatedAt, or "1.h" + a CRC-32C of
+//     the value when it has none ("1.x" + CRC for a value that is not a
+//     JSON object), + "/" + a CRC of the linked folder when there is one,
+//     so that a link found later reads the conversation again.
+//   - A WAL commit is appended to the -wal file before it is published in
+//     the wal-index (-shm, shared memory, not reported by the file
+//     system). A listing that starts in between misses the commit and
+//     nothing would make it look again, so the listing reads the
+//     wal-index header before it starts and, afterwards, lists again while
+//     the -wal holds a commit frame the header had not published
+//     (https://www.sqlite.org/walformat.html; wal.go).
+//   - ReadDoc reads the composer and all its bubbles in one statement (one
+//     snapshot; key = 'composerData:<id>' OR the 'bubbleId:<id>:' range)
+//     and lays them out, in header order, in a document (composerDocument);
+//     a bubble row that is not a JSON object is written as "malformed",
+//     a missing one as null.
+//
+// # Counting rules (composers)
+//
+// The document's composerData value is one record (Malformed if it is not
+// a JSON object, and nothing else counts). Messages are the header
+// bubbles, in order — or, without headers, the inline conversation[]; a
+// bubble row that no header lists (a reverted message) is not counted.
+// For each bubble: an object is a Record; its type (its own "type", else
+// its header's) 1 is a UserMessages, 2 an AssistantMessages; a
+// toolFormerData object with at least one member is a ToolCalls, and a
+// ToolErrors when its status is "error"; tokenCount inputTokens and
+// outputTokens (integers, negatives as 0) add to Usage.Input and Output
+// (no cache split, no reasoning: Cursor reports none); modelInfo.modelName
+// names a model. A missing bubble still counts its header's type; a
+// damaged one too, and is Malformed. The composer's modelConfig.modelName
+// (the model selected now, possibly "default") names a model only when no
+// bubble names one. Times: createdAt and lastUpdatedAt of the composer
+// (milliseconds, or RFC 3339 strings; outside 2000–2200 ignored); bubbles'
+// createdAt only when the composer has neither (per-bubble times are
+// unreliable). CWD: the linked workspace folder. UsageUnknown: no bubble
+// reported any token.
+//
+// # Transcripts
+//
+// A transcript is read whole, as a one-document container, not tailed:
+// the parser cannot see a file's path or times, and a transcript needs
+// both (its cwd from the slug, its only timestamps from the file), and
+// Cursor writes one per turn, so whole reads stay small. Version = "1." +
+// size + modification time. Document parses it line by line (Line; .txt
+// files with the label rules), a partial last line not yet. A transcript
+// counts its conversation only when no known database holds a composer
+// with its id (the file's stem) and a message:
+// the database is the richer source, and counting both would count every
+// message twice. Otherwise the transcript adds its records only — and its
+// project's folder when the composer has no workspace link. A
+// conversation counted from its transcript (none in the database when the
+// transcript is read, e.g. a chat deleted before sessiond first saw it)
+// starts at the file's birth time where the file system records it (and
+// it is not after the modification time) and ends at its modification
+// time; it has no usage (UsageUnknown). Known databases are those of the
+// User directories given to Roots or matched under a root. Whether a
+// transcript counts is decided when it is read, that is when it changes:
+// a composer that appears after its transcript was counted takes over at
+// the transcript's next change (its next turn), and a chat deleted from
+// the database — whose composer keeps what it contributed — is not counted
+// again from its unchanged transcript.
+//
+// # Gaps
+//
+//   - Cursor's own token figures are rarely filled in; sessions without
+//     any are marked UsageUnknown (session.Record.TokensUnknown).
+//   - usageData (cost per model, in cents) is not read: its shape is not
+//     confirmed.
+//   - Subagent conversations stored as composers of their own (if Cursor
+//     does so) are separate sessions; their transcripts under subagents/
+//     roll up into the parent.
+//   - The Cursor Agent CLI's ~/.cursor/chats/<hash>/<id>/store.db
+//     (protobuf blobs) is not read.
+//   - Documents have no file identity: a transcript moved to another path
+//     would be read as a second file of its session (Cursor is not known
+//     to move them).
+//   - A workspace directory deleted while its composers are linked through
+//     the global headers only updates their folder at the next listing of
+//     the global database.
+package cursor

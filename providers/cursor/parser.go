@@ -1,0 +1,590 @@
+package cursor
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/session"
+)
+
+// Document kinds: the "sessiond" member of a document's header.
+const (
+	docComposer   = "cursor.composer"
+	docTranscript = "cursor.transcript"
+)
+
+// Parser turns the documents ReadDoc builds into session deltas, and lines
+// of agent transcripts into deltas (Line). It keeps no state between
+// documents or lines; its fields are scratch space reused to avoid
+// allocation. The zero value is ready to use.
+type Parser struct {
+	buf     []byte        // decoded strings
+	model   cache         // last model name seen
+	types   []int8        // composer: header types, in order
+	bubbles []bubbleFacts // composer: the elements of "bubbles", in order
+}
+
+var (
+	_ providers.Parser         = (*Parser)(nil)
+	_ providers.DocumentParser = (*Parser)(nil)
+)
+
+// span is a value's extent in a document.
+type span struct{ start, end int }
+
+// State returns nil: the parser has no state between lines or documents.
+func (*Parser) State() []byte { return nil }
+
+// Restore accepts only the empty state State returns.
+func (*Parser) Restore(state []byte) error {
+	if len(state) != 0 {
+		return fmt.Errorf("%w: %d bytes", ErrBadState, len(state))
+	}
+	return nil
+}
+
+// header is the envelope of a document.
+type header struct {
+	kind     str
+	cwd      str
+	composer span // composer documents: the composerData value
+	bubbles  span // composer documents: the array of bubbles
+	format   str  // transcripts: "jsonl" or "txt"
+	primary  bool // transcripts: the conversation is counted from this file
+	btime    int64
+	mtime    int64
+}
+
+// Document parses a document built by ReadDoc into d. It returns an error
+// wrapping ErrNotDocument when data is not such a document; damage inside
+// it (a bubble or a transcript line that is not valid JSON) is counted in
+// d.Malformed instead.
+func (p *Parser) Document(data []byte, d *session.Delta) error {
+	var h header
+	end := p.header(data, &h)
+	if end < 0 {
+		return fmt.Errorf("%w: bad header", ErrNotDocument)
+	}
+	switch {
+	case is(h.kind, docComposer):
+		if skipWS(data, end) != len(data) {
+			return fmt.Errorf("%w: data after the document", ErrNotDocument)
+		}
+		p.composerDoc(data, &h, d)
+	case is(h.kind, docTranscript):
+		i := end
+		for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r') {
+			i++
+		}
+		if i < len(data) && data[i] != '\n' {
+			return fmt.Errorf("%w: no newline after the transcript header", ErrNotDocument)
+		}
+		p.transcriptDoc(data[min(i+1, len(data)):], &h, d)
+	default:
+		return fmt.Errorf("%w: unknown kind", ErrNotDocument)
+	}
+	return nil
+}
+
+// header scans the envelope object at the start of data (validating it,
+// and so every value it holds) and returns the position after it, or -1.
+func (p *Parser) header(data []byte, h *header) int {
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return -1
+	}
+	h.composer, h.bubbles = span{-1, -1}, span{-1, -1}
+	p.bubbles = p.bubbles[:0]
+	return objectMembers(data, i, 0, func(k str, v, depth int) int {
+		switch {
+		case is(k, "sessiond"):
+			s, e := scanStr(data, v, depth)
+			h.kind = s
+			return e
+		case is(k, "cwd"):
+			s, e := scanStr(data, v, depth)
+			h.cwd = s
+			return e
+		case is(k, "format"):
+			s, e := scanStr(data, v, depth)
+			h.format = s
+			return e
+		case is(k, "primary"):
+			b, e := scanTrue(data, v, depth)
+			h.primary = b
+			return e
+		case is(k, "btime"):
+			n, e := scanInt(data, v, depth)
+			h.btime = n
+			return e
+		case is(k, "mtime"):
+			n, e := scanInt(data, v, depth)
+			h.mtime = n
+			return e
+		case is(k, "composer"):
+			e := skipValue(data, v, depth)
+			h.composer = span{v, e}
+			return e
+		case is(k, "bubbles"):
+			// parsed (and so validated) in one pass; the last "bubbles" wins
+			p.bubbles = p.bubbles[:0]
+			if data[v] != '[' {
+				h.bubbles = span{-1, -1}
+				return skipValue(data, v, depth)
+			}
+			e := arrayElements(data, v, depth, func(v, depth int) int {
+				var f bubbleFacts
+				e := p.scanBubble(data, v, depth, &f)
+				p.bubbles = append(p.bubbles, f)
+				return e
+			})
+			h.bubbles = span{v, e}
+			return e
+		}
+		return skipValue(data, v, depth)
+	})
+}
+
+// composer holds what a composerData value says.
+type composer struct {
+	created, updated time.Time
+	model            str
+	headers          bool // fullConversationHeadersOnly is a non-empty array
+	conversation     span // legacy inline bubbles (an array), or {-1,-1}
+}
+
+// composerDoc applies a composer document: the composerData value and its
+// bubbles, aligned with the composer's headers. See the package
+// documentation for the counting rules.
+func (p *Parser) composerDoc(data []byte, h *header, d *session.Delta) {
+	if h.cwd.ok && len(h.cwd.raw) > 0 {
+		var cwd []byte
+		cwd, p.buf = text(h.cwd, p.buf[:0])
+		d.CWD = string(cwd)
+	}
+	d.UsageUnknown = true
+	var c composer
+	if h.composer.start < 0 || !p.composer(data, h.composer.start, &c) {
+		d.Malformed++
+		return
+	}
+	d.Records++
+	d.Observe(c.created)
+	d.Observe(c.updated)
+	var b bubbleStats
+	if c.headers {
+		for i, typ := range p.types {
+			f := bubbleFacts{kind: bubbleMissing}
+			if h.bubbles.start >= 0 && i < len(p.bubbles) {
+				f = p.bubbles[i]
+			}
+			p.applyBubble(data, &f, typ, d, &b)
+		}
+	} else if c.conversation.start >= 0 {
+		arrayElements(data, c.conversation.start, 0, func(v, depth int) int {
+			var f bubbleFacts
+			e := p.scanBubble(data, v, depth, &f)
+			p.applyBubble(data, &f, 0, d, &b)
+			return e
+		})
+	}
+	if !b.model && c.model.ok && len(c.model.raw) > 0 {
+		d.Models = session.AddModels(d.Models, p.model.get(c.model))
+	}
+	if c.created.IsZero() && c.updated.IsZero() {
+		d.Observe(b.first)
+		d.Observe(b.last)
+	}
+	d.UsageUnknown = d.Usage.IsZero()
+}
+
+// composer scans a composerData value; false if it is not an object.
+func (p *Parser) composer(data []byte, i int, c *composer) bool {
+	if data[i] != '{' {
+		return false
+	}
+	c.conversation = span{-1, -1}
+	p.types = p.types[:0]
+	objectMembers(data, i, 0, func(k str, v, depth int) int {
+		switch {
+		case is(k, "createdAt"):
+			t, e := p.scanTime(data, v, depth)
+			c.created = t
+			return e
+		case is(k, "lastUpdatedAt"):
+			t, e := p.scanTime(data, v, depth)
+			c.updated = t
+			return e
+		case is(k, "modelConfig"):
+			c.model = str{}
+			return p.scanModel(data, v, depth, "modelName", &c.model)
+		case is(k, "fullConversationHeadersOnly"):
+			p.types = p.types[:0]
+			c.headers = false
+			if data[v] != '[' {
+				return skipValue(data, v, depth)
+			}
+			e := arrayElements(data, v, depth, func(v, depth int) int {
+				var typ int64
+				e := objectOrSkip(data, v, depth, func(k str, v, depth int) int {
+					if is(k, "type") {
+						var e int
+						typ, e = scanInt(data, v, depth)
+						return e
+					}
+					return skipValue(data, v, depth)
+				})
+				p.types = append(p.types, clampType(typ))
+				return e
+			})
+			c.headers = len(p.types) > 0
+			return e
+		case is(k, "conversation"):
+			e := skipValue(data, v, depth)
+			c.conversation = span{-1, -1}
+			if data[v] == '[' {
+				c.conversation = span{v, e}
+			}
+			return e
+		}
+		return skipValue(data, v, depth)
+	})
+	return true
+}
+
+// clampType keeps bubble types in int8 (1 user, 2 assistant, 0 other).
+func clampType(t int64) int8 {
+	if t == 1 || t == 2 {
+		return int8(t)
+	}
+	return 0
+}
+
+// bubbleStats accumulates over a composer's bubbles.
+type bubbleStats struct {
+	model       bool // some bubble named its model
+	first, last time.Time
+}
+
+// Kinds of bubble value.
+const (
+	bubbleMissing = iota // null: a header whose bubble is not written (yet)
+	bubbleObject
+	bubbleOther // not an object: damaged
+)
+
+// bubbleFacts is what one bubble value says.
+type bubbleFacts struct {
+	kind          int8
+	hasType       bool
+	typ           int64
+	in, out       int64
+	tool, toolErr bool
+	model         str
+	created       int // position of the createdAt value, -1 if none
+}
+
+// scanBubble scans the bubble value at data[v] into f and returns the
+// position after it, or -1 when it is not valid JSON.
+func (p *Parser) scanBubble(data []byte, v, depth int, f *bubbleFacts) int {
+	f.created = -1
+	switch data[v] {
+	case 'n':
+		f.kind = bubbleMissing
+		return skipValue(data, v, depth)
+	case '{':
+		f.kind = bubbleObject
+	default:
+		f.kind = bubbleOther
+		return skipValue(data, v, depth)
+	}
+	return objectMembers(data, v, depth, func(k str, v, depth int) int {
+		switch {
+		case is(k, "type"):
+			n, e := scanInt(data, v, depth)
+			f.typ, f.hasType = n, true
+			return e
+		case is(k, "createdAt"):
+			f.created = v
+			return skipValue(data, v, depth)
+		case is(k, "tokenCount"):
+			f.in, f.out = 0, 0
+			return objectOrSkip(data, v, depth, func(k str, v, depth int) int {
+				switch {
+				case is(k, "inputTokens"):
+					n, e := scanInt(data, v, depth)
+					f.in = max(n, 0)
+					return e
+				case is(k, "outputTokens"):
+					n, e := scanInt(data, v, depth)
+					f.out = max(n, 0)
+					return e
+				}
+				return skipValue(data, v, depth)
+			})
+		case is(k, "modelInfo"):
+			f.model = str{}
+			return p.scanModel(data, v, depth, "modelName", &f.model)
+		case is(k, "toolFormerData"):
+			f.tool, f.toolErr = false, false
+			return objectOrSkip(data, v, depth, func(k str, v, depth int) int {
+				f.tool = true
+				if is(k, "status") {
+					s, e := scanStr(data, v, depth)
+					f.toolErr = is(s, "error")
+					return e
+				}
+				return skipValue(data, v, depth)
+			})
+		}
+		return skipValue(data, v, depth)
+	})
+}
+
+// applyBubble applies one bubble; typ is its header's type (0 for inline
+// bubbles). A missing or damaged bubble still counts its header's type.
+func (p *Parser) applyBubble(data []byte, f *bubbleFacts, typ int8, d *session.Delta, b *bubbleStats) {
+	switch f.kind {
+	case bubbleMissing:
+		countType(typ, d)
+		return
+	case bubbleOther:
+		d.Malformed++
+		countType(typ, d)
+		return
+	}
+	d.Records++
+	if f.hasType {
+		typ = clampType(f.typ)
+	}
+	countType(typ, d)
+	if f.tool {
+		d.ToolCalls++
+		if f.toolErr {
+			d.ToolErrors++
+		}
+	}
+	d.Usage.Input += f.in
+	d.Usage.Output += f.out
+	if f.model.ok && len(f.model.raw) > 0 {
+		d.Models = session.AddModels(d.Models, p.model.get(f.model))
+		b.model = true
+	}
+	if f.created >= 0 {
+		if t, _ := p.scanTime(data, f.created, 0); !t.IsZero() {
+			if b.first.IsZero() || t.Before(b.first) {
+				b.first = t
+			}
+			if t.After(b.last) {
+				b.last = t
+			}
+		}
+	}
+}
+
+// countType counts a message by its type.
+func countType(typ int8, d *session.Delta) {
+	switch typ {
+	case 1:
+		d.UserMessages++
+	case 2:
+		d.AssistantMessages++
+	}
+}
+
+// scanModel scans an object value and stores its string member name in
+// *out (left unset otherwise).
+func (p *Parser) scanModel(data []byte, v, depth int, name string, out *str) int {
+	return objectOrSkip(data, v, depth, func(k str, v, depth int) int {
+		if is(k, name) {
+			s, e := scanStr(data, v, depth)
+			*out = s
+			return e
+		}
+		return skipValue(data, v, depth)
+	})
+}
+
+// scanTime scans a timestamp: milliseconds since the epoch (Cursor's
+// createdAt and lastUpdatedAt) or an RFC 3339 string (bubbles' createdAt).
+// Other values, and times before 2000 or after 2200, give the zero time.
+func (p *Parser) scanTime(data []byte, v, depth int) (time.Time, int) {
+	if data[v] == '"' {
+		s, e := scanStr(data, v, depth)
+		t, ok := parseTime(s, p.buf[:0])
+		if !ok || !plausible(t) {
+			return time.Time{}, e
+		}
+		return t, e
+	}
+	ms, e := scanInt(data, v, depth)
+	t := time.UnixMilli(ms).UTC()
+	if ms == 0 || !plausible(t) {
+		return time.Time{}, e
+	}
+	return t, e
+}
+
+// plausible bounds the timestamps taken from the data.
+func plausible(t time.Time) bool {
+	return t.Year() >= 2000 && t.Year() < 2200
+}
+
+// transcriptDoc applies a transcript document: body is the transcript's
+// bytes up to its last newline.
+func (p *Parser) transcriptDoc(body []byte, h *header, d *session.Delta) {
+	var local session.Delta
+	txt := is(h.format, "txt")
+	for len(body) > 0 {
+		j := bytes.IndexByte(body, '\n')
+		if j < 0 {
+			break // a partial last line: not ours yet
+		}
+		line := bytes.TrimSuffix(body[:j], []byte{'\r'})
+		body = body[j+1:]
+		if txt {
+			txtLine(line, &local)
+		} else {
+			p.Line(line, &local)
+		}
+	}
+	if h.primary {
+		d.Counts = d.Counts.Add(local.Counts)
+		for _, ms := range []int64{h.btime, h.mtime} {
+			if t := time.UnixMilli(ms).UTC(); ms > 0 && plausible(t) {
+				d.Observe(t)
+			}
+		}
+	}
+	d.Records += local.Records
+	d.Malformed += local.Malformed
+	if h.cwd.ok && len(h.cwd.raw) > 0 {
+		var cwd []byte
+		cwd, p.buf = text(h.cwd, p.buf[:0])
+		d.CWD = string(cwd)
+	}
+	d.UsageUnknown = true
+}
+
+// Line parses one line of an agent transcript (JSONL, without its
+// newline) into d: a blank line is nothing; a line that is not one JSON
+// object is Malformed; any other line is a Record. A "user" line is a
+// prompt when its message content is a non-empty string or holds a text
+// block and no tool_result block; each tool_result block with is_error true
+// is a ToolErrors. An "assistant" line is an AssistantMessages and each of
+// its tool_use blocks a ToolCalls. Other lines (turn_ended markers) count
+// only as records. Transcripts carry no usage, times or models.
+func (p *Parser) Line(line []byte, d *session.Delta) {
+	i := skipWS(line, 0)
+	if i == len(line) {
+		return
+	}
+	var role str
+	var content int // contentNone, contentText or contentBlocks
+	var texts, uses, results, errs int64
+	end := -1
+	if line[i] == '{' {
+		end = objectMembers(line, i, 0, func(k str, v, depth int) int {
+			switch {
+			case is(k, "role"):
+				s, e := scanStr(line, v, depth)
+				role = s
+				return e
+			case is(k, "message"):
+				content, texts, uses, results, errs = contentNone, 0, 0, 0, 0
+				return objectOrSkip(line, v, depth, func(k str, v, depth int) int {
+					if !is(k, "content") {
+						return skipValue(line, v, depth)
+					}
+					content, texts, uses, results, errs = contentNone, 0, 0, 0, 0
+					switch line[v] {
+					case '"':
+						s, e := scanStr(line, v, depth)
+						if len(s.raw) > 0 {
+							content = contentText
+						}
+						return e
+					case '[':
+						content = contentBlocks
+						return arrayElements(line, v, depth, func(v, depth int) int {
+							var typ str
+							var isErr bool
+							e := objectOrSkip(line, v, depth, func(k str, v, depth int) int {
+								switch {
+								case is(k, "type"):
+									s, e := scanStr(line, v, depth)
+									typ = s
+									return e
+								case is(k, "is_error"):
+									b, e := scanTrue(line, v, depth)
+									isErr = b
+									return e
+								}
+								return skipValue(line, v, depth)
+							})
+							switch {
+							case is(typ, "text"):
+								texts++
+							case is(typ, "tool_use"):
+								uses++
+							case is(typ, "tool_result"):
+								results++
+								if isErr {
+									errs++
+								}
+							}
+							return e
+						})
+					}
+					return skipValue(line, v, depth)
+				})
+			}
+			return skipValue(line, v, depth)
+		})
+	}
+	if end < 0 || skipWS(line, end) != len(line) {
+		d.Malformed++
+		return
+	}
+	d.Records++
+	switch {
+	case is(role, "user"):
+		d.ToolErrors += errs
+		if results == 0 && (content == contentText || content == contentBlocks && texts > 0) {
+			d.UserMessages++
+		}
+	case is(role, "assistant"):
+		d.AssistantMessages++
+		d.ToolCalls += uses
+	}
+}
+
+// Kinds of message.content.
+const (
+	contentNone = iota
+	contentText
+	contentBlocks
+)
+
+// txtLine parses one line of a legacy plain-text transcript: the labels
+// "user:" and "assistant:" (or "A:") alone on a line start a prompt and a
+// response, "[Tool call] <name>" is a tool call, "[Tool result]" and
+// "[Thinking]" lines are records; everything else is message text.
+func txtLine(line []byte, d *session.Delta) {
+	t := bytes.TrimSpace(line)
+	switch {
+	case string(t) == "user:":
+		d.Records++
+		d.UserMessages++
+	case string(t) == "assistant:" || string(t) == "A:":
+		d.Records++
+		d.AssistantMessages++
+	case bytes.HasPrefix(t, []byte("[Tool call]")):
+		d.Records++
+		d.ToolCalls++
+	case bytes.HasPrefix(t, []byte("[Tool result]")), bytes.HasPrefix(t, []byte("[Thinking]")):
+		d.Records++
+	}
+}

@@ -1,0 +1,255 @@
+package cursor
+
+import (
+	"bytes"
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/session"
+)
+
+// Agent transcripts (~/.cursor/projects/<slug>/agent-transcripts/…) are
+// read whole, as one-document containers, rather than tailed: the parser
+// cannot see a file's path or time, and a transcript needs both — its
+// working directory comes from the project slug, its only timestamps from
+// the file, and whether it counts at all from the database (see
+// transcriptPrimary). Cursor writes a transcript at the end of each turn,
+// so whole reads stay small.
+
+// expandTranscript lists a transcript's one document; an empty or missing
+// file lists none.
+func (p *Provider) expandTranscript(_ context.Context, path string, k fileKind) ([]providers.Doc, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return nil, nil
+	}
+	// Whether the transcript counts is decided when it is read, not
+	// here: an unchanged transcript keeps its contribution, so a chat
+	// deleted from the database (whose composer keeps its contribution)
+	// is not counted again from its transcript after a restart.
+	return []providers.Doc{{
+		Path: path + "#" + k.session, ID: session.ID(k.session), Role: k.role,
+		Version: versionPrefix + strconv.FormatInt(fi.Size(), 10) + "." + strconv.FormatInt(fi.ModTime().UnixNano(), 10),
+	}}, nil
+}
+
+// readTranscript builds a transcript's document: a header line, then the
+// file's bytes up to its last newline.
+//
+//	{"sessiond":"cursor.transcript","id":…,"format":"jsonl"|"txt",
+//	 "primary":bool,"cwd":…,"btime":ms,"mtime":ms}\n<lines>
+func (p *Provider) readTranscript(ctx context.Context, path string, k fileKind) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // fs.ErrNotExist when it is gone
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > maxDocument {
+		return nil, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, path, fi.Size())
+	}
+	primary, err := p.transcriptPrimary(ctx, k.file)
+	if err != nil {
+		return nil, err
+	}
+	cwd := ""
+	if primary {
+		cwd = p.decodeSlug(k.slug)
+	} else if folder, err := p.composerFolder(ctx, k.file); err == nil && folder == "" {
+		cwd = p.decodeSlug(k.slug) // the conversation has no workspace link
+	}
+	doc := make([]byte, 0, 256+fi.Size())
+	doc = append(doc, `{"sessiond":"`+docTranscript+`","id":`...)
+	doc = appendJSONString(doc, k.session)
+	doc = append(doc, `,"format":"`+k.format+`","primary":`...)
+	doc = strconv.AppendBool(doc, primary)
+	doc = append(doc, `,"cwd":`...)
+	doc = appendJSONString(doc, cwd)
+	doc = append(doc, `,"btime":`...)
+	if bt := birthTime(path); !bt.IsZero() && !bt.After(fi.ModTime()) { // a copy may be born after its mtime
+		doc = strconv.AppendInt(doc, bt.UnixMilli(), 10)
+	} else {
+		doc = append(doc, '0')
+	}
+	doc = append(doc, `,"mtime":`...)
+	doc = strconv.AppendInt(doc, fi.ModTime().UnixMilli(), 10)
+	doc = append(doc, "}\n"...)
+	head := len(doc)
+	doc = doc[:head+int(fi.Size())]
+	n, err := io.ReadFull(f, doc[head:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	body := doc[head : head+n]
+	return doc[:head+bytes.LastIndexByte(body, '\n')+1], nil
+}
+
+// transcriptPrimary reports whether a transcript counts its conversation:
+// it does unless a known global database holds a composer with the same id
+// and at least one message (the database is then the source, and the
+// transcript only adds its records and, failing a workspace link, the
+// working directory).
+func (p *Provider) transcriptPrimary(ctx context.Context, id string) (bool, error) {
+	for _, dir := range p.knownUserDirs() {
+		g := p.global(filepath.Join(dir, "globalStorage", "state.vscdb"))
+		g.mu.Lock()
+		m, listed := g.composers[id]
+		g.mu.Unlock()
+		if listed && m.messages {
+			return false, nil // as of the last listing (a composer keeps its messages)
+		}
+		c, done, err := g.conn()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		messages := false
+		err = retry(ctx, func() error {
+			return rows(ctx, c, qComposerOne, func(dest []driver.Value) error {
+				_, messages = composerVersion(blob(dest[2]))
+				return nil
+			}, composerPrefix+id)
+		})
+		done(err)
+		if err != nil && !isNoTable(err) {
+			return false, fmt.Errorf("cursor: look up composer %s: %w", id, err)
+		}
+		if messages {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// composerFolder returns the workspace folder linked to a composer in any
+// known User directory ("" if none).
+func (p *Provider) composerFolder(ctx context.Context, id string) (string, error) {
+	for _, dir := range p.knownUserDirs() {
+		g := p.global(filepath.Join(dir, "globalStorage", "state.vscdb"))
+		f, err := p.linkedFolder(ctx, g, id)
+		if err != nil {
+			return "", err
+		}
+		if f != "" {
+			return f, nil
+		}
+	}
+	return "", nil
+}
+
+// decodeSlug turns a project slug back into the directory it names, by
+// probing the file system (best effort; "" when nothing matches). Cursor
+// names a project after its path with the separators — and, it seems,
+// every other character that is not a letter or digit — replaced by '-',
+// without the leading one; a leading '-' (Claude Code's style) is also
+// accepted. Hits are cached.
+func (p *Provider) decodeSlug(slug string) string {
+	p.mu.Lock()
+	cwd, ok := p.slugs[slug]
+	p.mu.Unlock()
+	if ok {
+		return cwd
+	}
+	cwd = decodeSlug(slug)
+	if cwd != "" {
+		p.mu.Lock()
+		if p.slugs == nil {
+			p.slugs = map[string]string{}
+		}
+		p.slugs[slug] = cwd
+		p.mu.Unlock()
+	}
+	return cwd
+}
+
+// decodeSlug probes from the file system root; see Provider.decodeSlug.
+func decodeSlug(slug string) string {
+	s := strings.TrimPrefix(slug, "-")
+	if s == "" {
+		return ""
+	}
+	budget := 256 // directories read at most
+	if runtime.GOOS == "windows" {
+		if len(s) >= 3 && s[1] == '-' && isLetter(s[0]) {
+			return probe(strings.ToUpper(s[:1])+":"+string(filepath.Separator), s[2:], &budget)
+		}
+		return ""
+	}
+	return probe(string(filepath.Separator), s, &budget)
+}
+
+// probe finds a directory below base whose path, slugged, is rest. Longer
+// names are tried first; both a name as it is and with its non-alphanumeric
+// characters replaced by '-' are accepted.
+func probe(base, rest string, budget *int) string {
+	if *budget <= 0 {
+		return ""
+	}
+	*budget--
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return ""
+	}
+	type cand struct{ name, enc string }
+	var cands []cand
+	for _, e := range entries {
+		n := e.Name()
+		for _, enc := range []string{n, slugName(n)} {
+			if enc != "" && strings.HasPrefix(rest, enc) && (len(rest) == len(enc) || rest[len(enc)] == '-') {
+				cands = append(cands, cand{n, enc})
+				break
+			}
+		}
+	}
+	slices.SortFunc(cands, func(a, b cand) int { return len(b.enc) - len(a.enc) })
+	for _, c := range cands {
+		path := filepath.Join(base, c.name)
+		fi, err := os.Stat(path) // follows symbolic links
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		if len(rest) == len(c.enc) {
+			return path
+		}
+		if found := probe(path, rest[len(c.enc)+1:], budget); found != "" {
+			return found
+		}
+	}
+	return ""
+}
+
+// slugName replaces every byte of name that is not an ASCII letter or
+// digit by '-'.
+func slugName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !isLetter(c) && !(c >= '0' && c <= '9') {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
