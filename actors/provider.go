@@ -48,11 +48,12 @@ type Provider struct {
 	sess  map[session.ID]*sessEntry
 	unres map[string]messages.FileStat // files whose session is not known yet
 	// expanding holds the containers being listed; true: list again after
-	expanding map[string]bool
-	ctx       context.Context // cancelled when the actor stops
-	w         *watch.Watcher
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	expanding   map[string]bool
+	expandQueue []string        // containers waiting for an expansion slot
+	ctx         context.Context // cancelled when the actor stops
+	w           *watch.Watcher
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 
 	busy  int          // sessions told of a change and not caught up yet
 	queue []session.ID // sessions waiting for a busy slot, in order
@@ -314,6 +315,14 @@ func (p *Provider) expand(ctx actor.Context, path string) {
 		p.expanding[key] = true // again when done
 		return
 	}
+	if len(p.expanding) >= maxExpansions {
+		// bounded: a legacy tree of thousands of small containers must not
+		// start thousands of goroutines at once
+		if !slices.Contains(p.expandQueue, key) {
+			p.expandQueue = append(p.expandQueue, key)
+		}
+		return
+	}
 	ex, ok := p.cfg.Provider.(providers.Expander)
 	if !ok {
 		p.lastErr = "provider matched a container but cannot expand it"
@@ -354,8 +363,16 @@ func (p *Provider) onExpanded(ctx actor.Context, m *expanded) {
 	if again {
 		p.expand(ctx, m.container)
 	}
+	for len(p.expandQueue) > 0 && len(p.expanding) < maxExpansions {
+		next := p.expandQueue[0]
+		p.expandQueue = p.expandQueue[1:]
+		p.expand(ctx, next)
+	}
 	p.checkIdle(ctx)
 }
+
+// maxExpansions bounds the containers listed at once per provider.
+const maxExpansions = 4
 
 // resolve reads a file's head in a goroutine to learn its session.
 func (p *Provider) resolve(ctx actor.Context, st messages.FileStat) {
@@ -589,7 +606,7 @@ func (p *Provider) onSessionStopped(ctx actor.Context, key session.Key) {
 }
 
 func (p *Provider) checkIdle(ctx actor.Context) {
-	if len(p.waiters) == 0 || !p.initial || p.resolves > 0 || len(p.expanding) > 0 {
+	if len(p.waiters) == 0 || !p.initial || p.resolves > 0 || len(p.expanding) > 0 || len(p.expandQueue) > 0 {
 		return
 	}
 	if p.busy > 0 || len(p.queue) > 0 {

@@ -67,10 +67,11 @@ func BenchmarkParser(b *testing.B) {
 	var all []sess
 	var n int64
 	ctx := context.Background()
-	db, err := p.db(filepath.Join(dir, "opencode.db")).handle()
+	db, release, _, err := p.db(filepath.Join(dir, "opencode.db")).handle()
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer release()
 	rows, err := db.QueryContext(ctx, "SELECT id FROM session")
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sessiond/sessiond/providers"
 )
 
 // busyTimeout is how long a query waits for a lock before SQLITE_BUSY. In WAL
@@ -75,25 +77,58 @@ func newDatabase(path, dataDir string) *database {
 
 // dsn is the read-only data source name of a database: mode=ro (never
 // written, never created), query_only, and a busy timeout. immutable=1 is
-// not used: the agent writes the database while it is read.
-func dsn(path string) string {
+// only used for a database in WAL mode whose -wal and -shm files do not
+// exist (see handle).
+func dsn(path string, immutable bool) string {
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	return fmt.Sprintf("file:%s?mode=ro&_pragma=busy_timeout(%d)&_pragma=query_only(1)", esc, busyTimeout.Milliseconds())
+	q := fmt.Sprintf("file:%s?mode=ro&_pragma=busy_timeout(%d)&_pragma=query_only(1)", esc, busyTimeout.Milliseconds())
+	if immutable {
+		q += "&immutable=1"
+	}
+	return q
 }
 
-// handle returns the open pool, opening it (or opening it again when the
-// file was replaced) as needed. It returns fs.ErrNotExist when the file is
-// gone.
-func (d *database) handle() (*sql.DB, error) {
+// closedWAL reports whether the database at path is in WAL mode (header
+// read and write versions 2) and neither its -wal nor its -shm file exists:
+// no connection has it open, and a reader would create both.
+func closedWAL(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	var h [20]byte
+	_, err = f.ReadAt(h[:], 0)
+	f.Close()
+	if err != nil || string(h[:16]) != "SQLite format 3\x00" || h[18] != 2 || h[19] != 2 {
+		return false
+	}
+	for _, suf := range []string{"-wal", "-shm"} {
+		if _, err := os.Lstat(path + suf); !errors.Is(err, fs.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
+// handle returns a pool to read the database with, and release, to call
+// when done. The pool is the database's own, opened (again when the file
+// was replaced) as needed and kept. But a database in WAL mode needs its
+// -wal and -shm files to be read, and a reader creates them when the agent
+// closed the database; so while no pool is open and neither file exists,
+// a one-connection immutable pool is opened for this operation only (the
+// main file changes only when a checkpoint copies a WAL back, long after
+// the agent opened the database again and created its files); persistent
+// reports which. It returns fs.ErrNotExist when the file is gone.
+func (d *database) handle() (db *sql.DB, release func(), persistent bool, err error) {
 	d.hmu.Lock()
 	defer d.hmu.Unlock()
 	fi, err := os.Stat(d.path)
 	if err != nil {
 		d.closeLocked()
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fs.ErrNotExist
+			return nil, nil, false, fs.ErrNotExist
 		}
-		return nil, err
+		return nil, nil, false, err
 	}
 	var dev, ino uint64
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
@@ -102,10 +137,18 @@ func (d *database) handle() (*sql.DB, error) {
 	if d.db != nil && (dev != d.dev || ino != d.ino) {
 		d.closeLocked() // replaced: a new database
 	}
-	if d.db == nil {
-		db, err := sql.Open("sqlite", dsn(d.path))
+	if d.db == nil && closedWAL(d.path) {
+		db, err := sql.Open("sqlite", dsn(d.path, true))
 		if err != nil {
-			return nil, err
+			return nil, nil, false, err
+		}
+		db.SetMaxOpenConns(1)
+		return db, func() { _ = db.Close() }, false, nil
+	}
+	if d.db == nil {
+		db, err := sql.Open("sqlite", dsn(d.path, false))
+		if err != nil {
+			return nil, nil, false, err
 		}
 		db.SetMaxOpenConns(4)
 		db.SetMaxIdleConns(4)
@@ -113,7 +156,15 @@ func (d *database) handle() (*sql.DB, error) {
 		db.SetConnMaxLifetime(0)
 		d.db, d.dev, d.ino = db, dev, ino
 	}
-	return d.db, nil
+	return d.db, func() {}, true, nil
+}
+
+// temporary marks an error of a busy database as worth retrying soon.
+func temporary(err error) error {
+	if isBusy(err) {
+		return fmt.Errorf("%w: %w", providers.ErrTemporary, err)
+	}
+	return err
 }
 
 // closeLocked closes the pool (hmu held). The listing state is reset by the
@@ -260,10 +311,11 @@ func (d *database) snapshot(ctx context.Context) *snapshot {
 	if s := d.snap.Load(); s != nil {
 		return s
 	}
-	db, err := d.handle()
+	db, release, _, err := d.handle()
 	if err != nil {
 		return &snapshot{}
 	}
+	defer release()
 	var s *snapshot
 	err = retry(ctx, func() error {
 		sc, err := readSchema(ctx, db)

@@ -474,3 +474,41 @@ func TestSessionV2(t *testing.T) {
 		t.Error("new session_v2 session not listed")
 	}
 }
+
+// TestClosedDatabaseNotTouched: a WAL database the agent closed (no -wal,
+// no -shm) is read without creating either; once the agent opens it again,
+// its changes are seen.
+func TestClosedDatabaseNotTouched(t *testing.T) {
+	dir := t.TempDir()
+	w := newDB(t, dir, "opencode.db", "ses_a")
+	turn(t, w, "ses_a", 1, 10, 1, "completed")
+	w.Close()
+	for _, suf := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(w.Path + suf); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%s left by the writer: %v", suf, err)
+		}
+	}
+	p, _ := newProvider(t)
+	path := docPath(dir, "ses_a")
+	v1 := expand(t, p, w.Path)[path].Version
+	if d := read(t, p, path); d.UserMessages != 1 || v1 == "" {
+		t.Fatalf("read %+v, version %q", d.Counts, v1)
+	}
+	for _, suf := range []string{"-wal", "-shm", "-journal"} {
+		if _, err := os.Stat(w.Path + suf); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("reading created %s: %v", suf, err)
+		}
+	}
+	w2, err := opencodetest.Open(w.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	turn(t, w2, "ses_a", 2, 10, 1, "completed")
+	if v := expand(t, p, w.Path)[path].Version; v == v1 {
+		t.Fatal("change after reopening not seen")
+	}
+	if d := read(t, p, path); d.UserMessages != 2 {
+		t.Fatalf("read %+v", d.Counts)
+	}
+}

@@ -25,7 +25,7 @@ type docTokens struct {
 
 // docMessage is one message of a session's document.
 type docMessage struct {
-	ID        string     `json:"id,omitempty"`
+	ID        string     `json:"-"` // orders messages created at the same time
 	Role      string     `json:"role"`
 	Created   int64      `json:"created,omitempty"`   // time.created, epoch ms
 	Completed int64      `json:"completed,omitempty"` // time.completed, epoch ms

@@ -126,16 +126,20 @@
 // # Reading the database
 //
 // The database is opened with mode=ro (never created, never written),
-// query_only and a busy timeout (not immutable=1: the agent writes it
-// meanwhile). One pool of read-only connections per database lives as long
-// as the provider, plus one dedicated connection whose PRAGMA data_version
-// tells whether anything was committed since the last listing. Reads are
-// short: one query per listing step, one short read transaction per
-// document; SQLITE_BUSY is retried. In WAL mode a writer holding a write
-// transaction blocks neither the listing nor ReadDoc (they see the last
-// commit), and readers never make the writer wait. When the -wal and -shm
-// files do not exist (OpenCode not running) SQLite creates them for the
-// reader, as for any reader of a WAL database.
+// query_only and a busy timeout. While the agent has it open (its -wal and
+// -shm files exist), one pool of read-only connections per database lives
+// as long as the provider, plus one dedicated connection whose PRAGMA
+// data_version tells whether anything was committed since the last
+// listing; immutable=1 is not used, since the agent writes meanwhile. A
+// WAL database the agent closed (neither -wal nor -shm) would have its
+// -wal and -shm created by a reader; it is read instead through a
+// one-connection immutable pool opened for one operation (its main file
+// only changes when a checkpoint copies a WAL back, after the agent opened
+// it again). Reads are short: one statement per listing step, one short
+// read transaction per document; SQLITE_BUSY is retried a few times, then
+// reported wrapping providers.ErrTemporary. In WAL mode a writer holding a
+// write transaction blocks neither the listing nor ReadDoc (they see the
+// last commit), and readers never make the writer wait.
 //
 // See database.expand for how changed sessions are found cheaply and
 // rowCache for how a session being worked in is read again: only its rows

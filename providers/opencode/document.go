@@ -28,9 +28,9 @@ type document struct {
 	Directory string `json:"directory,omitempty"` // session.directory
 	// Messages in creation order (time_created, then id).
 	Messages []docMessage `json:"messages"`
-	// Tools are the session's tool calls (tool parts, or the tool content
-	// of session_message assistant rows): their state.status.
-	Tools []docTool `json:"tools,omitempty"`
+	// Tools counts the session's tool calls (tool parts, or the tool content
+	// of session_message assistant rows) by state.status.
+	Tools map[string]int64 `json:"tools,omitempty"`
 	// Parts counts the well-formed records that are not messages: part
 	// rows or files of every type (tools included), session_message rows
 	// of other types.
@@ -40,10 +40,10 @@ type document struct {
 	Malformed int64 `json:"malformed,omitempty"`
 }
 
-// docTool is one tool part.
+// docTool is one tool call.
 type docTool struct {
-	ID     string `json:"id,omitempty"`
-	Status string `json:"status,omitempty"`
+	ID     string
+	Status string
 }
 
 // Parser reads the documents of OpenCode sessions (see Provider.ReadDoc).
@@ -105,10 +105,10 @@ func count(doc *document, d *session.Delta) {
 			}
 		}
 	}
-	for _, t := range doc.Tools {
-		d.ToolCalls++
-		if t.Status == "error" {
-			d.ToolErrors++
+	for status, n := range doc.Tools {
+		d.ToolCalls += n
+		if status == "error" {
+			d.ToolErrors += n
 		}
 	}
 	d.Records += doc.Parts

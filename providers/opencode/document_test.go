@@ -46,7 +46,7 @@ func TestDocumentCounts(t *testing.T) {
 	 {"id":"msg_3","role":"assistant","created":9500,"model":"m2","cost":-1},
 	 {"id":"msg_4","role":"system","created":500},
 	 {"id":"msg_5","role":"user","created":10000}],
-	"tools":[{"id":"p1","status":"completed"},{"id":"p2","status":"error"},{"id":"p3","status":"running"},{"id":"p4"}],
+	"tools":{"completed":1,"error":1,"running":1,"":1},
 	"parts":9,"malformed":2}`
 	var d session.Delta
 	if err := (&Parser{}).Document([]byte(doc), &d); err != nil {

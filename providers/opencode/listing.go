@@ -164,13 +164,16 @@ func (d *database) resetLocked() {
 //     was committed at all since the last listing;
 //   - new session, message and part rows are found by rowid, which only
 //     grows (a table whose largest rowid went down is aggregated again);
-//   - a session's Version covers its largest rowid and its last tailRows
-//     rows of each table (their number, latest time_updated and data size),
-//     read through the session_id indexes: OpenCode rewrites a session's
-//     latest rows (the streaming part, the tool call finishing, the step's
-//     final tokens), not old ones;
-//   - sessions with new rows or a changed session row are "hot": their
-//     tail is read again on every change for hotFor;
+//   - a session's Version covers its session row's time_updated, its
+//     largest rowid and its last tailRows rows of each table (their number,
+//     latest time_updated and data size), read through the session_id
+//     indexes: OpenCode rewrites a session's latest rows (the streaming
+//     part, the tool call finishing, the step's final tokens), not old ones
+//     (it does touch old tool parts when compaction prunes their output,
+//     which changes no count);
+//   - sessions with new rows are "hot": their session row and tail are read
+//     again on every change for hotFor/20, then at most every hotFor/100
+//     until hotFor has passed (a tool running for minutes, then failing);
 //   - every fullEvery, one sequential pass over each table (rows in rowid
 //     order, data measured, never read) computes every session's tail
 //     again, which catches what the hot rule missed.
@@ -180,13 +183,27 @@ func (d *database) resetLocked() {
 func (d *database) expand(ctx context.Context, p *Provider) ([]providers.Doc, error) {
 	d.emu.Lock()
 	defer d.emu.Unlock()
-	db, err := d.handle()
+	db, release, persistent, err := d.handle()
 	if errors.Is(err, fs.ErrNotExist) {
 		d.resetLocked()
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	defer release()
+	if !persistent {
+		// a one-shot connection: listed in full, then closed
+		defer func() {
+			if d.conn != nil {
+				_ = d.conn.Close()
+				d.conn = nil
+			}
+		}()
+		if d.conn != nil {
+			_ = d.conn.Close()
+			d.conn = nil
+		}
 	}
 	var changed bool
 	err = retry(ctx, func() error {
@@ -196,7 +213,7 @@ func (d *database) expand(ctx context.Context, p *Provider) ([]providers.Doc, er
 	})
 	if err != nil {
 		d.resetLocked()
-		return nil, fmt.Errorf("opencode: list %s: %w", d.path, err)
+		return nil, fmt.Errorf("opencode: list %s: %w", d.path, temporary(err))
 	}
 	if d.sessions == nil {
 		return nil, nil // no tables yet

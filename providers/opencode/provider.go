@@ -3,6 +3,7 @@ package opencode
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,6 +37,7 @@ type Provider struct {
 var (
 	_ providers.Provider = (*Provider)(nil)
 	_ providers.Expander = (*Provider)(nil)
+	_ io.Closer          = (*Provider)(nil)
 )
 
 // New returns the OpenCode provider.
@@ -460,8 +462,8 @@ func errNotExist(id string) error {
 }
 
 // Close closes the provider's database handles (they are opened again if
-// the provider is used afterwards). sessiond keeps a provider for its
-// lifetime; tests close theirs.
+// the provider is used afterwards). sessiond closes it after the provider's
+// actors stopped.
 func (p *Provider) Close() error {
 	p.mu.Lock()
 	dbs := make([]*database, 0, len(p.dbs))

@@ -74,7 +74,12 @@ func (doc *document) apply(r *rowDigest) {
 	if r.msg != nil {
 		doc.Messages = append(doc.Messages, *r.msg)
 	}
-	doc.Tools = append(doc.Tools, r.tools...)
+	for _, t := range r.tools {
+		if doc.Tools == nil {
+			doc.Tools = map[string]int64{}
+		}
+		doc.Tools[t.Status]++
+	}
 	if r.other {
 		doc.Parts++
 	}
@@ -162,13 +167,14 @@ func (c *rowCache) put(id string, s *sessionRows) {
 // one short read transaction. found is false when the session is not in the
 // database.
 func (d *database) readDoc(ctx context.Context, id string) (data []byte, found bool, err error) {
-	db, err := d.handle()
+	db, release, _, err := d.handle()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
+	defer release()
 	cached := d.rows.take(id)
 	err = retry(ctx, func() error {
 		data, found, err = readSession(ctx, db, id, cached)
@@ -177,7 +183,7 @@ func (d *database) readDoc(ctx context.Context, id string) (data []byte, found b
 	if err == nil && found && cached != nil {
 		d.rows.put(id, cached)
 	}
-	return data, found, err
+	return data, found, temporary(err)
 }
 
 // readSession reads a session's document; rows, if not nil, holds the
@@ -198,7 +204,8 @@ func readSession(ctx context.Context, db *sql.DB, id string, rows *sessionRows) 
 		return nil, false, err
 	}
 	doc.Directory = v[0].String
-	if rows == nil {
+	keep := rows != nil
+	if !keep {
 		rows = &sessionRows{} // digests not kept
 	}
 	if sc.v2 != nil {
@@ -209,7 +216,7 @@ func readSession(ctx context.Context, db *sql.DB, id string, rows *sessionRows) 
 		if sc.v2["seq"] {
 			order = "seq, rowid"
 		}
-		if err := readRows(ctx, tx, tV2, sc.v2, id, order, &rows.tables[tV2], &doc); err != nil {
+		if err := readRows(ctx, tx, tV2, sc.v2, id, order, cacheOf(keep, &rows.tables[tV2]), &doc); err != nil {
 			return nil, false, err
 		}
 		if len(doc.Messages) > 0 {
@@ -226,12 +233,12 @@ func readSession(ctx context.Context, db *sql.DB, id string, rows *sessionRows) 
 		order = "time_created, id"
 	}
 	if sc.message != nil {
-		if err := readRows(ctx, tx, tMessage, sc.message, id, order, &rows.tables[tMessage], &doc); err != nil {
+		if err := readRows(ctx, tx, tMessage, sc.message, id, order, cacheOf(keep, &rows.tables[tMessage]), &doc); err != nil {
 			return nil, false, err
 		}
 	}
 	if sc.part != nil {
-		if err := readRows(ctx, tx, tPart, sc.part, id, "", &rows.tables[tPart], &doc); err != nil {
+		if err := readRows(ctx, tx, tPart, sc.part, id, "", cacheOf(keep, &rows.tables[tPart]), &doc); err != nil {
 			return nil, false, err
 		}
 	}
@@ -242,9 +249,18 @@ func readSession(ctx context.Context, db *sql.DB, id string, rows *sessionRows) 
 	return data, true, err
 }
 
+// cacheOf returns m when digests are kept, else nil.
+func cacheOf(keep bool, m *map[string]rowDigest) *map[string]rowDigest {
+	if keep {
+		return m
+	}
+	return nil
+}
+
 // readRows adds a session's rows of table t to doc, in the given order. With
 // earlier digests (*cache not nil) only the rows whose time_updated or size
-// changed are read again; *cache is replaced by the digests of the rows read.
+// changed are read again; *cache is replaced by the digests of the rows
+// read. A nil cache keeps nothing.
 func readRows(ctx context.Context, q querier, t int, cols map[string]bool, id, order string, cache *map[string]rowDigest, doc *document) error {
 	typ := "NULL"
 	if t == tV2 {
@@ -254,8 +270,11 @@ func readRows(ctx context.Context, q querier, t int, cols map[string]bool, id, o
 	if order != "" {
 		order = " ORDER BY " + order
 	}
-	old := *cache
-	fresh := make(map[string]rowDigest, len(old))
+	var old, fresh map[string]rowDigest
+	if cache != nil {
+		old = *cache
+		fresh = make(map[string]rowDigest, len(old))
+	}
 	if old == nil {
 		// first read: rows with their data
 		rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT id, %s, %s, data FROM %s WHERE session_id = ?%s", typ, stamp, tableNames[t], order), id)
@@ -274,12 +293,16 @@ func readRows(ctx context.Context, q querier, t int, cols map[string]bool, id, o
 			r := digestRow(t, rid, kind.String, data)
 			r.stamp = st
 			doc.apply(&r)
-			fresh[rid] = r
+			if fresh != nil {
+				fresh[rid] = r
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		*cache = fresh
+		if cache != nil {
+			*cache = fresh
+		}
 		return nil
 	}
 	// again: stamps first, then the data of the rows that changed
