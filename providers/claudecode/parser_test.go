@@ -226,11 +226,10 @@ func TestStateRoundTrip(t *testing.T) {
 				if err := p.Restore(state); err != nil {
 					t.Fatal(err)
 				}
-				var d session.Delta
+				// a restored parser keeps adding to the same delta
 				for _, l := range lines[i:min(i+chunk, len(lines))] {
-					p.Line(l, &d)
+					p.Line(l, &got)
 				}
-				got.Merge(&d)
 				state = p.State()
 			}
 			got.Claims = foldClaims(got.Claims)

@@ -147,8 +147,9 @@
 //
 // The JSONL parser's state (State/Restore, committed with the offset) is
 // the live message list: per message its id (16 bytes for a UUID) and its
-// contribution, ~20–35 bytes a message, plus the projectHash while the
-// directory is not found. Its encoding is cached and re-encoded only from
+// contribution, about 17 bytes a prompt and 31 a response (4,000 live
+// messages: ~96 KB), plus the projectHash while the directory is not
+// found. Its encoding is cached and re-encoded only from
 // the first message that changed, so saving it after every chunk costs a
 // copy. ModeAppend is exact for JSONL: Gemini CLI only appends, and a file
 // replaced by a rename (new inode) or rewritten is read again from its

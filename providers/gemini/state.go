@@ -20,7 +20,7 @@ import (
 //	  id                  16 bytes, or len + bytes
 //	  counts, usage       kind 2 only: 4 + 5 signed varints
 //
-// A live message costs about 20 bytes (a prompt) to 35 (a response).
+// A live message costs about 17 bytes (a prompt) to 31 (a response).
 const stateV1 = 1
 
 const (
