@@ -200,7 +200,7 @@ func (c *Config) Validate() error {
 }
 
 // KnownProviders are the provider ids this build can capture.
-var KnownProviders = []string{"claude-code", "codex", "opencode", "github-copilot", "cursor"}
+var KnownProviders = []string{"claude-code", "codex", "gemini-code", "opencode", "github-copilot", "cursor"}
 
 // Known reports whether p is a provider id of this build.
 func Known(p string) bool {

@@ -20,6 +20,7 @@ import (
 	"github.com/sessiond/sessiond/providers/codex"
 	"github.com/sessiond/sessiond/providers/copilot"
 	"github.com/sessiond/sessiond/providers/cursor"
+	"github.com/sessiond/sessiond/providers/gemini"
 	"github.com/sessiond/sessiond/providers/opencode"
 	"github.com/sessiond/sessiond/supervision"
 )
@@ -46,7 +47,7 @@ func (a *app) applyCommandFlags(cmd *cobra.Command) error {
 
 // allProviders is every provider of this build.
 func allProviders() []providers.Provider {
-	return []providers.Provider{claudecode.New(), codex.New(), opencode.New(), copilot.New(), cursor.New()}
+	return []providers.Provider{claudecode.New(), codex.New(), gemini.New(), opencode.New(), copilot.New(), cursor.New()}
 }
 
 // enabledProviders picks the providers to run: those named in the config,
