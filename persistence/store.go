@@ -88,6 +88,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithReadOnly(opts.ReadOnly).
 		WithLogger(badgerLogger{opts.Logger.With("component", "badger")}).
 		WithLoggingLevel(badger.WARNING)
+	if !opts.InMemory && !opts.ReadOnly {
+		if err := removeEmptyMemtables(dir, opts.Logger); err != nil {
+			return nil, err
+		}
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
@@ -143,6 +148,35 @@ func (s *Store) init() error {
 		}
 		return nil
 	})
+}
+
+// removeEmptyMemtables deletes zero-length memtable logs. A process killed
+// between creating a new memtable file and sizing it leaves one behind, and
+// Badger (v4.9.6) then refuses to open ("while opening fid: N err: Create a
+// new file"). An empty file holds no write, so removing it loses nothing.
+func removeEmptyMemtables(dir string, log *slog.Logger) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read data dir %q: %w", dir, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".mem") {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil || fi.Size() != 0 {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("remove empty memtable %q left by a crash: %w", p, err)
+		}
+		log.Warn("removed an empty memtable file left by a crash", "path", p)
+	}
+	return nil
 }
 
 // update runs fn in a read-write transaction (read-only in ReadOnly mode).

@@ -428,3 +428,27 @@ func TestCostEstimatesAndUnknownUsage(t *testing.T) {
 		t.Fatalf("became known: %+v", r.Record)
 	}
 }
+
+func TestOpenAfterCrashLeftAnEmptyMemtable(t *testing.T) {
+	dir := t.TempDir()
+	s, err := persistence.Open(dir, persistence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one(t, s, commit(key("a"), 0, "/a", 0, 1, delta(1, t0)))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// what a SIGKILL between creating and sizing a memtable leaves behind
+	if err := os.WriteFile(filepath.Join(dir, "00099.mem"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = persistence.Open(dir, persistence.Options{})
+	if err != nil {
+		t.Fatalf("open after crash: %v", err)
+	}
+	defer s.Close()
+	if r, err := s.Session(key("a")); err != nil || r.UserMessages != 1 {
+		t.Fatalf("session after crash: %+v %v", r, err)
+	}
+}

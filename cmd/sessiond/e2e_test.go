@@ -338,6 +338,8 @@ func TestCrashSafety(t *testing.T) {
 	kills := 0
 	for round := 0; round < 30; round++ {
 		c := h.cmd("scan")
+		var errb bytes.Buffer
+		c.Stderr = &errb
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -346,7 +348,7 @@ func TestCrashSafety(t *testing.T) {
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Fatalf("scan: %v", err)
+				t.Fatalf("scan: %v\n%s", err, errb.String())
 			}
 			round = 1000 // finished
 		case <-time.After(time.Duration(50+rng.IntN(400)) * time.Millisecond):
