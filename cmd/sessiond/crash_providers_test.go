@@ -1,0 +1,102 @@
+package main_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sessiond/sessiond/api"
+	"github.com/sessiond/sessiond/providers/claudecode/claudetest"
+	"github.com/sessiond/sessiond/providers/codex/codextest"
+	"github.com/sessiond/sessiond/providers/gemini/geminitest"
+	"github.com/sessiond/sessiond/session"
+)
+
+// expectation is what a reference count says of one session.
+type expectation struct {
+	Tokens session.Usage
+	Counts session.Counts
+	Files  int64
+	Models []string
+}
+
+// TestCrashSafetyOtherAgents SIGKILLs the real binary at random points of
+// a scan of Codex and Gemini CLI corpora (forks with replayed usage,
+// archived files, re-appended and rewound Gemini messages), restarts it,
+// and checks every session against each provider's independent count.
+func TestCrashSafetyOtherAgents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test is long")
+	}
+	h := newHome(t, claudetest.Options{})
+	codexHome := filepath.Join(h.dir, ".codex")
+	if _, err := codextest.Generate(codexHome, codextest.Options{TotalBytes: 24 << 20, Seed: 5, ForkFraction: 0.3, ArchivedFraction: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := geminitest.Generate(h.dir, geminitest.Options{TotalBytes: 16 << 20, Seed: 6, RewindFraction: 0.4, CheckpointFraction: 0.3}); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := 0; round < 30; round++ {
+		c := h.cmd("scan")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("scan: %v", err)
+			}
+			round = 1000
+		case <-time.After(time.Duration(50+rng.IntN(400)) * time.Millisecond):
+			_ = c.Process.Kill()
+			<-done
+		}
+	}
+	h.run("scan")
+
+	cx, err := codextest.Count(codexHome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[session.Key]expectation{}
+	for k, e := range cx {
+		want[k] = expectation{e.Tokens, e.Counts, e.Files, e.Models}
+	}
+	gm, err := geminitest.Count(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, e := range gm {
+		want[k] = expectation{e.Tokens, e.Counts, e.Files, e.Models}
+	}
+	var views []api.SessionView
+	if err := json.Unmarshal([]byte(h.run("sessions", "--json")), &views); err != nil {
+		t.Fatal(err)
+	}
+	got := map[session.Key]expectation{}
+	for _, v := range views {
+		if v.Status == session.StatusFailed {
+			t.Errorf("%s failed: %s", v.Key, v.FailReason)
+		}
+		got[v.Key] = expectation{v.Record.Tokens, v.Counts, v.Files, v.Models}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d sessions, want %d", len(got), len(want))
+	}
+	bad := 0
+	for k, w := range want {
+		g := got[k]
+		if g.Tokens != w.Tokens || g.Counts != w.Counts || g.Files != w.Files || !slices.Equal(g.Models, w.Models) {
+			t.Errorf("%s:\n got  %+v\n want %+v", k, g, w)
+			if bad++; bad > 5 {
+				t.FailNow()
+			}
+		}
+	}
+}
