@@ -11,6 +11,7 @@ import (
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/providers/claudecode/claudetest"
 	"github.com/sessiond/sessiond/providers/codex/codextest"
+	"github.com/sessiond/sessiond/providers/copilot/copilottest"
 	"github.com/sessiond/sessiond/providers/gemini/geminitest"
 	"github.com/sessiond/sessiond/session"
 )
@@ -24,8 +25,9 @@ type expectation struct {
 }
 
 // TestCrashSafetyOtherAgents SIGKILLs the real binary at random points of
-// a scan of Codex and Gemini CLI corpora (forks with replayed usage,
-// archived files, re-appended and rewound Gemini messages), restarts it,
+// a scan of Codex, Gemini CLI and GitHub Copilot corpora (forks with
+// replayed usage, archived files, re-appended and rewound Gemini messages,
+// VS Code mutation logs and their copies), restarts it,
 // and checks every session against each provider's independent count.
 func TestCrashSafetyOtherAgents(t *testing.T) {
 	if testing.Short() {
@@ -39,6 +41,11 @@ func TestCrashSafetyOtherAgents(t *testing.T) {
 	if _, err := geminitest.Generate(h.dir, geminitest.Options{TotalBytes: 16 << 20, Seed: 6, RewindFraction: 0.4, CheckpointFraction: 0.3}); err != nil {
 		t.Fatal(err)
 	}
+	cfg := filepath.Join(h.dir, "cfg") // Code/User and copilot/session-state
+	if _, err := copilottest.Generate(cfg, copilottest.Options{TotalBytes: 12 << 20, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	h.env = append(h.env, "XDG_CONFIG_HOME="+cfg, "COPILOT_HOME="+filepath.Join(cfg, "copilot"))
 	rng := rand.New(rand.NewPCG(5, 6))
 	for round := 0; round < 30; round++ {
 		c := h.cmd("scan")
@@ -75,6 +82,23 @@ func TestCrashSafetyOtherAgents(t *testing.T) {
 	for k, e := range gm {
 		want[k] = expectation{e.Tokens, e.Counts, e.Files, e.Models}
 	}
+	cp, err := copilottest.Count(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, e := range cp {
+		want[k] = expectation{e.Tokens, e.Counts, e.Files, e.Models}
+	}
+	per := map[session.Provider]int{}
+	for k := range want {
+		per[k.Provider]++
+	}
+	for _, p := range []session.Provider{session.Codex, session.GeminiCode, session.GitHubCopilot} {
+		if per[p] == 0 {
+			t.Fatalf("the %s corpus has no session: %v", p, per)
+		}
+	}
+	t.Logf("sessions per provider: %v", per)
 	var views []api.SessionView
 	if err := json.Unmarshal([]byte(h.run("sessions", "--json")), &views); err != nil {
 		t.Fatal(err)

@@ -61,8 +61,9 @@ func raceBinary(t testing.TB) string {
 // home is a fake home directory with a Claude Code corpus.
 type home struct {
 	t    *testing.T
-	dir  string // $HOME
-	data string // --data-dir
+	dir  string   // $HOME
+	data string   // --data-dir
+	env  []string // extra environment
 }
 
 func newHome(t *testing.T, opt claudetest.Options) *home {
@@ -79,7 +80,9 @@ func newHome(t *testing.T, opt claudetest.Options) *home {
 
 func (h *home) cmd(args ...string) *exec.Cmd {
 	c := exec.Command(raceBinary(h.t), append([]string{"--data-dir", h.data, "--log-level", "warn"}, args...)...)
-	c.Env = append(os.Environ(), "HOME="+h.dir, "CLAUDE_CONFIG_DIR=", "XDG_DATA_HOME=", "SESSIOND_LISTEN=127.0.0.1:1")
+	c.Env = append(os.Environ(), "HOME="+h.dir, "CLAUDE_CONFIG_DIR=", "XDG_DATA_HOME=", "XDG_CONFIG_HOME=",
+		"CODEX_HOME=", "GEMINI_CLI_HOME=", "COPILOT_HOME=", "OPENCODE_DB=", "SESSIOND_LISTEN=127.0.0.1:1")
+	c.Env = append(c.Env, h.env...)
 	return c
 }
 
