@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -70,22 +71,22 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 	p.buf = p.buf[:0]
 
 	var at time.Time
-	if f.timestamp.ok {
-		if t, ok := parseTime(f.timestamp, p.buf); ok {
+	if f.timestamp.OK {
+		if t, ok := jsonscan.ParseTime(f.timestamp, p.buf); ok {
 			at = t
 			d.Observe(t)
 		}
 	}
-	if f.cwd.ok && len(f.cwd.raw) > 0 {
+	if f.cwd.OK && len(f.cwd.Raw) > 0 {
 		d.CWD = p.cwd.get(f.cwd)
 	}
-	if f.gitBranch.ok && len(f.gitBranch.raw) > 0 {
+	if f.gitBranch.OK && len(f.gitBranch.Raw) > 0 {
 		d.GitBranch = p.branch.get(f.gitBranch)
 	}
 	switch {
-	case is(f.typ, "user"):
+	case f.typ.Is("user"):
 		p.user(&f, d)
-	case is(f.typ, "assistant"):
+	case f.typ.Is("assistant"):
 		p.assistant(&f, at, d)
 	}
 }
@@ -112,14 +113,14 @@ func (p *Parser) assistant(f *facts, at time.Time, d *session.Delta) {
 		return
 	}
 	var id []byte
-	if m.id.ok {
-		id, p.buf = text(m.id, p.buf)
+	if m.id.OK {
+		id, p.buf = m.id.Text(p.buf)
 	}
 	if !p.hasLast || !bytes.Equal(id, p.last) {
 		d.AssistantMessages++
 		p.last, p.hasLast = append(p.last[:0], id...), true
 	}
-	if m.model.ok && len(m.model.raw) > 0 {
+	if m.model.OK && len(m.model.Raw) > 0 {
 		if model := p.model.get(m.model); model != "<synthetic>" {
 			d.Models = session.AddModels(d.Models, model)
 		}
@@ -133,8 +134,8 @@ func (p *Parser) assistant(f *facts, at time.Time, d *session.Delta) {
 		return
 	}
 	var req []byte
-	if f.requestID.ok {
-		req, p.buf = text(f.requestID, p.buf)
+	if f.requestID.OK {
+		req, p.buf = f.requestID.Text(p.buf)
 	}
 	if !keyIs(p.key, id, req) {
 		p.key = string(id) + "\x00" + string(req)
@@ -167,12 +168,12 @@ type cache struct {
 	set bool
 }
 
-func (c *cache) get(s str) string {
-	if c.set && c.esc == s.esc && bytes.Equal(c.raw, s.raw) {
+func (c *cache) get(s jsonscan.Str) string {
+	if c.set && c.esc == s.Esc && bytes.Equal(c.raw, s.Raw) {
 		return c.s
 	}
-	v, _ := text(s, nil)
-	c.raw, c.esc, c.s, c.set = append(c.raw[:0], s.raw...), s.esc, string(v), true
+	v, _ := s.Text(nil)
+	c.raw, c.esc, c.s, c.set = append(c.raw[:0], s.Raw...), s.Esc, string(v), true
 	return c.s
 }
 
@@ -194,7 +195,7 @@ const (
 // facts are what one line says, as far as the counting rules care. String
 // values alias the line.
 type facts struct {
-	typ, timestamp, cwd, gitBranch, requestID str
+	typ, timestamp, cwd, gitBranch, requestID jsonscan.Str
 	isMeta, isCompactSummary, isAPIError      bool
 	message                                   message
 }
@@ -202,7 +203,7 @@ type facts struct {
 // message is what a line's message object says.
 type message struct {
 	ok        bool // message is an object
-	id, model str
+	id, model jsonscan.Str
 	content   int
 	// Content blocks by type; toolErrors counts tool_result blocks with
 	// is_error true.
@@ -214,56 +215,56 @@ type message struct {
 // scan validates line as one JSON object and collects its facts. For keys
 // given more than once the last one wins, as in encoding/json.
 func (f *facts) scan(b []byte) int {
-	i := skipWS(b, 0)
+	i := jsonscan.SkipWS(b, 0)
 	if i == len(b) {
 		return lineBlank
 	}
 	if b[i] != '{' {
 		return lineBad
 	}
-	i, done := skipWS(b, i+1), false
+	i, done := jsonscan.SkipWS(b, i+1), false
 	if i < len(b) && b[i] == '}' {
 		i, done = i+1, true
 	}
 	var kb [32]byte
 	for !done {
-		key, esc, v := member(b, i)
+		key, esc, v := jsonscan.Member(b, i)
 		if v < 0 {
 			return lineBad
 		}
 		if esc {
-			key, _ = text(str{raw: key, esc: true, ok: true}, kb[:0])
+			key, _ = (jsonscan.Str{Raw: key, Esc: true, OK: true}).Text(kb[:0])
 		}
 		switch string(key) {
 		case "type":
-			f.typ, i = scanStr(b, v, 1)
+			f.typ, i = jsonscan.ScanStr(b, v, 1)
 		case "timestamp":
-			f.timestamp, i = scanStr(b, v, 1)
+			f.timestamp, i = jsonscan.ScanStr(b, v, 1)
 		case "cwd":
-			f.cwd, i = scanStr(b, v, 1)
+			f.cwd, i = jsonscan.ScanStr(b, v, 1)
 		case "gitBranch":
-			f.gitBranch, i = scanStr(b, v, 1)
+			f.gitBranch, i = jsonscan.ScanStr(b, v, 1)
 		case "requestId":
-			f.requestID, i = scanStr(b, v, 1)
+			f.requestID, i = jsonscan.ScanStr(b, v, 1)
 		case "isMeta":
-			f.isMeta, i = scanTrue(b, v, 1)
+			f.isMeta, i = jsonscan.ScanTrue(b, v, 1)
 		case "isCompactSummary":
-			f.isCompactSummary, i = scanTrue(b, v, 1)
+			f.isCompactSummary, i = jsonscan.ScanTrue(b, v, 1)
 		case "isApiErrorMessage":
-			f.isAPIError, i = scanTrue(b, v, 1)
+			f.isAPIError, i = jsonscan.ScanTrue(b, v, 1)
 		case "message":
 			i = f.message.scan(b, v)
 		default:
-			i = skipValue(b, v, 1)
+			i = jsonscan.SkipValue(b, v, 1)
 		}
 		if i < 0 {
 			return lineBad
 		}
-		if i, done = next(b, i, '}'); i < 0 {
+		if i, done = jsonscan.Next(b, i, '}'); i < 0 {
 			return lineBad
 		}
 	}
-	if skipWS(b, i) != len(b) {
+	if jsonscan.SkipWS(b, i) != len(b) {
 		return lineBad
 	}
 	return lineOK
@@ -276,38 +277,38 @@ func (m *message) scan(b []byte, i int) int {
 		return -1
 	}
 	if b[i] != '{' {
-		return skipValue(b, i, 1)
+		return jsonscan.SkipValue(b, i, 1)
 	}
 	m.ok = true
-	i, done := skipWS(b, i+1), false
+	i, done := jsonscan.SkipWS(b, i+1), false
 	if i < len(b) && b[i] == '}' {
 		return i + 1
 	}
 	var kb [32]byte
 	for !done {
-		key, esc, v := member(b, i)
+		key, esc, v := jsonscan.Member(b, i)
 		if v < 0 {
 			return -1
 		}
 		if esc {
-			key, _ = text(str{raw: key, esc: true, ok: true}, kb[:0])
+			key, _ = (jsonscan.Str{Raw: key, Esc: true, OK: true}).Text(kb[:0])
 		}
 		switch string(key) {
 		case "id":
-			m.id, i = scanStr(b, v, 2)
+			m.id, i = jsonscan.ScanStr(b, v, 2)
 		case "model":
-			m.model, i = scanStr(b, v, 2)
+			m.model, i = jsonscan.ScanStr(b, v, 2)
 		case "content":
 			i = m.scanContent(b, v)
 		case "usage":
 			i = m.scanUsage(b, v)
 		default:
-			i = skipValue(b, v, 2)
+			i = jsonscan.SkipValue(b, v, 2)
 		}
 		if i < 0 {
 			return -1
 		}
-		if i, done = next(b, i, '}'); i < 0 {
+		if i, done = jsonscan.Next(b, i, '}'); i < 0 {
 			return -1
 		}
 	}
@@ -322,7 +323,7 @@ func (m *message) scanContent(b []byte, i int) int {
 	}
 	switch b[i] {
 	case '"':
-		e, _ := scanString(b, i+1)
+		e, _ := jsonscan.ScanString(b, i+1)
 		if e < 0 {
 			return -1
 		}
@@ -333,10 +334,10 @@ func (m *message) scanContent(b []byte, i int) int {
 		return e
 	case '[':
 	default:
-		return skipValue(b, i, 2)
+		return jsonscan.SkipValue(b, i, 2)
 	}
 	m.content = contentBlocks
-	i, done := skipWS(b, i+1), false
+	i, done := jsonscan.SkipWS(b, i+1), false
 	if i < len(b) && b[i] == ']' {
 		return i + 1
 	}
@@ -344,12 +345,12 @@ func (m *message) scanContent(b []byte, i int) int {
 		if i < len(b) && b[i] == '{' {
 			i = m.scanBlock(b, i)
 		} else {
-			i = skipValue(b, i, 3)
+			i = jsonscan.SkipValue(b, i, 3)
 		}
 		if i < 0 {
 			return -1
 		}
-		if i, done = next(b, i, ']'); i < 0 {
+		if i, done = jsonscan.Next(b, i, ']'); i < 0 {
 			return -1
 		}
 	}
@@ -359,42 +360,42 @@ func (m *message) scanContent(b []byte, i int) int {
 // scanBlock scans the content block object at i (depth 4 members) and
 // tallies it.
 func (m *message) scanBlock(b []byte, i int) int {
-	var typ str
+	var typ jsonscan.Str
 	var isError bool
-	i, done := skipWS(b, i+1), false
+	i, done := jsonscan.SkipWS(b, i+1), false
 	if i < len(b) && b[i] == '}' {
 		i, done = i+1, true
 	}
 	var kb [32]byte
 	for !done {
-		key, esc, v := member(b, i)
+		key, esc, v := jsonscan.Member(b, i)
 		if v < 0 {
 			return -1
 		}
 		if esc {
-			key, _ = text(str{raw: key, esc: true, ok: true}, kb[:0])
+			key, _ = (jsonscan.Str{Raw: key, Esc: true, OK: true}).Text(kb[:0])
 		}
 		switch string(key) {
 		case "type":
-			typ, i = scanStr(b, v, 4)
+			typ, i = jsonscan.ScanStr(b, v, 4)
 		case "is_error":
-			isError, i = scanTrue(b, v, 4)
+			isError, i = jsonscan.ScanTrue(b, v, 4)
 		default:
-			i = skipValue(b, v, 4)
+			i = jsonscan.SkipValue(b, v, 4)
 		}
 		if i < 0 {
 			return -1
 		}
-		if i, done = next(b, i, '}'); i < 0 {
+		if i, done = jsonscan.Next(b, i, '}'); i < 0 {
 			return -1
 		}
 	}
 	switch {
-	case is(typ, "text"):
+	case typ.Is("text"):
 		m.texts++
-	case is(typ, "tool_use"):
+	case typ.Is("tool_use"):
 		m.toolUses++
-	case is(typ, "tool_result"):
+	case typ.Is("tool_result"):
 		m.toolResults++
 		if isError {
 			m.toolErrors++
@@ -410,38 +411,38 @@ func (m *message) scanUsage(b []byte, i int) int {
 		return -1
 	}
 	if b[i] != '{' {
-		return skipValue(b, i, 2)
+		return jsonscan.SkipValue(b, i, 2)
 	}
 	m.hasUsage = true
-	i, done := skipWS(b, i+1), false
+	i, done := jsonscan.SkipWS(b, i+1), false
 	if i < len(b) && b[i] == '}' {
 		return i + 1
 	}
 	var kb [32]byte
 	for !done {
-		key, esc, v := member(b, i)
+		key, esc, v := jsonscan.Member(b, i)
 		if v < 0 {
 			return -1
 		}
 		if esc {
-			key, _ = text(str{raw: key, esc: true, ok: true}, kb[:0])
+			key, _ = (jsonscan.Str{Raw: key, Esc: true, OK: true}).Text(kb[:0])
 		}
 		switch string(key) {
 		case "input_tokens":
-			m.usage.Input, i = scanInt(b, v, 3)
+			m.usage.Input, i = jsonscan.ScanInt(b, v, 3)
 		case "cache_creation_input_tokens":
-			m.usage.CacheWrite, i = scanInt(b, v, 3)
+			m.usage.CacheWrite, i = jsonscan.ScanInt(b, v, 3)
 		case "cache_read_input_tokens":
-			m.usage.CacheRead, i = scanInt(b, v, 3)
+			m.usage.CacheRead, i = jsonscan.ScanInt(b, v, 3)
 		case "output_tokens":
-			m.usage.Output, i = scanInt(b, v, 3)
+			m.usage.Output, i = jsonscan.ScanInt(b, v, 3)
 		default:
-			i = skipValue(b, v, 3)
+			i = jsonscan.SkipValue(b, v, 3)
 		}
 		if i < 0 {
 			return -1
 		}
-		if i, done = next(b, i, '}'); i < 0 {
+		if i, done = jsonscan.Next(b, i, '}'); i < 0 {
 			return -1
 		}
 	}
@@ -451,39 +452,39 @@ func (m *message) scanUsage(b []byte, i int) int {
 // sessionID returns the top-level sessionId of line if line is a valid JSON
 // object and sessionId a string ("" otherwise).
 func sessionID(b []byte) string {
-	i := skipWS(b, 0)
+	i := jsonscan.SkipWS(b, 0)
 	if i == len(b) || b[i] != '{' {
 		return ""
 	}
-	var id str
-	i, done := skipWS(b, i+1), false
+	var id jsonscan.Str
+	i, done := jsonscan.SkipWS(b, i+1), false
 	if i < len(b) && b[i] == '}' {
 		i, done = i+1, true
 	}
 	var kb [32]byte
 	for !done {
-		key, esc, v := member(b, i)
+		key, esc, v := jsonscan.Member(b, i)
 		if v < 0 {
 			return ""
 		}
 		if esc {
-			key, _ = text(str{raw: key, esc: true, ok: true}, kb[:0])
+			key, _ = (jsonscan.Str{Raw: key, Esc: true, OK: true}).Text(kb[:0])
 		}
 		if string(key) == "sessionId" {
-			id, i = scanStr(b, v, 1)
+			id, i = jsonscan.ScanStr(b, v, 1)
 		} else {
-			i = skipValue(b, v, 1)
+			i = jsonscan.SkipValue(b, v, 1)
 		}
 		if i < 0 {
 			return ""
 		}
-		if i, done = next(b, i, '}'); i < 0 {
+		if i, done = jsonscan.Next(b, i, '}'); i < 0 {
 			return ""
 		}
 	}
-	if skipWS(b, i) != len(b) || !id.ok {
+	if jsonscan.SkipWS(b, i) != len(b) || !id.OK {
 		return ""
 	}
-	v, _ := text(id, nil)
+	v, _ := id.Text(nil)
 	return string(v)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -99,7 +100,7 @@ func isSessionDir(name string) bool {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
-		if c := name[i]; c != '-' && !isHex(c) {
+		if c := name[i]; c != '-' && !jsonscan.IsHex(c) {
 			return false
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/buger/jsonparser"
+	"github.com/sessiond/sessiond/providers/jsonscan"
 )
 
 // This file reads the few things the counting rules need from inside
@@ -54,10 +55,10 @@ func isSpaceCode(hi, lo byte) bool {
 // (escapes resolved, invalid UTF-8 replaced as encoding/json does), from at
 // most n raw bytes (n < 0: all of it; an escape sequence is never cut), and
 // whether it was cut short. The result aliases s or the end of *buf.
-func decoded(s str, n int, buf *[]byte) ([]byte, bool) {
+func decoded(s jsonscan.Str, n int, buf *[]byte) ([]byte, bool) {
 	v, cut := unescaped(s, n, buf)
 	if !utf8.Valid(v) {
-		v, *buf = text(str{raw: v, ok: true}, *buf)
+		v, *buf = (jsonscan.Str{Raw: v, OK: true}).Text(*buf)
 	}
 	return v, cut
 }
@@ -65,20 +66,20 @@ func decoded(s str, n int, buf *[]byte) ([]byte, bool) {
 // unescaped is decoded without the replacement of invalid UTF-8, which
 // does not change how the text compares with ASCII openings, lines and
 // digits, nor whether it is valid JSON.
-func unescaped(s str, n int, buf *[]byte) ([]byte, bool) {
-	raw := s.raw[skipSpaceRaw(s.raw):]
+func unescaped(s jsonscan.Str, n int, buf *[]byte) ([]byte, bool) {
+	raw := s.Raw[skipSpaceRaw(s.Raw):]
 	cut := false
 	if n >= 0 && len(raw) > n {
 		raw, cut = raw[:escapeBoundary(raw, n)], true
 	}
-	if s.esc && cut && len(raw) >= 6 {
+	if s.Esc && cut && len(raw) >= 6 {
 		// A surrogate pair may be cut in two: leave its first half out.
 		if j := len(raw) - 6; escapeBoundary(raw, j) == j && raw[j] == '\\' && raw[j+1] == 'u' &&
 			(raw[j+2]|0x20) == 'd' && raw[j+3] >= '8' && (raw[j+3] <= '9' || (raw[j+3]|0x20) <= 'b') {
 			raw = raw[:j]
 		}
 	}
-	if !s.esc {
+	if !s.Esc {
 		return raw, cut
 	}
 	start := len(*buf)
@@ -136,7 +137,7 @@ const injectedPrefixRaw = 256
 
 // isInjected reports whether the message text s starts, after whitespace,
 // like context Codex injects.
-func isInjected(s str, buf *[]byte) bool {
+func isInjected(s jsonscan.Str, buf *[]byte) bool {
 	t, _ := unescaped(s, injectedPrefixRaw, buf)
 	for _, p := range injected {
 		if bytes.HasPrefix(t, p) {
@@ -150,7 +151,7 @@ func isInjected(s str, buf *[]byte) bool {
 // context names: the trimmed text between the first <cwd> and the next
 // </cwd>, else after "Current working directory: " up to the next newline
 // (or the end); "" if none.
-func environmentCWD(s str, buf *[]byte) string {
+func environmentCWD(s jsonscan.Str, buf *[]byte) string {
 	t, _ := decoded(s, -1, buf)
 	if !bytes.HasPrefix(t, injected[0]) {
 		return ""
@@ -200,7 +201,7 @@ func failed(it *item, buf *[]byte) bool {
 	default:
 		return false
 	}
-	if !it.out.ok {
+	if !it.out.OK {
 		return false
 	}
 	head, cut := unescaped(it.out, outputPrefixRaw, buf)
@@ -257,7 +258,7 @@ func nonZero(b []byte) (v, ok bool) {
 		b = b[1:]
 	}
 	i := 0
-	for ; i < len(b) && isDigit(b[i]); i++ {
+	for ; i < len(b) && jsonscan.IsDigit(b[i]); i++ {
 		if b[i] != '0' {
 			v = true
 		}
@@ -268,26 +269,26 @@ func nonZero(b []byte) (v, ok bool) {
 // structuredExit reads metadata.exit_code from the JSON object doc holds
 // (alone, up to whitespace): true when it is an integer other than 0.
 func structuredExit(doc []byte) bool {
-	i := skipWS(doc, 0)
+	i := jsonscan.SkipWS(doc, 0)
 	if i >= len(doc) || doc[i] != '{' {
 		return false
 	}
 	var code int64
 	end := eachMember(doc, i, func(key []byte, v int) int {
 		if string(key) != "metadata" {
-			return skipValue(doc, v, 1)
+			return jsonscan.SkipValue(doc, v, 1)
 		}
 		code = 0
 		if v >= len(doc) || doc[v] != '{' {
-			return skipValue(doc, v, 1)
+			return jsonscan.SkipValue(doc, v, 1)
 		}
 		return eachMember(doc, v, func(key []byte, v int) int {
 			if string(key) == "exit_code" {
-				code, v = scanInt(doc, v, 2)
+				code, v = jsonscan.ScanInt(doc, v, 2)
 				return v
 			}
-			return skipValue(doc, v, 2)
+			return jsonscan.SkipValue(doc, v, 2)
 		})
 	})
-	return end >= 0 && skipWS(doc, end) == len(doc) && code != 0
+	return end >= 0 && jsonscan.SkipWS(doc, end) == len(doc) && code != 0
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -111,13 +112,13 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 	d.Records++
 	p.buf = p.buf[:0]
 	var at time.Time
-	if r.timestamp.ok {
-		if t, ok := parseTime(r.timestamp, p.buf); ok {
+	if r.timestamp.OK {
+		if t, ok := jsonscan.ParseTime(r.timestamp, p.buf); ok {
 			at = t
 			d.Observe(t)
 		}
 	}
-	if r.hasPayload && r.typ.ok {
+	if r.hasPayload && r.typ.OK {
 		p.envelope(&r, at, d)
 	} else {
 		p.bare(&r.item, d)
@@ -137,25 +138,25 @@ func (p *Parser) envelope(r *record, at time.Time, d *session.Delta) {
 		return
 	}
 	switch {
-	case is(r.typ, "session_meta"):
+	case r.typ.Is("session_meta"):
 		p.sessionMeta(pl, d)
-	case is(r.typ, "turn_context"):
-		if pl.cwd.ok && len(pl.cwd.raw) > 0 {
+	case r.typ.Is("turn_context"):
+		if pl.cwd.OK && len(pl.cwd.Raw) > 0 {
 			d.CWD = p.cwd.get(pl.cwd)
 		}
-		if pl.model.ok && len(pl.model.raw) > 0 {
+		if pl.model.OK && len(pl.model.Raw) > 0 {
 			d.Models = session.AddModels(d.Models, p.model.get(pl.model))
 		}
-	case is(r.typ, "response_item"):
+	case r.typ.Is("response_item"):
 		p.responseItem(pl, false, d)
-	case is(r.typ, "event_msg"):
+	case r.typ.Is("event_msg"):
 		switch {
-		case is(pl.typ, "user_message"):
-			if !is(pl.kind, "user_instructions") && !is(pl.kind, "environment_context") &&
-				!(pl.message.ok && isInjected(pl.message, &p.buf)) {
+		case pl.typ.Is("user_message"):
+			if !pl.kind.Is("user_instructions") && !pl.kind.Is("environment_context") &&
+				!(pl.message.OK && isInjected(pl.message, &p.buf)) {
 				d.UserMessages++
 			}
-		case is(pl.typ, "token_count"):
+		case pl.typ.Is("token_count"):
 			p.tokenCount(&pl.info, at, d)
 		}
 	}
@@ -167,8 +168,8 @@ func (p *Parser) envelope(r *record, at time.Time, d *session.Delta) {
 // set only the lineage that keys token claims.
 func (p *Parser) sessionMeta(it *item, d *session.Delta) {
 	var id string
-	if it.id.ok && len(it.id.raw) > 0 {
-		v, _ := text(it.id, p.buf)
+	if it.id.OK && len(it.id.Raw) > 0 {
+		v, _ := it.id.Text(p.buf)
 		if string(v) != p.lineage {
 			p.lineage = string(v)
 		}
@@ -180,10 +181,10 @@ func (p *Parser) sessionMeta(it *item, d *session.Delta) {
 	if id != "" && id != p.own {
 		return
 	}
-	if it.cwd.ok && len(it.cwd.raw) > 0 {
+	if it.cwd.OK && len(it.cwd.Raw) > 0 {
 		d.CWD = p.cwd.get(it.cwd)
 	}
-	if it.branch.ok && len(it.branch.raw) > 0 {
+	if it.branch.OK && len(it.branch.Raw) > 0 {
 		d.GitBranch = p.branch.get(it.branch)
 	}
 }
@@ -194,20 +195,20 @@ func (p *Parser) sessionMeta(it *item, d *session.Delta) {
 // format has event_msg/user_message for them).
 func (p *Parser) responseItem(it *item, bare bool, d *session.Delta) {
 	switch {
-	case is(it.typ, "message"):
+	case it.typ.Is("message"):
 		switch {
-		case is(it.role, "assistant"):
+		case it.role.Is("assistant"):
 			d.AssistantMessages++
-		case bare && is(it.role, "user"):
-			if !it.text.ok || !isInjected(it.text, &p.buf) {
+		case bare && it.role.Is("user"):
+			if !it.text.OK || !isInjected(it.text, &p.buf) {
 				d.UserMessages++
 			} else if cwd := environmentCWD(it.text, &p.buf); cwd != "" {
 				d.CWD = cwd
 			}
 		}
-	case is(it.typ, "function_call"), is(it.typ, "custom_tool_call"), is(it.typ, "local_shell_call"):
+	case it.typ.Is("function_call"), it.typ.Is("custom_tool_call"), it.typ.Is("local_shell_call"):
 		d.ToolCalls++
-	case is(it.typ, "function_call_output"), is(it.typ, "custom_tool_call_output"):
+	case it.typ.Is("function_call_output"), it.typ.Is("custom_tool_call_output"):
 		if failed(it, &p.buf) {
 			d.ToolErrors++
 		}
@@ -219,8 +220,8 @@ func (p *Parser) responseItem(it *item, bare bool, d *session.Delta) {
 // ResponseItem.
 func (p *Parser) bare(it *item, d *session.Delta) {
 	switch {
-	case it.recordType.ok:
-	case !it.typ.ok && it.id.ok:
+	case it.recordType.OK:
+	case !it.typ.OK && it.id.OK:
 		// The meta line of an early rollout: that format records no usage.
 		d.UsageUnknown = true
 		p.sessionMeta(it, d)
@@ -295,12 +296,12 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 		if r.scan(s) == lineOK {
 			d.Records++
 			p.buf = p.buf[:0]
-			if r.timestamp.ok {
-				if t, ok := parseTime(r.timestamp, p.buf); ok {
+			if r.timestamp.OK {
+				if t, ok := jsonscan.ParseTime(r.timestamp, p.buf); ok {
 					d.Observe(t)
 				}
 			}
-			if r.model.ok && len(r.model.raw) > 0 {
+			if r.model.OK && len(r.model.Raw) > 0 {
 				d.Models = session.AddModels(d.Models, p.model.get(r.model))
 			}
 		}
@@ -326,11 +327,11 @@ type cache struct {
 	set bool
 }
 
-func (c *cache) get(s str) string {
-	if c.set && c.esc == s.esc && bytes.Equal(c.raw, s.raw) {
+func (c *cache) get(s jsonscan.Str) string {
+	if c.set && c.esc == s.Esc && bytes.Equal(c.raw, s.Raw) {
 		return c.s
 	}
-	v, _ := text(s, nil)
-	c.raw, c.esc, c.s, c.set = append(c.raw[:0], s.raw...), s.esc, string(v), true
+	v, _ := s.Text(nil)
+	c.raw, c.esc, c.s, c.set = append(c.raw[:0], s.Raw...), s.Esc, string(v), true
 	return c.s
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -86,7 +87,7 @@ func dateDirs(dirs []string) bool {
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
+		if !jsonscan.IsDigit(s[i]) {
 			return false
 		}
 	}
@@ -152,7 +153,7 @@ func isUUID(s string) bool {
 				return false
 			}
 		default:
-			if !isHex(s[i]) {
+			if !jsonscan.IsHex(s[i]) {
 				return false
 			}
 		}
@@ -190,17 +191,17 @@ func metaID(line []byte) string {
 	if r.scan(line) != lineOK {
 		return ""
 	}
-	var id str
+	var id jsonscan.Str
 	switch {
-	case r.hasPayload && is(r.typ, "session_meta"):
+	case r.hasPayload && r.typ.Is("session_meta"):
 		id = r.payload.id
-	case !r.hasPayload && !r.typ.ok && !r.recordType.ok:
+	case !r.hasPayload && !r.typ.OK && !r.recordType.OK:
 		id = r.id
 	}
-	if !id.ok || len(id.raw) == 0 {
+	if !id.OK || len(id.Raw) == 0 {
 		return ""
 	}
-	v, _ := text(id, nil)
+	v, _ := id.Text(nil)
 	return string(v)
 }
 

@@ -1,5 +1,7 @@
 package codex
 
+import "github.com/sessiond/sessiond/providers/jsonscan"
+
 // This file extracts, in one validating pass, what the counting rules need
 // from a rollout line: the envelope {timestamp, type, payload} of current
 // rollouts, or the bare object of early ones (a meta line, a ResponseItem,
@@ -54,10 +56,10 @@ const (
 // values alias the line.
 type item struct {
 	obj                                        bool // the value is an object
-	typ, role, id, cwd, model, kind, timestamp str
-	recordType, branch, message, text          str
+	typ, role, id, cwd, model, kind, timestamp jsonscan.Str
+	recordType, branch, message, text          jsonscan.Str
 	// output of a function_call_output / custom_tool_call_output.
-	out       str
+	out       jsonscan.Str
 	outKind   int
 	outFailed bool // an object output with success false
 	info      tokenInfo
@@ -72,14 +74,14 @@ type record struct {
 
 // scan validates b as one JSON object and collects its facts.
 func (r *record) scan(b []byte) int {
-	i := skipWS(b, 0)
+	i := jsonscan.SkipWS(b, 0)
 	if i == len(b) {
 		return lineBlank
 	}
 	if b[i] != '{' {
 		return lineBad
 	}
-	if i = r.item.scan(b, i, 1, r); i < 0 || skipWS(b, i) != len(b) {
+	if i = r.item.scan(b, i, 1, r); i < 0 || jsonscan.SkipWS(b, i) != len(b) {
 		return lineBad
 	}
 	return lineOK
@@ -97,23 +99,23 @@ const (
 // the position after the value, or -1. eachMember returns the position
 // after the object, or -1.
 func eachMember(b []byte, i int, f func(key []byte, v int) int) int {
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1
 	}
 	for {
-		key, esc, v := member(b, i)
+		key, esc, v := jsonscan.Member(b, i)
 		if v < 0 {
 			return -1
 		}
 		if esc { // rare: decoded into a new buffer
-			key, _ = text(str{raw: key, esc: true, ok: true}, nil)
+			key, _ = (jsonscan.Str{Raw: key, Esc: true, OK: true}).Text(nil)
 		}
 		if i = f(key, v); i < 0 {
 			return -1
 		}
 		var done bool
-		if i, done = next(b, i, '}'); i < 0 || done {
+		if i, done = jsonscan.Next(b, i, '}'); i < 0 || done {
 			return i
 		}
 	}
@@ -122,7 +124,7 @@ func eachMember(b []byte, i int, f func(key []byte, v int) int) int {
 // eachElement calls f for every element of the array whose '[' is at i,
 // with the start of the element; f returns the position after it, or -1.
 func eachElement(b []byte, i int, f func(v int) int) int {
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1
 	}
@@ -131,7 +133,7 @@ func eachElement(b []byte, i int, f func(v int) int) int {
 			return -1
 		}
 		var done bool
-		if i, done = next(b, i, ']'); i < 0 || done {
+		if i, done = jsonscan.Next(b, i, ']'); i < 0 || done {
 			return i
 		}
 	}
@@ -145,23 +147,23 @@ func (it *item) scan(b []byte, i, depth int, rec *record) int {
 	return eachMember(b, i, func(key []byte, v int) int {
 		switch string(key) {
 		case "type":
-			it.typ, v = scanStr(b, v, depth)
+			it.typ, v = jsonscan.ScanStr(b, v, depth)
 		case "role":
-			it.role, v = scanStr(b, v, depth)
+			it.role, v = jsonscan.ScanStr(b, v, depth)
 		case "id":
-			it.id, v = scanStr(b, v, depth)
+			it.id, v = jsonscan.ScanStr(b, v, depth)
 		case "cwd":
-			it.cwd, v = scanStr(b, v, depth)
+			it.cwd, v = jsonscan.ScanStr(b, v, depth)
 		case "model":
-			it.model, v = scanStr(b, v, depth)
+			it.model, v = jsonscan.ScanStr(b, v, depth)
 		case "kind":
-			it.kind, v = scanStr(b, v, depth)
+			it.kind, v = jsonscan.ScanStr(b, v, depth)
 		case "timestamp":
-			it.timestamp, v = scanStr(b, v, depth)
+			it.timestamp, v = jsonscan.ScanStr(b, v, depth)
 		case "record_type":
-			it.recordType, v = scanStr(b, v, depth)
+			it.recordType, v = jsonscan.ScanStr(b, v, depth)
 		case "message":
-			it.message, v = scanStr(b, v, depth)
+			it.message, v = jsonscan.ScanStr(b, v, depth)
 		case "git":
 			v = it.scanGit(b, v, depth)
 		case "content":
@@ -172,15 +174,15 @@ func (it *item) scan(b []byte, i, depth int, rec *record) int {
 			v = it.info.scan(b, v, depth)
 		case "payload":
 			if rec == nil {
-				return skipValue(b, v, depth)
+				return jsonscan.SkipValue(b, v, depth)
 			}
 			rec.hasPayload, rec.payload = true, item{}
 			if v < len(b) && b[v] == '{' {
 				return rec.payload.scan(b, v, depth+1, nil)
 			}
-			return skipValue(b, v, depth)
+			return jsonscan.SkipValue(b, v, depth)
 		default:
-			v = skipValue(b, v, depth)
+			v = jsonscan.SkipValue(b, v, depth)
 		}
 		return v
 	})
@@ -188,16 +190,16 @@ func (it *item) scan(b []byte, i, depth int, rec *record) int {
 
 // scanGit scans a git object {commit_hash, branch, repository_url} at v.
 func (it *item) scanGit(b []byte, v, depth int) int {
-	it.branch = str{}
+	it.branch = jsonscan.Str{}
 	if v >= len(b) || b[v] != '{' {
-		return skipValue(b, v, depth)
+		return jsonscan.SkipValue(b, v, depth)
 	}
 	return eachMember(b, v, func(key []byte, v int) int {
 		if string(key) == "branch" {
-			it.branch, v = scanStr(b, v, depth+1)
+			it.branch, v = jsonscan.ScanStr(b, v, depth+1)
 			return v
 		}
-		return skipValue(b, v, depth+1)
+		return jsonscan.SkipValue(b, v, depth+1)
 	})
 }
 
@@ -205,35 +207,35 @@ func (it *item) scanGit(b []byte, v, depth int) int {
 // an input_text / output_text / text block (or the content itself when it
 // is a string).
 func (it *item) scanContent(b []byte, v, depth int) int {
-	it.text = str{}
+	it.text = jsonscan.Str{}
 	if v >= len(b) {
 		return -1
 	}
 	switch b[v] {
 	case '"':
-		it.text, v = scanStr(b, v, depth)
+		it.text, v = jsonscan.ScanStr(b, v, depth)
 		return v
 	case '[':
 	default:
-		return skipValue(b, v, depth)
+		return jsonscan.SkipValue(b, v, depth)
 	}
 	return eachElement(b, v, func(e int) int {
 		if e >= len(b) || b[e] != '{' {
-			return skipValue(b, e, depth+1)
+			return jsonscan.SkipValue(b, e, depth+1)
 		}
-		var typ, txt str
+		var typ, txt jsonscan.Str
 		e = eachMember(b, e, func(key []byte, v int) int {
 			switch string(key) {
 			case "type":
-				typ, v = scanStr(b, v, depth+2)
+				typ, v = jsonscan.ScanStr(b, v, depth+2)
 			case "text":
-				txt, v = scanStr(b, v, depth+2)
+				txt, v = jsonscan.ScanStr(b, v, depth+2)
 			default:
-				v = skipValue(b, v, depth+2)
+				v = jsonscan.SkipValue(b, v, depth+2)
 			}
 			return v
 		})
-		if e >= 0 && !it.text.ok && txt.ok && (is(typ, "input_text") || is(typ, "output_text") || is(typ, "text")) {
+		if e >= 0 && !it.text.OK && txt.OK && (typ.Is("input_text") || typ.Is("output_text") || typ.Is("text")) {
 			it.text = txt
 		}
 		return e
@@ -243,30 +245,30 @@ func (it *item) scanContent(b []byte, v, depth int) int {
 // scanOutput scans a tool output at v: a string, an object {content,
 // success} (success false marks a failure), or content items.
 func (it *item) scanOutput(b []byte, v, depth int) int {
-	it.out, it.outKind, it.outFailed = str{}, outNone, false
+	it.out, it.outKind, it.outFailed = jsonscan.Str{}, outNone, false
 	if v >= len(b) {
 		return -1
 	}
 	switch b[v] {
 	case '"':
 		it.outKind = outString
-		it.out, v = scanStr(b, v, depth)
+		it.out, v = jsonscan.ScanStr(b, v, depth)
 		return v
 	case '{':
 	default:
 		it.outKind = outOther
-		return skipValue(b, v, depth)
+		return jsonscan.SkipValue(b, v, depth)
 	}
 	it.outKind = outObject
 	return eachMember(b, v, func(key []byte, v int) int {
 		switch string(key) {
 		case "content":
-			it.out, v = scanStr(b, v, depth+1)
+			it.out, v = jsonscan.ScanStr(b, v, depth+1)
 		case "success":
 			it.outFailed = v < len(b) && b[v] == 'f'
-			v = skipValue(b, v, depth+1)
+			v = jsonscan.SkipValue(b, v, depth+1)
 		default:
-			v = skipValue(b, v, depth+1)
+			v = jsonscan.SkipValue(b, v, depth+1)
 		}
 		return v
 	})
@@ -277,7 +279,7 @@ func (it *item) scanOutput(b []byte, v, depth int) int {
 func (t *tokenInfo) scan(b []byte, v, depth int) int {
 	*t = tokenInfo{}
 	if v >= len(b) || b[v] != '{' {
-		return skipValue(b, v, depth)
+		return jsonscan.SkipValue(b, v, depth)
 	}
 	t.obj = true
 	return eachMember(b, v, func(key []byte, v int) int {
@@ -287,7 +289,7 @@ func (t *tokenInfo) scan(b []byte, v, depth int) int {
 		case "last_token_usage":
 			t.last, t.hasLast, v = scanTokens(b, v, depth+1)
 		default:
-			v = skipValue(b, v, depth+1)
+			v = jsonscan.SkipValue(b, v, depth+1)
 		}
 		return v
 	})
@@ -297,22 +299,22 @@ func (t *tokenInfo) scan(b []byte, v, depth int) int {
 // integers count as 0; ok is false when the value is not an object.
 func scanTokens(b []byte, v, depth int) (t tokens, ok bool, end int) {
 	if v >= len(b) || b[v] != '{' {
-		return t, false, skipValue(b, v, depth)
+		return t, false, jsonscan.SkipValue(b, v, depth)
 	}
 	end = eachMember(b, v, func(key []byte, v int) int {
 		switch string(key) {
 		case "input_tokens":
-			t[tIn], v = scanInt(b, v, depth+1)
+			t[tIn], v = jsonscan.ScanInt(b, v, depth+1)
 		case "cached_input_tokens":
-			t[tCached], v = scanInt(b, v, depth+1)
+			t[tCached], v = jsonscan.ScanInt(b, v, depth+1)
 		case "output_tokens":
-			t[tOut], v = scanInt(b, v, depth+1)
+			t[tOut], v = jsonscan.ScanInt(b, v, depth+1)
 		case "reasoning_output_tokens":
-			t[tReasoning], v = scanInt(b, v, depth+1)
+			t[tReasoning], v = jsonscan.ScanInt(b, v, depth+1)
 		case "total_tokens":
-			t[tTotal], v = scanInt(b, v, depth+1)
+			t[tTotal], v = jsonscan.ScanInt(b, v, depth+1)
 		default:
-			v = skipValue(b, v, depth+1)
+			v = jsonscan.SkipValue(b, v, depth+1)
 		}
 		return v
 	})

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -23,9 +24,9 @@ const (
 // valid JSON value is not readable yet (ErrIncomplete); a valid value that
 // is not an object is one malformed record.
 func (p *Parser) chatJSON(body []byte, d *session.Delta) error {
-	i := skipWS(body, 0)
+	i := jsonscan.SkipWS(body, 0)
 	if i == len(body) || body[i] != '{' {
-		if _, ok := wholeValue(body); !ok {
+		if _, ok := jsonscan.WholeValue(body); !ok {
 			return fmt.Errorf("%w: session document is not valid JSON", ErrIncomplete)
 		}
 		d.Malformed++
@@ -33,7 +34,7 @@ func (p *Parser) chatJSON(body []byte, d *session.Delta) error {
 	}
 	var a session.Delta
 	n, reported := p.countSession(val{raw: body[i:]}, 0, &a)
-	if n < 0 || skipWS(body, i+n) != len(body) {
+	if n < 0 || jsonscan.SkipWS(body, i+n) != len(body) {
 		return fmt.Errorf("%w: session document is not valid JSON", ErrIncomplete)
 	}
 	merge(d, &a)
@@ -121,7 +122,7 @@ func (p *Parser) countSession(v val, depth int, a *session.Delta) (int, bool) {
 	reported := false
 	n, _ := walkObject(v, depth, func(k []byte, esc bool, c val, depth int) int {
 		switch {
-		case keyIs(k, esc, "requests"):
+		case jsonscan.KeyIs(k, esc, "requests"):
 			var rs session.Delta
 			rep := false
 			n, _ := walkArray(c, depth, func(e val, depth int) int {
@@ -131,11 +132,11 @@ func (p *Parser) countSession(v val, depth int, a *session.Delta) (int, bool) {
 			})
 			reqs, reported = rs, rep
 			return n
-		case keyIs(k, esc, "creationDate"):
+		case jsonscan.KeyIs(k, esc, "creationDate"):
 			var n int
 			created, n = readNum(c, depth)
 			return n
-		case keyIs(k, esc, "lastMessageDate"):
+		case jsonscan.KeyIs(k, esc, "lastMessageDate"):
 			var n int
 			last, n = readNum(c, depth)
 			return n
@@ -152,7 +153,7 @@ func (p *Parser) countSession(v val, depth int, a *session.Delta) (int, bool) {
 // last).
 type request struct {
 	ts, completed     num
-	modelID, resolved str
+	modelID, resolved jsonscan.Str
 	parts             bool  // a response with content
 	toolParts         int64 // response parts of kind toolInvocationSerialized
 	resultObj         bool  // a result object
@@ -177,36 +178,36 @@ func (p *Parser) countRequest(v val, depth int, a *session.Delta) (int, bool) {
 	n, isObj := walkObject(v, depth, func(k []byte, esc bool, c val, depth int) int {
 		var n int
 		switch {
-		case keyIs(k, esc, "timestamp"):
+		case jsonscan.KeyIs(k, esc, "timestamp"):
 			q.ts, n = readNum(c, depth)
-		case keyIs(k, esc, "modelId"):
+		case jsonscan.KeyIs(k, esc, "modelId"):
 			q.modelID, n = readStr(c, depth)
-		case keyIs(k, esc, "response"):
+		case jsonscan.KeyIs(k, esc, "response"):
 			q.parts, q.toolParts, n = responseParts(c, depth)
-		case keyIs(k, esc, "result"):
+		case jsonscan.KeyIs(k, esc, "result"):
 			n = q.result(c, depth)
-		case keyIs(k, esc, "usage"):
+		case jsonscan.KeyIs(k, esc, "usage"):
 			q.usageIn, q.usageOut = num{}, num{}
 			n, q.usageObj = walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
 				var n int
 				switch {
-				case keyIs(k, esc, "promptTokens"):
+				case jsonscan.KeyIs(k, esc, "promptTokens"):
 					q.usageIn, n = readNum(c, depth)
-				case keyIs(k, esc, "completionTokens"):
+				case jsonscan.KeyIs(k, esc, "completionTokens"):
 					q.usageOut, n = readNum(c, depth)
 				default:
 					return skip
 				}
 				return n
 			})
-		case keyIs(k, esc, "promptTokens"):
+		case jsonscan.KeyIs(k, esc, "promptTokens"):
 			q.flatIn, n = readNum(c, depth)
-		case keyIs(k, esc, "completionTokens"):
+		case jsonscan.KeyIs(k, esc, "completionTokens"):
 			q.flatOut, n = readNum(c, depth)
-		case keyIs(k, esc, "modelState"):
+		case jsonscan.KeyIs(k, esc, "modelState"):
 			q.completed = num{}
 			n, _ = walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
-				if !keyIs(k, esc, "completedAt") {
+				if !jsonscan.KeyIs(k, esc, "completedAt") {
 					return skip
 				}
 				var n int
@@ -248,27 +249,27 @@ func (p *Parser) countRequest(v val, depth int, a *session.Delta) (int, bool) {
 // result reads a request's result: its metadata's tokens, resolved model
 // and tool call rounds.
 func (q *request) result(v val, depth int) int {
-	q.roundCalls, q.resolved, q.metaIn, q.metaOut = 0, str{}, num{}, num{}
+	q.roundCalls, q.resolved, q.metaIn, q.metaOut = 0, jsonscan.Str{}, num{}, num{}
 	n, isObj := walkObject(v, depth, func(k []byte, esc bool, c val, depth int) int {
-		if !keyIs(k, esc, "metadata") {
+		if !jsonscan.KeyIs(k, esc, "metadata") {
 			return skip
 		}
-		q.roundCalls, q.resolved, q.metaIn, q.metaOut = 0, str{}, num{}, num{}
+		q.roundCalls, q.resolved, q.metaIn, q.metaOut = 0, jsonscan.Str{}, num{}, num{}
 		n, _ := walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
 			var n int
 			switch {
-			case keyIs(k, esc, "promptTokens"):
+			case jsonscan.KeyIs(k, esc, "promptTokens"):
 				q.metaIn, n = readNum(c, depth)
-			case keyIs(k, esc, "outputTokens"):
+			case jsonscan.KeyIs(k, esc, "outputTokens"):
 				q.metaOut, n = readNum(c, depth)
-			case keyIs(k, esc, "resolvedModel"):
+			case jsonscan.KeyIs(k, esc, "resolvedModel"):
 				q.resolved, n = readStr(c, depth)
-			case keyIs(k, esc, "toolCallRounds"):
+			case jsonscan.KeyIs(k, esc, "toolCallRounds"):
 				var calls int64
 				n, _ = walkArray(c, depth, func(round val, depth int) int {
 					var inRound int64
 					n, _ := walkObject(round, depth, func(k []byte, esc bool, c val, depth int) int {
-						if !keyIs(k, esc, "toolCalls") {
+						if !jsonscan.KeyIs(k, esc, "toolCalls") {
 							return skip
 						}
 						inRound = 0
@@ -299,20 +300,20 @@ func (q *request) result(v val, depth int) int {
 func responseParts(v val, depth int) (content bool, tools int64, n int) {
 	if v.n == nil && len(v.raw) > 0 && v.raw[0] == '"' {
 		s, n := readStr(v, depth)
-		return len(s.raw) > 0, 0, n
+		return len(s.Raw) > 0, 0, n
 	}
 	n, _ = walkArray(v, depth, func(part val, depth int) int {
 		content = true
-		var kind str
+		var kind jsonscan.Str
 		n, _ := walkObject(part, depth, func(k []byte, esc bool, c val, depth int) int {
-			if !keyIs(k, esc, "kind") {
+			if !jsonscan.KeyIs(k, esc, "kind") {
 				return skip
 			}
 			var n int
 			kind, n = readStr(c, depth)
 			return n
 		})
-		if is(kind, "toolInvocationSerialized") {
+		if kind.Is("toolInvocationSerialized") {
 			tools++
 		}
 		return n
@@ -322,11 +323,11 @@ func responseParts(v val, depth int) (content bool, tools int64, n int) {
 
 // modelName is the model a request ran on: the resolved model reported by
 // Copilot, else the selected modelId without its "copilot/" vendor prefix.
-func (p *Parser) modelName(resolved, modelID str) string {
-	if resolved.ok && len(resolved.raw) > 0 {
+func (p *Parser) modelName(resolved, modelID jsonscan.Str) string {
+	if resolved.OK && len(resolved.Raw) > 0 {
 		return p.models.get(resolved)
 	}
-	if !modelID.ok || len(modelID.raw) == 0 {
+	if !modelID.OK || len(modelID.Raw) == 0 {
 		return ""
 	}
 	return strings.TrimPrefix(p.models.get(modelID), "copilot/")
@@ -339,16 +340,16 @@ type strCache struct {
 	s   []string
 }
 
-func (c *strCache) get(s str) string {
+func (c *strCache) get(s jsonscan.Str) string {
 	for i, r := range c.raw {
-		if bytes.Equal(r, s.raw) {
+		if bytes.Equal(r, s.Raw) {
 			return c.s[i]
 		}
 	}
-	v, _ := text(s, nil)
+	v, _ := s.Text(nil)
 	if len(c.raw) >= 16 {
 		c.raw, c.s = c.raw[:0], c.s[:0]
 	}
-	c.raw, c.s = append(c.raw, bytes.Clone(s.raw)), append(c.s, string(v))
+	c.raw, c.s = append(c.raw, bytes.Clone(s.Raw)), append(c.s, string(v))
 	return c.s[len(c.s)-1]
 }

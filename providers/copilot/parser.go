@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -89,10 +90,10 @@ func (p *Parser) Restore(state []byte) error {
 
 // event is what one CLI event line holds that counts.
 type event struct {
-	typ, ts str
+	typ, ts jsonscan.Str
 	data    val // the last data member (open-ended until read)
 	// the data as read for typ, when read inline during the walk
-	readFor str
+	readFor jsonscan.Str
 	read    bool
 	facts   eventFacts
 }
@@ -103,7 +104,7 @@ type eventFacts struct {
 	usage       session.Usage
 	output      num // assistant.message outputTokens
 	models      []string
-	cwd, branch str
+	cwd, branch jsonscan.Str
 	shutdown    bool // a session.shutdown: the run ends
 	totals      bool // usage holds the run's totals (modelMetrics)
 }
@@ -111,7 +112,7 @@ type eventFacts struct {
 // Line parses one Copilot CLI event (without its newline) into d. The line
 // is read in one pass; what it holds counts only if all of it is valid JSON.
 func (p *Parser) Line(line []byte, d *session.Delta) {
-	i := skipWS(line, 0)
+	i := jsonscan.SkipWS(line, 0)
 	if i == len(line) || line[i] != '{' {
 		if len(bytes.TrimSpace(line)) > 0 {
 			d.Malformed++
@@ -123,13 +124,13 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 	n, _ := walkObject(val{raw: line[i:]}, 0, func(k []byte, esc bool, c val, depth int) int {
 		var n int
 		switch {
-		case keyIs(k, esc, "type"):
+		case jsonscan.KeyIs(k, esc, "type"):
 			e.typ, n = readStr(c, depth)
-		case keyIs(k, esc, "timestamp"):
+		case jsonscan.KeyIs(k, esc, "timestamp"):
 			e.ts, n = readStr(c, depth)
-		case keyIs(k, esc, "data"):
+		case jsonscan.KeyIs(k, esc, "data"):
 			e.data, e.read = c, false
-			if !e.typ.ok {
+			if !e.typ.OK {
 				return skip // read once the type is known
 			}
 			e.facts = eventFacts{models: e.facts.models[:0]}
@@ -142,11 +143,11 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 		}
 		return n
 	})
-	if n < 0 || skipWS(line, i+n) != len(line) {
+	if n < 0 || jsonscan.SkipWS(line, i+n) != len(line) {
 		d.Malformed++
 		return
 	}
-	if !e.read || !bytes.Equal(e.readFor.raw, e.typ.raw) || e.readFor.esc != e.typ.esc {
+	if !e.read || !bytes.Equal(e.readFor.Raw, e.typ.Raw) || e.readFor.Esc != e.typ.Esc {
 		e.facts = eventFacts{models: e.facts.models[:0]}
 		p.eventData(e.typ, e.data, 1, &e.facts) // validated by the walk
 	}
@@ -154,22 +155,22 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 	d.Records++
 	// unknown until a record of the file reports usage (see Delta)
 	d.UsageUnknown = true
-	if e.ts.ok {
-		if t, ok := parseTime(e.ts, p.buf[:0]); ok {
+	if e.ts.OK {
+		if t, ok := jsonscan.ParseTime(e.ts, p.buf[:0]); ok {
 			d.Observe(t)
 		}
 	}
 	f := &e.facts
 	d.Counts = d.Counts.Add(f.Counts)
 	d.Models = session.AddModels(d.Models, f.models...)
-	if f.cwd.ok && len(f.cwd.raw) > 0 {
+	if f.cwd.OK && len(f.cwd.Raw) > 0 {
 		d.CWD = p.strs.get(f.cwd)
 	}
-	if f.branch.ok && len(f.branch.raw) > 0 {
+	if f.branch.OK && len(f.branch.Raw) > 0 {
 		d.GitBranch = p.strs.get(f.branch)
 	}
 	switch {
-	case is(e.typ, "session.start"), is(e.typ, "session.resume"):
+	case e.typ.Is("session.start"), e.typ.Is("session.resume"):
 		p.runOut = 0
 	case f.output.ok:
 		d.Usage.Output += f.output.n
@@ -191,26 +192,26 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 
 // eventData reads an event's data for its type into f and returns the
 // data's length.
-func (p *Parser) eventData(typ str, data val, depth int, f *eventFacts) int {
+func (p *Parser) eventData(typ jsonscan.Str, data val, depth int, f *eventFacts) int {
 	switch {
-	case is(typ, "user.message"):
+	case typ.Is("user.message"):
 		f.UserMessages++
-	case is(typ, "assistant.message"):
+	case typ.Is("assistant.message"):
 		f.AssistantMessages++
 		var tools int64
-		var model str
+		var model jsonscan.Str
 		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
 			var n int
 			switch {
-			case keyIs(k, esc, "toolRequests"):
+			case jsonscan.KeyIs(k, esc, "toolRequests"):
 				tools = 0
 				n, _ = walkArray(c, depth, func(val, int) int {
 					tools++
 					return skip
 				})
-			case keyIs(k, esc, "model"):
+			case jsonscan.KeyIs(k, esc, "model"):
 				model, n = readStr(c, depth)
-			case keyIs(k, esc, "outputTokens"):
+			case jsonscan.KeyIs(k, esc, "outputTokens"):
 				f.output, n = readNum(c, depth)
 			default:
 				return skip
@@ -220,10 +221,10 @@ func (p *Parser) eventData(typ str, data val, depth int, f *eventFacts) int {
 		f.ToolCalls += tools
 		p.addModel(f, model)
 		return n
-	case is(typ, "tool.execution_complete"):
+	case typ.Is("tool.execution_complete"):
 		var success byte
 		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
-			if !keyIs(k, esc, "success") {
+			if !jsonscan.KeyIs(k, esc, "success") {
 				return skip
 			}
 			var n int
@@ -234,20 +235,20 @@ func (p *Parser) eventData(typ str, data val, depth int, f *eventFacts) int {
 			f.ToolErrors++
 		}
 		return n
-	case is(typ, "session.start"), is(typ, "session.resume"):
+	case typ.Is("session.start"), typ.Is("session.resume"):
 		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
-			if !keyIs(k, esc, "context") {
+			if !jsonscan.KeyIs(k, esc, "context") {
 				return skip
 			}
 			return f.context(c, depth)
 		})
 		return n
-	case is(typ, "session.context_changed"):
+	case typ.Is("session.context_changed"):
 		return f.context(data, depth)
-	case is(typ, "session.model_change"):
-		var model str
+	case typ.Is("session.model_change"):
+		var model jsonscan.Str
 		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
-			if !keyIs(k, esc, "newModel") {
+			if !jsonscan.KeyIs(k, esc, "newModel") {
 				return skip
 			}
 			var n int
@@ -256,10 +257,10 @@ func (p *Parser) eventData(typ str, data val, depth int, f *eventFacts) int {
 		})
 		p.addModel(f, model)
 		return n
-	case is(typ, "session.shutdown"):
+	case typ.Is("session.shutdown"):
 		f.shutdown = true
 		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
-			if !keyIs(k, esc, "modelMetrics") {
+			if !jsonscan.KeyIs(k, esc, "modelMetrics") {
 				return skip
 			}
 			// per model (of repeated keys the last wins)
@@ -268,22 +269,22 @@ func (p *Parser) eventData(typ str, data val, depth int, f *eventFacts) int {
 			n, f.totals = walkObject(c, depth, func(k []byte, esc bool, m val, depth int) int {
 				var u session.Usage
 				n, isObj := walkObject(m, depth, func(k []byte, esc bool, c val, depth int) int {
-					if !keyIs(k, esc, "usage") {
+					if !jsonscan.KeyIs(k, esc, "usage") {
 						return skip
 					}
 					u = session.Usage{}
 					n, _ := walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
 						var field *int64
 						switch {
-						case keyIs(k, esc, "inputTokens"):
+						case jsonscan.KeyIs(k, esc, "inputTokens"):
 							field = &u.Input
-						case keyIs(k, esc, "outputTokens"):
+						case jsonscan.KeyIs(k, esc, "outputTokens"):
 							field = &u.Output
-						case keyIs(k, esc, "cacheReadTokens"):
+						case jsonscan.KeyIs(k, esc, "cacheReadTokens"):
 							field = &u.CacheRead
-						case keyIs(k, esc, "cacheWriteTokens"):
+						case jsonscan.KeyIs(k, esc, "cacheWriteTokens"):
 							field = &u.CacheWrite
-						case keyIs(k, esc, "reasoningTokens"):
+						case jsonscan.KeyIs(k, esc, "reasoningTokens"):
 							field = &u.Reasoning
 						default:
 							return skip
@@ -295,7 +296,7 @@ func (p *Parser) eventData(typ str, data val, depth int, f *eventFacts) int {
 					return n
 				})
 				if n >= 0 {
-					p.metric(p.models.get(str{raw: k, esc: esc, ok: true}), u, isObj)
+					p.metric(p.models.get(jsonscan.Str{Raw: k, Esc: esc, OK: true}), u, isObj)
 				}
 				return n
 			})
@@ -310,18 +311,18 @@ func (p *Parser) eventData(typ str, data val, depth int, f *eventFacts) int {
 		}
 		return n
 	}
-	return skipValue(data.raw, 0, depth)
+	return jsonscan.SkipValue(data.raw, 0, depth)
 }
 
 // context reads a working directory context {cwd, branch, …}.
 func (f *eventFacts) context(v val, depth int) int {
-	f.cwd, f.branch = str{}, str{}
+	f.cwd, f.branch = jsonscan.Str{}, jsonscan.Str{}
 	n, _ := walkObject(v, depth, func(k []byte, esc bool, c val, depth int) int {
 		var n int
 		switch {
-		case keyIs(k, esc, "cwd"):
+		case jsonscan.KeyIs(k, esc, "cwd"):
 			f.cwd, n = readStr(c, depth)
-		case keyIs(k, esc, "branch"):
+		case jsonscan.KeyIs(k, esc, "branch"):
 			f.branch, n = readStr(c, depth)
 		default:
 			return skip
@@ -332,8 +333,8 @@ func (f *eventFacts) context(v val, depth int) int {
 }
 
 // addModel adds a model name (a non-empty string) to f.
-func (p *Parser) addModel(f *eventFacts, s str) {
-	if s.ok && len(s.raw) > 0 {
+func (p *Parser) addModel(f *eventFacts, s jsonscan.Str) {
+	if s.OK && len(s.Raw) > 0 {
 		f.models = append(f.models, p.models.get(s))
 	}
 }
@@ -391,20 +392,20 @@ func sniff(data []byte) string {
 	if j := bytes.IndexByte(data, '\n'); j >= 0 {
 		line = data[:j]
 	}
-	i := skipWS(line, 0)
+	i := jsonscan.SkipWS(line, 0)
 	if i == len(line) || line[i] != '{' {
 		return formatJSON
 	}
 	var kind byte
 	n, _ := walkObject(val{raw: line[i:]}, 0, func(k []byte, esc bool, c val, depth int) int {
-		if !keyIs(k, esc, "kind") {
+		if !jsonscan.KeyIs(k, esc, "kind") {
 			return skip
 		}
 		var n int
 		kind, n = readKind(c, depth)
 		return n
 	})
-	if n >= 0 && skipWS(line, i+n) == len(line) && kind == kNumber {
+	if n >= 0 && jsonscan.SkipWS(line, i+n) == len(line) && kind == kNumber {
 		return formatJSONL
 	}
 	return formatJSON

@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/sessiond/sessiond/providers/jsonscan"
 )
 
 // This file replays VS Code's chat object mutation log (objectMutationLog.ts)
@@ -71,12 +73,12 @@ func (v val) truthy() bool {
 }
 
 // str returns the value as a string value, if it is one.
-func (v val) str() str {
+func (v val) str() jsonscan.Str {
 	if v.n != nil || len(v.raw) < 2 || v.raw[0] != '"' {
-		return str{}
+		return jsonscan.Str{}
 	}
 	inner := v.raw[1 : len(v.raw)-1]
-	return str{raw: inner, esc: bytes.IndexByte(inner, '\\') >= 0, ok: true}
+	return jsonscan.Str{Raw: inner, Esc: bytes.IndexByte(inner, '\\') >= 0, OK: true}
 }
 
 // int returns the value as an int64 if it is a number (see number).
@@ -84,7 +86,7 @@ func (v val) int() (int64, bool) {
 	if v.kind() != kNumber {
 		return 0, false
 	}
-	e, integer := scanNumber(v.raw, 0)
+	e, integer := jsonscan.ScanNumber(v.raw, 0)
 	if e != len(v.raw) {
 		return 0, false
 	}
@@ -109,7 +111,7 @@ func (v val) members() memberIter {
 	case len(v.raw) == 0 || v.raw[0] != '{':
 		return memberIter{done: true}
 	}
-	it := memberIter{b: v.raw, i: skipWS(v.raw, 1)}
+	it := memberIter{b: v.raw, i: jsonscan.SkipWS(v.raw, 1)}
 	if it.i < len(it.b) && it.b[it.i] == '}' {
 		it.done = true
 	}
@@ -130,19 +132,19 @@ func (it *memberIter) next() (key []byte, esc bool, v val, ok bool) {
 		it.j++
 		return it.n.keys[j], false, it.n.vals[j], true
 	}
-	key, esc, vi := member(it.b, it.i)
+	key, esc, vi := jsonscan.Member(it.b, it.i)
 	if vi < 0 {
 		it.done, it.bad = true, true
 		return nil, false, val{}, false
 	}
-	e := skipValue(it.b, vi, 1)
+	e := jsonscan.SkipValue(it.b, vi, 1)
 	if e < 0 {
 		it.done, it.bad = true, true
 		return nil, false, val{}, false
 	}
 	v = val{raw: it.b[vi:e]}
 	var closed bool
-	if it.i, closed = next(it.b, e, '}'); it.i < 0 {
+	if it.i, closed = jsonscan.Next(it.b, e, '}'); it.i < 0 {
 		it.done, it.bad = true, true
 		return nil, false, val{}, false
 	}
@@ -167,7 +169,7 @@ func (v val) elems() elemIter {
 	case len(v.raw) == 0 || v.raw[0] != '[':
 		return elemIter{done: true}
 	}
-	it := elemIter{b: v.raw, i: skipWS(v.raw, 1)}
+	it := elemIter{b: v.raw, i: jsonscan.SkipWS(v.raw, 1)}
 	if it.i < len(it.b) && it.b[it.i] == ']' {
 		it.done = true
 	}
@@ -186,14 +188,14 @@ func (it *elemIter) next() (val, bool) {
 		it.j++
 		return it.n.vals[it.j-1], true
 	}
-	e := skipValue(it.b, it.i, 1)
+	e := jsonscan.SkipValue(it.b, it.i, 1)
 	if e < 0 {
 		it.done, it.bad = true, true
 		return val{}, false
 	}
 	v := val{raw: it.b[it.i:e]}
 	var closed bool
-	if it.i, closed = next(it.b, e, ']'); it.i < 0 {
+	if it.i, closed = jsonscan.Next(it.b, e, ']'); it.i < 0 {
 		it.done, it.bad = true, true
 		return val{}, false
 	}
@@ -244,7 +246,7 @@ func materialize(slot *val) *node {
 			}
 			stable := true
 			if esc || !utf8.Valid(k) {
-				k, buf = text(str{raw: k, esc: esc, ok: true}, buf[:0])
+				k, buf = (jsonscan.Str{Raw: k, Esc: esc, OK: true}).Text(buf[:0])
 				stable = false
 			}
 			n.set(k, v, stable)
@@ -365,14 +367,14 @@ type entry struct {
 // strings and numbers, or whose i is neither a number nor null.
 func parseEntry(line []byte, e *entry, buf []byte) ([]byte, error) {
 	*e = entry{path: e.path[:0], kind: -1}
-	i := skipWS(line, 0)
+	i := jsonscan.SkipWS(line, 0)
 	if i == len(line) || line[i] != '{' {
 		return buf, errReplay("entry is not a JSON object")
 	}
 	var k, kind, iv val
 	hasKind := false
 	exact := func(c val, depth int) (val, int) {
-		n := skipValue(c.raw, 0, depth)
+		n := jsonscan.SkipValue(c.raw, 0, depth)
 		if n < 0 {
 			return val{}, -1
 		}
@@ -381,12 +383,12 @@ func parseEntry(line []byte, e *entry, buf []byte) ([]byte, error) {
 	n, _ := walkObject(val{raw: line[i:]}, 0, func(key []byte, esc bool, c val, depth int) int {
 		var n int
 		switch {
-		case keyIs(key, esc, "kind"):
+		case jsonscan.KeyIs(key, esc, "kind"):
 			kind, n = exact(c, depth)
 			hasKind = true
-		case keyIs(key, esc, "k"):
+		case jsonscan.KeyIs(key, esc, "k"):
 			k, n = exact(c, depth)
-		case keyIs(key, esc, "v"):
+		case jsonscan.KeyIs(key, esc, "v"):
 			if hasKind && isZero(kind) {
 				// an initial state: index its members and its requests
 				// while validating it (mutations reach into them)
@@ -396,7 +398,7 @@ func parseEntry(line []byte, e *entry, buf []byte) ([]byte, error) {
 			} else {
 				e.v, n = exact(c, depth)
 			}
-		case keyIs(key, esc, "i"):
+		case jsonscan.KeyIs(key, esc, "i"):
 			iv, n = exact(c, depth)
 			e.hasI = true
 		default:
@@ -404,7 +406,7 @@ func parseEntry(line []byte, e *entry, buf []byte) ([]byte, error) {
 		}
 		return n
 	})
-	if n < 0 || skipWS(line, i+n) != len(line) {
+	if n < 0 || jsonscan.SkipWS(line, i+n) != len(line) {
 		return buf, errReplay("entry is not a JSON object")
 	}
 	if !hasKind {
@@ -423,7 +425,7 @@ func parseEntry(line []byte, e *entry, buf []byte) ([]byte, error) {
 			e.nullI, e.i = true, 0
 		case kNumber:
 			n, ok := iv.int()
-			if e2, integer := scanNumber(iv.raw, 0); !ok || e2 != len(iv.raw) || !integer || n < 0 || n > 1<<32-1 {
+			if e2, integer := jsonscan.ScanNumber(iv.raw, 0); !ok || e2 != len(iv.raw) || !integer || n < 0 || n > 1<<32-1 {
 				return buf, errReplay("entry i is not a valid array length")
 			}
 			e.i = n
@@ -446,7 +448,7 @@ func parseEntry(line []byte, e *entry, buf []byte) ([]byte, error) {
 		var pk pathKey
 		switch p.kind() {
 		case kString:
-			pk.name, buf = text(p.str(), buf)
+			pk.name, buf = p.str().Text(buf)
 			pk.idx, pk.index = arrayIndex(pk.name)
 		case kNumber:
 			pk.name = p.raw
@@ -468,7 +470,7 @@ func isZero(kind val) bool { return len(kind.raw) == 1 && kind.raw[0] == '0' }
 // array materialized too: the same pass validates it.
 func index(c val, depth int, buf []byte) (val, int, []byte) {
 	if len(c.raw) == 0 || c.raw[0] != '{' {
-		n := skipValue(c.raw, 0, depth)
+		n := jsonscan.SkipValue(c.raw, 0, depth)
 		if n < 0 {
 			return val{}, -1, buf
 		}
@@ -478,10 +480,10 @@ func index(c val, depth int, buf []byte) (val, int, []byte) {
 	n, _ := walkObject(c, depth, func(k []byte, esc bool, m val, depth int) int {
 		var v val
 		var n int
-		if keyIs(k, esc, "requests") && len(m.raw) > 0 && m.raw[0] == '[' {
+		if jsonscan.KeyIs(k, esc, "requests") && len(m.raw) > 0 && m.raw[0] == '[' {
 			arr := &node{arr: true}
 			n, _ = walkArray(m, depth, func(e val, depth int) int {
-				n := skipValue(e.raw, 0, depth)
+				n := jsonscan.SkipValue(e.raw, 0, depth)
 				if n >= 0 {
 					arr.vals = append(arr.vals, val{raw: e.raw[:n]})
 				}
@@ -489,7 +491,7 @@ func index(c val, depth int, buf []byte) (val, int, []byte) {
 			})
 			v = val{n: arr}
 		} else {
-			if n = skipValue(m.raw, 0, depth); n >= 0 {
+			if n = jsonscan.SkipValue(m.raw, 0, depth); n >= 0 {
 				v = val{raw: m.raw[:n]}
 			}
 		}
@@ -498,7 +500,7 @@ func index(c val, depth int, buf []byte) (val, int, []byte) {
 		}
 		stable := true
 		if esc || !utf8.Valid(k) {
-			k, buf = text(str{raw: k, esc: esc, ok: true}, buf[:0])
+			k, buf = (jsonscan.Str{Raw: k, Esc: esc, OK: true}).Text(buf[:0])
 			stable = false
 		}
 		root.set(k, v, stable)
@@ -518,7 +520,7 @@ func arrayIndex(name []byte) (int, bool) {
 	}
 	n := 0
 	for _, c := range name {
-		if !isDigit(c) {
+		if !jsonscan.IsDigit(c) {
 			return 0, false
 		}
 		n = n*10 + int(c-'0')

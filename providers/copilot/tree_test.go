@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sessiond/sessiond/providers/jsonscan"
 )
 
 // plain returns a replayed value as encoding/json would decode its
@@ -24,7 +26,7 @@ func plain(t *testing.T, v val) any {
 			}
 			if esc {
 				var d []byte
-				d, _ = text(str{raw: k, esc: true, ok: true}, nil)
+				d, _ = (jsonscan.Str{Raw: k, Esc: true, OK: true}).Text(nil)
 				k = d
 			}
 			if f.kind() != kUndefined {

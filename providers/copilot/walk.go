@@ -1,5 +1,7 @@
 package copilot
 
+import "github.com/sessiond/sessiond/providers/jsonscan"
+
 // This file walks values in one pass: a handler gets each member or
 // element as it comes and either reads it (returning how far it read) or
 // lets the walker skip it. Values are given as vals whose raw bytes start at
@@ -29,24 +31,24 @@ func walkObject(v val, depth int, fn func(key []byte, esc bool, c val, depth int
 	}
 	b := v.raw
 	if len(b) == 0 || b[0] != '{' {
-		return skipValue(b, 0, depth), false
+		return jsonscan.SkipValue(b, 0, depth), false
 	}
-	if depth+1 > maxDepth {
+	if depth+1 > jsonscan.MaxDepth {
 		return -1, true
 	}
-	i := skipWS(b, 1)
+	i := jsonscan.SkipWS(b, 1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, true
 	}
 	for {
-		key, esc, vi := member(b, i)
+		key, esc, vi := jsonscan.Member(b, i)
 		if vi < 0 {
 			return -1, true
 		}
 		var e int
 		switch n := fn(key, esc, val{raw: b[vi:]}, depth+1); {
 		case n == skip:
-			e = skipValue(b, vi, depth+1)
+			e = jsonscan.SkipValue(b, vi, depth+1)
 		case n < 0:
 			return -1, true
 		default:
@@ -56,7 +58,7 @@ func walkObject(v val, depth int, fn func(key []byte, esc bool, c val, depth int
 			return -1, true
 		}
 		var closed bool
-		if i, closed = next(b, e, '}'); i < 0 {
+		if i, closed = jsonscan.Next(b, e, '}'); i < 0 {
 			return -1, true
 		}
 		if closed {
@@ -79,12 +81,12 @@ func walkArray(v val, depth int, fn func(c val, depth int) int) (int, bool) {
 	}
 	b := v.raw
 	if len(b) == 0 || b[0] != '[' {
-		return skipValue(b, 0, depth), false
+		return jsonscan.SkipValue(b, 0, depth), false
 	}
-	if depth+1 > maxDepth {
+	if depth+1 > jsonscan.MaxDepth {
 		return -1, true
 	}
-	i := skipWS(b, 1)
+	i := jsonscan.SkipWS(b, 1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, true
 	}
@@ -92,7 +94,7 @@ func walkArray(v val, depth int, fn func(c val, depth int) int) (int, bool) {
 		var e int
 		switch n := fn(val{raw: b[i:]}, depth+1); {
 		case n == skip:
-			e = skipValue(b, i, depth+1)
+			e = jsonscan.SkipValue(b, i, depth+1)
 		case n < 0:
 			return -1, true
 		default:
@@ -102,7 +104,7 @@ func walkArray(v val, depth int, fn func(c val, depth int) int) (int, bool) {
 			return -1, true
 		}
 		var closed bool
-		if i, closed = next(b, e, ']'); i < 0 {
+		if i, closed = jsonscan.Next(b, e, ']'); i < 0 {
 			return -1, true
 		}
 		if closed {
@@ -114,19 +116,19 @@ func walkArray(v val, depth int, fn func(c val, depth int) int) (int, bool) {
 // readStr reads the value at the start of v: a string's contents, or
 // str{} for anything else (skipped). It returns the value's length (0 for
 // a node).
-func readStr(v val, depth int) (str, int) {
+func readStr(v val, depth int) (jsonscan.Str, int) {
 	if v.n != nil {
-		return str{}, 0
+		return jsonscan.Str{}, 0
 	}
 	b := v.raw
 	if len(b) > 0 && b[0] == '"' {
-		e, esc := scanString(b, 1)
+		e, esc := jsonscan.ScanString(b, 1)
 		if e < 0 {
-			return str{}, -1
+			return jsonscan.Str{}, -1
 		}
-		return str{raw: b[1 : e-1], esc: esc, ok: true}, e
+		return jsonscan.Str{Raw: b[1 : e-1], Esc: esc, OK: true}, e
 	}
-	return str{}, skipValue(b, 0, depth)
+	return jsonscan.Str{}, jsonscan.SkipValue(b, 0, depth)
 }
 
 // num is a number value read: ok when the value was a number in range.
@@ -142,10 +144,10 @@ func readNum(v val, depth int) (num, int) {
 		return num{}, 0
 	}
 	b := v.raw
-	if len(b) == 0 || (b[0] != '-' && !isDigit(b[0])) {
-		return num{}, skipValue(b, 0, depth)
+	if len(b) == 0 || (b[0] != '-' && !jsonscan.IsDigit(b[0])) {
+		return num{}, jsonscan.SkipValue(b, 0, depth)
 	}
-	e, integer := scanNumber(b, 0)
+	e, integer := jsonscan.ScanNumber(b, 0)
 	if e < 0 {
 		return num{}, -1
 	}
@@ -159,7 +161,7 @@ func readKind(v val, depth int) (byte, int) {
 	if v.n != nil {
 		return v.kind(), 0
 	}
-	e := skipValue(v.raw, 0, depth)
+	e := jsonscan.SkipValue(v.raw, 0, depth)
 	if e < 0 {
 		return kUndefined, -1
 	}

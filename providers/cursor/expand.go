@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -364,23 +365,23 @@ func (g *globalState) listComposers(ctx context.Context, c driver.Conn) error {
 func composerVersion(value []byte) (string, bool) {
 	var updated int64
 	var messages, valid bool
-	if i := skipWS(value, 0); i < len(value) && value[i] == '{' {
-		e := objectMembers(value, i, 0, func(k str, v, depth int) int {
+	if i := jsonscan.SkipWS(value, 0); i < len(value) && value[i] == '{' {
+		e := objectMembers(value, i, 0, func(k jsonscan.Str, v, depth int) int {
 			switch {
-			case is(k, "lastUpdatedAt"):
-				n, e := scanInt(value, v, depth)
+			case k.Is("lastUpdatedAt"):
+				n, e := jsonscan.ScanInt(value, v, depth)
 				updated = n
 				return e
-			case is(k, "fullConversationHeadersOnly"), is(k, "conversation"):
-				e := skipValue(value, v, depth)
-				if e >= 0 && value[v] == '[' && skipWS(value, v+1) < e-1 {
+			case k.Is("fullConversationHeadersOnly"), k.Is("conversation"):
+				e := jsonscan.SkipValue(value, v, depth)
+				if e >= 0 && value[v] == '[' && jsonscan.SkipWS(value, v+1) < e-1 {
 					messages = true
 				}
 				return e
 			}
-			return skipValue(value, v, depth)
+			return jsonscan.SkipValue(value, v, depth)
 		})
-		valid = e >= 0 && skipWS(value, e) == len(value)
+		valid = e >= 0 && jsonscan.SkipWS(value, e) == len(value)
 	}
 	if !valid {
 		return versionPrefix + "x" + strconv.FormatUint(uint64(crc32.Checksum(value, castagnoli)), 36), true
@@ -492,25 +493,25 @@ func headerIDs(composer []byte) ([]string, bool) {
 	}
 	var ids []string
 	var buf []byte
-	i := skipWS(composer, 0)
-	objectMembers(composer, i, 0, func(k str, v, depth int) int {
-		if !is(k, "fullConversationHeadersOnly") || composer[v] != '[' {
-			return skipValue(composer, v, depth)
+	i := jsonscan.SkipWS(composer, 0)
+	objectMembers(composer, i, 0, func(k jsonscan.Str, v, depth int) int {
+		if !k.Is("fullConversationHeadersOnly") || composer[v] != '[' {
+			return jsonscan.SkipValue(composer, v, depth)
 		}
 		ids = ids[:0]
 		return arrayElements(composer, v, depth, func(v, depth int) int {
 			id := ""
-			e := objectOrSkip(composer, v, depth, func(k str, v, depth int) int {
-				if is(k, "bubbleId") {
-					s, e := scanStr(composer, v, depth)
-					if s.ok {
+			e := objectOrSkip(composer, v, depth, func(k jsonscan.Str, v, depth int) int {
+				if k.Is("bubbleId") {
+					s, e := jsonscan.ScanStr(composer, v, depth)
+					if s.OK {
 						var t []byte
-						t, buf = text(s, buf[:0])
+						t, buf = s.Text(buf[:0])
 						id = string(t)
 					}
 					return e
 				}
-				return skipValue(composer, v, depth)
+				return jsonscan.SkipValue(composer, v, depth)
 			})
 			ids = append(ids, id)
 			return e

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -47,12 +48,12 @@ func (*Parser) Restore(state []byte) error {
 
 // header is the envelope of a document.
 type header struct {
-	kind     str
-	cwd      str
-	composer span // composer documents: the composerData value
-	bubbles  span // composer documents: the array of bubbles
-	format   str  // transcripts: "jsonl" or "txt"
-	primary  bool // transcripts: the conversation is counted from this file
+	kind     jsonscan.Str
+	cwd      jsonscan.Str
+	composer span         // composer documents: the composerData value
+	bubbles  span         // composer documents: the array of bubbles
+	format   jsonscan.Str // transcripts: "jsonl" or "txt"
+	primary  bool         // transcripts: the conversation is counted from this file
 	btime    int64
 	mtime    int64
 }
@@ -68,12 +69,12 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 		return fmt.Errorf("%w: bad header", ErrNotDocument)
 	}
 	switch {
-	case is(h.kind, docComposer):
-		if skipWS(data, end) != len(data) {
+	case h.kind.Is(docComposer):
+		if jsonscan.SkipWS(data, end) != len(data) {
 			return fmt.Errorf("%w: data after the document", ErrNotDocument)
 		}
 		p.composerDoc(data, &h, d)
-	case is(h.kind, docTranscript):
+	case h.kind.Is(docTranscript):
 		i := end
 		for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r') {
 			i++
@@ -91,48 +92,48 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 // header scans the envelope object at the start of data (validating it,
 // and so every value it holds) and returns the position after it, or -1.
 func (p *Parser) header(data []byte, h *header) int {
-	i := skipWS(data, 0)
+	i := jsonscan.SkipWS(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return -1
 	}
 	h.composer, h.bubbles = span{-1, -1}, span{-1, -1}
 	p.bubbles = p.bubbles[:0]
-	return objectMembers(data, i, 0, func(k str, v, depth int) int {
+	return objectMembers(data, i, 0, func(k jsonscan.Str, v, depth int) int {
 		switch {
-		case is(k, "sessiond"):
-			s, e := scanStr(data, v, depth)
+		case k.Is("sessiond"):
+			s, e := jsonscan.ScanStr(data, v, depth)
 			h.kind = s
 			return e
-		case is(k, "cwd"):
-			s, e := scanStr(data, v, depth)
+		case k.Is("cwd"):
+			s, e := jsonscan.ScanStr(data, v, depth)
 			h.cwd = s
 			return e
-		case is(k, "format"):
-			s, e := scanStr(data, v, depth)
+		case k.Is("format"):
+			s, e := jsonscan.ScanStr(data, v, depth)
 			h.format = s
 			return e
-		case is(k, "primary"):
-			b, e := scanTrue(data, v, depth)
+		case k.Is("primary"):
+			b, e := jsonscan.ScanTrue(data, v, depth)
 			h.primary = b
 			return e
-		case is(k, "btime"):
-			n, e := scanInt(data, v, depth)
+		case k.Is("btime"):
+			n, e := jsonscan.ScanInt(data, v, depth)
 			h.btime = n
 			return e
-		case is(k, "mtime"):
-			n, e := scanInt(data, v, depth)
+		case k.Is("mtime"):
+			n, e := jsonscan.ScanInt(data, v, depth)
 			h.mtime = n
 			return e
-		case is(k, "composer"):
-			e := skipValue(data, v, depth)
+		case k.Is("composer"):
+			e := jsonscan.SkipValue(data, v, depth)
 			h.composer = span{v, e}
 			return e
-		case is(k, "bubbles"):
+		case k.Is("bubbles"):
 			// parsed (and so validated) in one pass; the last "bubbles" wins
 			p.bubbles = p.bubbles[:0]
 			if data[v] != '[' {
 				h.bubbles = span{-1, -1}
-				return skipValue(data, v, depth)
+				return jsonscan.SkipValue(data, v, depth)
 			}
 			e := arrayElements(data, v, depth, func(v, depth int) int {
 				var f bubbleFacts
@@ -143,14 +144,14 @@ func (p *Parser) header(data []byte, h *header) int {
 			h.bubbles = span{v, e}
 			return e
 		}
-		return skipValue(data, v, depth)
+		return jsonscan.SkipValue(data, v, depth)
 	})
 }
 
 // composer holds what a composerData value says.
 type composer struct {
 	created, updated time.Time
-	model            str
+	model            jsonscan.Str
 	headers          bool // fullConversationHeadersOnly is a non-empty array
 	conversation     span // legacy inline bubbles (an array), or {-1,-1}
 }
@@ -159,9 +160,9 @@ type composer struct {
 // bubbles, aligned with the composer's headers. See the package
 // documentation for the counting rules.
 func (p *Parser) composerDoc(data []byte, h *header, d *session.Delta) {
-	if h.cwd.ok && len(h.cwd.raw) > 0 {
+	if h.cwd.OK && len(h.cwd.Raw) > 0 {
 		var cwd []byte
-		cwd, p.buf = text(h.cwd, p.buf[:0])
+		cwd, p.buf = h.cwd.Text(p.buf[:0])
 		d.CWD = string(cwd)
 	}
 	d.UsageUnknown = true
@@ -190,7 +191,7 @@ func (p *Parser) composerDoc(data []byte, h *header, d *session.Delta) {
 			return e
 		})
 	}
-	if !b.model && c.model.ok && len(c.model.raw) > 0 {
+	if !b.model && c.model.OK && len(c.model.Raw) > 0 {
 		d.Models = session.AddModels(d.Models, p.model.get(c.model))
 	}
 	if c.created.IsZero() && c.updated.IsZero() {
@@ -207,49 +208,49 @@ func (p *Parser) composer(data []byte, i int, c *composer) bool {
 	}
 	c.conversation = span{-1, -1}
 	p.types = p.types[:0]
-	objectMembers(data, i, 0, func(k str, v, depth int) int {
+	objectMembers(data, i, 0, func(k jsonscan.Str, v, depth int) int {
 		switch {
-		case is(k, "createdAt"):
+		case k.Is("createdAt"):
 			t, e := p.scanTime(data, v, depth)
 			c.created = t
 			return e
-		case is(k, "lastUpdatedAt"):
+		case k.Is("lastUpdatedAt"):
 			t, e := p.scanTime(data, v, depth)
 			c.updated = t
 			return e
-		case is(k, "modelConfig"):
-			c.model = str{}
+		case k.Is("modelConfig"):
+			c.model = jsonscan.Str{}
 			return p.scanModel(data, v, depth, "modelName", &c.model)
-		case is(k, "fullConversationHeadersOnly"):
+		case k.Is("fullConversationHeadersOnly"):
 			p.types = p.types[:0]
 			c.headers = false
 			if data[v] != '[' {
-				return skipValue(data, v, depth)
+				return jsonscan.SkipValue(data, v, depth)
 			}
 			e := arrayElements(data, v, depth, func(v, depth int) int {
 				var typ int64
-				e := objectOrSkip(data, v, depth, func(k str, v, depth int) int {
-					if is(k, "type") {
+				e := objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
+					if k.Is("type") {
 						var e int
-						typ, e = scanInt(data, v, depth)
+						typ, e = jsonscan.ScanInt(data, v, depth)
 						return e
 					}
-					return skipValue(data, v, depth)
+					return jsonscan.SkipValue(data, v, depth)
 				})
 				p.types = append(p.types, clampType(typ))
 				return e
 			})
 			c.headers = len(p.types) > 0
 			return e
-		case is(k, "conversation"):
-			e := skipValue(data, v, depth)
+		case k.Is("conversation"):
+			e := jsonscan.SkipValue(data, v, depth)
 			c.conversation = span{-1, -1}
 			if data[v] == '[' {
 				c.conversation = span{v, e}
 			}
 			return e
 		}
-		return skipValue(data, v, depth)
+		return jsonscan.SkipValue(data, v, depth)
 	})
 	return true
 }
@@ -282,7 +283,7 @@ type bubbleFacts struct {
 	typ           int64
 	in, out       int64
 	tool, toolErr bool
-	model         str
+	model         jsonscan.Str
 	created       int // position of the createdAt value, -1 if none
 }
 
@@ -293,53 +294,53 @@ func (p *Parser) scanBubble(data []byte, v, depth int, f *bubbleFacts) int {
 	switch data[v] {
 	case 'n':
 		f.kind = bubbleMissing
-		return skipValue(data, v, depth)
+		return jsonscan.SkipValue(data, v, depth)
 	case '{':
 		f.kind = bubbleObject
 	default:
 		f.kind = bubbleOther
-		return skipValue(data, v, depth)
+		return jsonscan.SkipValue(data, v, depth)
 	}
-	return objectMembers(data, v, depth, func(k str, v, depth int) int {
+	return objectMembers(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 		switch {
-		case is(k, "type"):
-			n, e := scanInt(data, v, depth)
+		case k.Is("type"):
+			n, e := jsonscan.ScanInt(data, v, depth)
 			f.typ, f.hasType = n, true
 			return e
-		case is(k, "createdAt"):
+		case k.Is("createdAt"):
 			f.created = v
-			return skipValue(data, v, depth)
-		case is(k, "tokenCount"):
+			return jsonscan.SkipValue(data, v, depth)
+		case k.Is("tokenCount"):
 			f.in, f.out = 0, 0
-			return objectOrSkip(data, v, depth, func(k str, v, depth int) int {
+			return objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 				switch {
-				case is(k, "inputTokens"):
-					n, e := scanInt(data, v, depth)
+				case k.Is("inputTokens"):
+					n, e := jsonscan.ScanInt(data, v, depth)
 					f.in = max(n, 0)
 					return e
-				case is(k, "outputTokens"):
-					n, e := scanInt(data, v, depth)
+				case k.Is("outputTokens"):
+					n, e := jsonscan.ScanInt(data, v, depth)
 					f.out = max(n, 0)
 					return e
 				}
-				return skipValue(data, v, depth)
+				return jsonscan.SkipValue(data, v, depth)
 			})
-		case is(k, "modelInfo"):
-			f.model = str{}
+		case k.Is("modelInfo"):
+			f.model = jsonscan.Str{}
 			return p.scanModel(data, v, depth, "modelName", &f.model)
-		case is(k, "toolFormerData"):
+		case k.Is("toolFormerData"):
 			f.tool, f.toolErr = false, false
-			return objectOrSkip(data, v, depth, func(k str, v, depth int) int {
+			return objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 				f.tool = true
-				if is(k, "status") {
-					s, e := scanStr(data, v, depth)
-					f.toolErr = is(s, "error")
+				if k.Is("status") {
+					s, e := jsonscan.ScanStr(data, v, depth)
+					f.toolErr = s.Is("error")
 					return e
 				}
-				return skipValue(data, v, depth)
+				return jsonscan.SkipValue(data, v, depth)
 			})
 		}
-		return skipValue(data, v, depth)
+		return jsonscan.SkipValue(data, v, depth)
 	})
 }
 
@@ -368,7 +369,7 @@ func (p *Parser) applyBubble(data []byte, f *bubbleFacts, typ int8, d *session.D
 	}
 	d.Usage.Input += f.in
 	d.Usage.Output += f.out
-	if f.model.ok && len(f.model.raw) > 0 {
+	if f.model.OK && len(f.model.Raw) > 0 {
 		d.Models = session.AddModels(d.Models, p.model.get(f.model))
 		b.model = true
 	}
@@ -396,14 +397,14 @@ func countType(typ int8, d *session.Delta) {
 
 // scanModel scans an object value and stores its string member name in
 // *out (left unset otherwise).
-func (p *Parser) scanModel(data []byte, v, depth int, name string, out *str) int {
-	return objectOrSkip(data, v, depth, func(k str, v, depth int) int {
-		if is(k, name) {
-			s, e := scanStr(data, v, depth)
+func (p *Parser) scanModel(data []byte, v, depth int, name string, out *jsonscan.Str) int {
+	return objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
+		if k.Is(name) {
+			s, e := jsonscan.ScanStr(data, v, depth)
 			*out = s
 			return e
 		}
-		return skipValue(data, v, depth)
+		return jsonscan.SkipValue(data, v, depth)
 	})
 }
 
@@ -412,14 +413,14 @@ func (p *Parser) scanModel(data []byte, v, depth int, name string, out *str) int
 // Other values, and times before 2000 or after 2200, give the zero time.
 func (p *Parser) scanTime(data []byte, v, depth int) (time.Time, int) {
 	if data[v] == '"' {
-		s, e := scanStr(data, v, depth)
-		t, ok := parseTime(s, p.buf[:0])
+		s, e := jsonscan.ScanStr(data, v, depth)
+		t, ok := jsonscan.ParseTime(s, p.buf[:0])
 		if !ok || !plausible(t) {
 			return time.Time{}, e
 		}
 		return t, e
 	}
-	ms, e := scanInt(data, v, depth)
+	ms, e := jsonscan.ScanInt(data, v, depth)
 	t := time.UnixMilli(ms).UTC()
 	if ms == 0 || !plausible(t) {
 		return time.Time{}, e
@@ -436,7 +437,7 @@ func plausible(t time.Time) bool {
 // bytes up to its last newline.
 func (p *Parser) transcriptDoc(body []byte, h *header, d *session.Delta) {
 	var local session.Delta
-	txt := is(h.format, "txt")
+	txt := h.format.Is("txt")
 	for len(body) > 0 {
 		j := bytes.IndexByte(body, '\n')
 		if j < 0 {
@@ -460,9 +461,9 @@ func (p *Parser) transcriptDoc(body []byte, h *header, d *session.Delta) {
 	}
 	d.Records += local.Records
 	d.Malformed += local.Malformed
-	if h.cwd.ok && len(h.cwd.raw) > 0 {
+	if h.cwd.OK && len(h.cwd.Raw) > 0 {
 		var cwd []byte
-		cwd, p.buf = text(h.cwd, p.buf[:0])
+		cwd, p.buf = h.cwd.Text(p.buf[:0])
 		d.CWD = string(cwd)
 	}
 	d.UsageUnknown = true
@@ -477,59 +478,59 @@ func (p *Parser) transcriptDoc(body []byte, h *header, d *session.Delta) {
 // its tool_use blocks a ToolCalls. Other lines (turn_ended markers) count
 // only as records. Transcripts carry no usage, times or models.
 func (p *Parser) Line(line []byte, d *session.Delta) {
-	i := skipWS(line, 0)
+	i := jsonscan.SkipWS(line, 0)
 	if i == len(line) {
 		return
 	}
-	var role str
+	var role jsonscan.Str
 	var content int // contentNone, contentText or contentBlocks
 	var texts, uses, results, errs int64
 	end := -1
 	if line[i] == '{' {
-		end = objectMembers(line, i, 0, func(k str, v, depth int) int {
+		end = objectMembers(line, i, 0, func(k jsonscan.Str, v, depth int) int {
 			switch {
-			case is(k, "role"):
-				s, e := scanStr(line, v, depth)
+			case k.Is("role"):
+				s, e := jsonscan.ScanStr(line, v, depth)
 				role = s
 				return e
-			case is(k, "message"):
+			case k.Is("message"):
 				content, texts, uses, results, errs = contentNone, 0, 0, 0, 0
-				return objectOrSkip(line, v, depth, func(k str, v, depth int) int {
-					if !is(k, "content") {
-						return skipValue(line, v, depth)
+				return objectOrSkip(line, v, depth, func(k jsonscan.Str, v, depth int) int {
+					if !k.Is("content") {
+						return jsonscan.SkipValue(line, v, depth)
 					}
 					content, texts, uses, results, errs = contentNone, 0, 0, 0, 0
 					switch line[v] {
 					case '"':
-						s, e := scanStr(line, v, depth)
-						if len(s.raw) > 0 {
+						s, e := jsonscan.ScanStr(line, v, depth)
+						if len(s.Raw) > 0 {
 							content = contentText
 						}
 						return e
 					case '[':
 						content = contentBlocks
 						return arrayElements(line, v, depth, func(v, depth int) int {
-							var typ str
+							var typ jsonscan.Str
 							var isErr bool
-							e := objectOrSkip(line, v, depth, func(k str, v, depth int) int {
+							e := objectOrSkip(line, v, depth, func(k jsonscan.Str, v, depth int) int {
 								switch {
-								case is(k, "type"):
-									s, e := scanStr(line, v, depth)
+								case k.Is("type"):
+									s, e := jsonscan.ScanStr(line, v, depth)
 									typ = s
 									return e
-								case is(k, "is_error"):
-									b, e := scanTrue(line, v, depth)
+								case k.Is("is_error"):
+									b, e := jsonscan.ScanTrue(line, v, depth)
 									isErr = b
 									return e
 								}
-								return skipValue(line, v, depth)
+								return jsonscan.SkipValue(line, v, depth)
 							})
 							switch {
-							case is(typ, "text"):
+							case typ.Is("text"):
 								texts++
-							case is(typ, "tool_use"):
+							case typ.Is("tool_use"):
 								uses++
-							case is(typ, "tool_result"):
+							case typ.Is("tool_result"):
 								results++
 								if isErr {
 									errs++
@@ -538,24 +539,24 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 							return e
 						})
 					}
-					return skipValue(line, v, depth)
+					return jsonscan.SkipValue(line, v, depth)
 				})
 			}
-			return skipValue(line, v, depth)
+			return jsonscan.SkipValue(line, v, depth)
 		})
 	}
-	if end < 0 || skipWS(line, end) != len(line) {
+	if end < 0 || jsonscan.SkipWS(line, end) != len(line) {
 		d.Malformed++
 		return
 	}
 	d.Records++
 	switch {
-	case is(role, "user"):
+	case role.Is("user"):
 		d.ToolErrors += errs
 		if results == 0 && (content == contentText || content == contentBlocks && texts > 0) {
 			d.UserMessages++
 		}
-	case is(role, "assistant"):
+	case role.Is("assistant"):
 		d.AssistantMessages++
 		d.ToolCalls += uses
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -57,15 +58,15 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 	// Gemini CLI's reader (loadConversationRecord) tries the readings in
 	// this order.
 	switch {
-	case r.rewindTo.ok:
+	case r.rewindTo.OK:
 		var id []byte
-		id, p.buf = text(r.rewindTo, p.buf[:0])
+		id, p.buf = r.rewindTo.Text(p.buf[:0])
 		contrib{}.sub(p.book.rewind(id)).apply(d)
-	case r.msg.id.ok:
+	case r.msg.id.OK:
 		p.message(&p.book, &r.msg, d)
 	case r.set:
 		p.observe(r.setF.lastUpdated, d)
-		if r.setF.projectHash.ok {
+		if r.setF.projectHash.OK {
 			p.setHash(r.setF.projectHash)
 		}
 		if r.setF.msgs {
@@ -74,7 +75,7 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 		if r.setF.dirs {
 			p.candidates(p.s.setDirs, d)
 		}
-	case r.sessionID.ok && r.projectHash.ok:
+	case r.sessionID.OK && r.projectHash.OK:
 		p.setHash(r.projectHash)
 		p.observe(r.startTime, d)
 		p.observe(r.lastUpdated, d)
@@ -100,7 +101,7 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 		return fmt.Errorf("gemini: %w", ErrNotDocument)
 	}
 	d.Records++
-	if r.projectHash.ok {
+	if r.projectHash.OK {
 		q.setHash(r.projectHash)
 	}
 	q.observe(r.startTime, d)
@@ -108,7 +109,7 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 	if r.msgs {
 		d.Malformed += int64(q.s.nonMsgs)
 		for i := range q.s.msgs {
-			if m := &q.s.msgs[i]; m.id.ok {
+			if m := &q.s.msgs[i]; m.id.OK {
 				d.Records++
 				q.message(&q.book, m, d)
 			} else {
@@ -144,21 +145,21 @@ func (p *Parser) message(bk *book, m *msgFacts, d *session.Delta) {
 	p.observe(m.timestamp, d)
 	var c contrib
 	switch {
-	case is(m.typ, "user"):
+	case m.typ.Is("user"):
 		if !m.toolResult {
 			c.n.UserMessages = 1
 		}
-	case is(m.typ, "gemini"):
+	case m.typ.Is("gemini"):
 		c.n = session.Counts{AssistantMessages: 1, ToolCalls: m.toolCalls, ToolErrors: m.toolErrors}
 		if m.tok.ok {
 			c.u = usage(m.tok)
 		}
-		if m.model.ok && len(m.model.raw) > 0 {
+		if m.model.OK && len(m.model.Raw) > 0 {
 			d.Models = session.AddModels(d.Models, p.model.get(m.model))
 		}
 	}
 	var id []byte
-	id, p.buf = text(m.id, p.buf[:0])
+	id, p.buf = m.id.Text(p.buf[:0])
 	old, live := bk.upsert(id, c)
 	c.sub(old).apply(d)
 	if !live && c.n.UserMessages > 0 {
@@ -180,27 +181,27 @@ func usage(t tokens) session.Usage {
 func (p *Parser) replace(list []msgFacts, d *session.Delta) {
 	contrib{}.sub(p.book.truncate(0)).apply(d)
 	for i := range list {
-		if list[i].id.ok {
+		if list[i].id.OK {
 			p.message(&p.book, &list[i], d)
 		}
 	}
 }
 
 // observe widens d's time range with a timestamp value.
-func (p *Parser) observe(s str, d *session.Delta) {
-	if !s.ok {
+func (p *Parser) observe(s jsonscan.Str, d *session.Delta) {
+	if !s.OK {
 		return
 	}
-	if t, ok := parseTime(s, p.buf[:0]); ok {
+	if t, ok := jsonscan.ParseTime(s, p.buf[:0]); ok {
 		d.Observe(t)
 	}
 }
 
 // setHash records the conversation's projectHash. A different hash than
 // the one the directory was found for starts the search again.
-func (p *Parser) setHash(s str) {
+func (p *Parser) setHash(s jsonscan.Str) {
 	var h []byte
-	h, p.buf = text(s, p.buf[:0])
+	h, p.buf = s.Text(p.buf[:0])
 	if string(h) == p.hash {
 		return
 	}
@@ -226,13 +227,13 @@ const maxAncestors = 32
 
 // candidates tries paths (and their parent directories) as the project
 // directory: one whose SHA-256 is the conversation's projectHash is it.
-func (p *Parser) candidates(paths []str, d *session.Delta) {
+func (p *Parser) candidates(paths []jsonscan.Str, d *session.Delta) {
 	if p.resolved || p.hashRaw == nil {
 		return
 	}
 	for _, s := range paths {
 		var path []byte
-		path, p.buf = text(s, p.buf[:0])
+		path, p.buf = s.Text(p.buf[:0])
 		if dir, ok := matchAncestor(path, p.hashRaw); ok {
 			p.resolve(dir, d)
 			return
@@ -274,11 +275,11 @@ type cache struct {
 	set bool
 }
 
-func (c *cache) get(s str) string {
-	if c.set && c.esc == s.esc && bytes.Equal(c.raw, s.raw) {
+func (c *cache) get(s jsonscan.Str) string {
+	if c.set && c.esc == s.Esc && bytes.Equal(c.raw, s.Raw) {
 		return c.s
 	}
-	v, _ := text(s, nil)
-	c.raw, c.esc, c.s, c.set = append(c.raw[:0], s.raw...), s.esc, string(v), true
+	v, _ := s.Text(nil)
+	c.raw, c.esc, c.s, c.set = append(c.raw[:0], s.Raw...), s.Esc, string(v), true
 	return c.s
 }

@@ -1,5 +1,7 @@
 package gemini
 
+import "github.com/sessiond/sessiond/providers/jsonscan"
+
 // This file reads the facts the counting rules need out of one Gemini CLI
 // record (a JSONL line, or the whole legacy document) in a single validating
 // pass over its bytes. String values alias the input.
@@ -23,7 +25,7 @@ type tokens struct {
 
 // msgFacts is what one message object says.
 type msgFacts struct {
-	id, typ, timestamp, model str
+	id, typ, timestamp, model jsonscan.Str
 	tok                       tokens
 	toolCalls, toolErrors     int64 // toolCalls entries (objects); those with status "error"
 	toolResult                bool  // content holds a functionResponse part
@@ -31,7 +33,7 @@ type msgFacts struct {
 
 // setFacts is what a {"$set":{…}} patch says.
 type setFacts struct {
-	lastUpdated, projectHash str
+	lastUpdated, projectHash jsonscan.Str
 	dirs, msgs               bool // directories / messages is an array (in scanner.setDirs / setMsgs)
 }
 
@@ -39,10 +41,10 @@ type setFacts struct {
 // is decided afterwards, in Gemini CLI's own order (see Parser.Line).
 type record struct {
 	msg                                            msgFacts // the record read as a message
-	rewindTo                                       str
+	rewindTo                                       jsonscan.Str
 	set                                            bool // $set is an object or an array
 	setF                                           setFacts
-	sessionID, projectHash, startTime, lastUpdated str
+	sessionID, projectHash, startTime, lastUpdated jsonscan.Str
 	dirs, msgs                                     bool // top-level directories / messages arrays (scanner.dirs / msgs)
 }
 
@@ -53,11 +55,11 @@ type scanner struct {
 	// nonMsgs and setNonMsgs count the elements of those arrays that are
 	// not objects.
 	nonMsgs, setNonMsgs int
-	dirs, setDirs       []str // string elements of directories / $set.directories
+	dirs, setDirs       []jsonscan.Str // string elements of directories / $set.directories
 	// wantPaths asks for the absolute paths among tool-call arguments to
 	// be collected into paths.
 	wantPaths bool
-	paths     []str
+	paths     []jsonscan.Str
 }
 
 // reset empties the buffers before a record.
@@ -71,23 +73,23 @@ func (s *scanner) reset() {
 // its value (always < len(b)); f returns the position after the value or
 // -1. eachMember returns the position after the closing '}' or -1.
 func eachMember(b []byte, i int, f func(key []byte, v int) int) int {
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1
 	}
 	for {
-		key, esc, v := member(b, i)
+		key, esc, v := jsonscan.Member(b, i)
 		if v < 0 || v >= len(b) {
 			return -1
 		}
 		if esc { // rare: the only allocation here
-			key, _ = text(str{raw: key, esc: true, ok: true}, nil)
+			key, _ = (jsonscan.Str{Raw: key, Esc: true, OK: true}).Text(nil)
 		}
 		if i = f(key, v); i < 0 {
 			return -1
 		}
 		var done bool
-		if i, done = next(b, i, '}'); i < 0 || done {
+		if i, done = jsonscan.Next(b, i, '}'); i < 0 || done {
 			return i
 		}
 	}
@@ -98,7 +100,7 @@ func eachMember(b []byte, i int, f func(key []byte, v int) int) int {
 // element or -1. eachElement returns the
 // position after the closing ']' or -1.
 func eachElement(b []byte, i int, f func(v int) int) int {
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1
 	}
@@ -110,7 +112,7 @@ func eachElement(b []byte, i int, f func(v int) int) int {
 			return -1
 		}
 		var done bool
-		if i, done = next(b, i, ']'); i < 0 || done {
+		if i, done = jsonscan.Next(b, i, ']'); i < 0 || done {
 			return i
 		}
 	}
@@ -121,7 +123,7 @@ func eachElement(b []byte, i int, f func(v int) int) int {
 // encoding/json and JSON.parse.
 func (s *scanner) scanRecord(r *record, b []byte) int {
 	s.reset()
-	i := skipWS(b, 0)
+	i := jsonscan.SkipWS(b, 0)
 	if i == len(b) {
 		return lineBlank
 	}
@@ -135,27 +137,27 @@ func (s *scanner) scanRecord(r *record, b []byte) int {
 		var n int
 		switch string(key) {
 		case "$rewindTo":
-			r.rewindTo, n = scanStr(b, v, 1)
+			r.rewindTo, n = jsonscan.ScanStr(b, v, 1)
 		case "$set":
 			r.set, n = s.scanSet(&r.setF, b, v)
 		case "sessionId":
-			r.sessionID, n = scanStr(b, v, 1)
+			r.sessionID, n = jsonscan.ScanStr(b, v, 1)
 		case "projectHash":
-			r.projectHash, n = scanStr(b, v, 1)
+			r.projectHash, n = jsonscan.ScanStr(b, v, 1)
 		case "startTime":
-			r.startTime, n = scanStr(b, v, 1)
+			r.startTime, n = jsonscan.ScanStr(b, v, 1)
 		case "lastUpdated":
-			r.lastUpdated, n = scanStr(b, v, 1)
+			r.lastUpdated, n = jsonscan.ScanStr(b, v, 1)
 		case "directories":
 			r.dirs, n = scanStrings(&s.dirs, b, v, 1)
 		case "messages":
 			r.msgs, n = s.scanMessages(&s.msgs, &s.nonMsgs, b, v, 1)
 		default:
-			n = skipValue(b, v, 1)
+			n = jsonscan.SkipValue(b, v, 1)
 		}
 		return n
 	})
-	if i < 0 || skipWS(b, i) != len(b) {
+	if i < 0 || jsonscan.SkipWS(b, i) != len(b) {
 		return lineBad
 	}
 	return lineOK
@@ -171,24 +173,24 @@ func (s *scanner) scanSet(f *setFacts, b []byte, v int) (bool, int) {
 	*f = setFacts{}
 	switch b[v] {
 	case '[':
-		return true, skipValue(b, v, 1)
+		return true, jsonscan.SkipValue(b, v, 1)
 	case '{':
 	default:
-		return false, skipValue(b, v, 1)
+		return false, jsonscan.SkipValue(b, v, 1)
 	}
 	return true, eachMember(b, v, func(key []byte, w int) int {
 		var n int
 		switch string(key) {
 		case "lastUpdated":
-			f.lastUpdated, n = scanStr(b, w, 2)
+			f.lastUpdated, n = jsonscan.ScanStr(b, w, 2)
 		case "projectHash":
-			f.projectHash, n = scanStr(b, w, 2)
+			f.projectHash, n = jsonscan.ScanStr(b, w, 2)
 		case "directories":
 			f.dirs, n = scanStrings(&s.setDirs, b, w, 2)
 		case "messages":
 			f.msgs, n = s.scanMessages(&s.setMsgs, &s.setNonMsgs, b, w, 2)
 		default:
-			n = skipValue(b, w, 2)
+			n = jsonscan.SkipValue(b, w, 2)
 		}
 		return n
 	})
@@ -196,14 +198,14 @@ func (s *scanner) scanSet(f *setFacts, b []byte, v int) (bool, int) {
 
 // scanStrings scans the value at v, held at nesting depth depth; if it is
 // an array, its string elements replace *dst.
-func scanStrings(dst *[]str, b []byte, v, depth int) (bool, int) {
+func scanStrings(dst *[]jsonscan.Str, b []byte, v, depth int) (bool, int) {
 	if v >= len(b) || b[v] != '[' {
-		return false, skipValue(b, v, depth)
+		return false, jsonscan.SkipValue(b, v, depth)
 	}
 	*dst = (*dst)[:0]
 	return true, eachElement(b, v, func(e int) int {
-		s, n := scanStr(b, e, depth+1)
-		if s.ok {
+		s, n := jsonscan.ScanStr(b, e, depth+1)
+		if s.OK {
 			*dst = append(*dst, s)
 		}
 		return n
@@ -214,20 +216,20 @@ func scanStrings(dst *[]str, b []byte, v, depth int) (bool, int) {
 // elements, read as messages, replace *dst and *non counts the others.
 func (s *scanner) scanMessages(dst *[]msgFacts, non *int, b []byte, v, depth int) (bool, int) {
 	if v >= len(b) || b[v] != '[' {
-		return false, skipValue(b, v, depth)
+		return false, jsonscan.SkipValue(b, v, depth)
 	}
 	*dst, *non = (*dst)[:0], 0
 	return true, eachElement(b, v, func(e int) int {
 		if b[e] != '{' {
 			*non++
-			return skipValue(b, e, depth+1)
+			return jsonscan.SkipValue(b, e, depth+1)
 		}
 		var m msgFacts
 		n := eachMember(b, e, func(key []byte, w int) int {
 			if n, ok := s.msgMember(&m, key, b, w, depth+2); ok {
 				return n
 			}
-			return skipValue(b, w, depth+2)
+			return jsonscan.SkipValue(b, w, depth+2)
 		})
 		*dst = append(*dst, m)
 		return n
@@ -239,13 +241,13 @@ func (s *scanner) scanMessages(dst *[]msgFacts, non *int, b []byte, v, depth int
 func (s *scanner) msgMember(m *msgFacts, key []byte, b []byte, v, depth int) (n int, ok bool) {
 	switch string(key) {
 	case "id":
-		m.id, n = scanStr(b, v, depth)
+		m.id, n = jsonscan.ScanStr(b, v, depth)
 	case "type":
-		m.typ, n = scanStr(b, v, depth)
+		m.typ, n = jsonscan.ScanStr(b, v, depth)
 	case "timestamp":
-		m.timestamp, n = scanStr(b, v, depth)
+		m.timestamp, n = jsonscan.ScanStr(b, v, depth)
 	case "model":
-		m.model, n = scanStr(b, v, depth)
+		m.model, n = jsonscan.ScanStr(b, v, depth)
 	case "tokens":
 		n = m.tok.scan(b, v, depth)
 	case "toolCalls":
@@ -262,24 +264,24 @@ func (s *scanner) msgMember(m *msgFacts, key []byte, b []byte, v, depth int) (n 
 func (t *tokens) scan(b []byte, v, depth int) int {
 	*t = tokens{}
 	if v >= len(b) || b[v] != '{' {
-		return skipValue(b, v, depth)
+		return jsonscan.SkipValue(b, v, depth)
 	}
 	t.ok = true
 	return eachMember(b, v, func(key []byte, w int) int {
 		var n int
 		switch string(key) {
 		case "input":
-			t.input, n = scanInt(b, w, depth+1)
+			t.input, n = jsonscan.ScanInt(b, w, depth+1)
 		case "output":
-			t.output, n = scanInt(b, w, depth+1)
+			t.output, n = jsonscan.ScanInt(b, w, depth+1)
 		case "cached":
-			t.cached, n = scanInt(b, w, depth+1)
+			t.cached, n = jsonscan.ScanInt(b, w, depth+1)
 		case "thoughts":
-			t.thoughts, n = scanInt(b, w, depth+1)
+			t.thoughts, n = jsonscan.ScanInt(b, w, depth+1)
 		case "tool":
-			t.tool, n = scanInt(b, w, depth+1)
+			t.tool, n = jsonscan.ScanInt(b, w, depth+1)
 		default:
-			n = skipValue(b, w, depth+1)
+			n = jsonscan.SkipValue(b, w, depth+1)
 		}
 		return n
 	})
@@ -291,28 +293,28 @@ func (t *tokens) scan(b []byte, v, depth int) int {
 func (s *scanner) scanToolCalls(m *msgFacts, b []byte, v, depth int) int {
 	m.toolCalls, m.toolErrors = 0, 0
 	if v >= len(b) || b[v] != '[' {
-		return skipValue(b, v, depth)
+		return jsonscan.SkipValue(b, v, depth)
 	}
 	return eachElement(b, v, func(e int) int {
 		if b[e] != '{' {
-			return skipValue(b, e, depth+1)
+			return jsonscan.SkipValue(b, e, depth+1)
 		}
-		var status str
+		var status jsonscan.Str
 		n := eachMember(b, e, func(key []byte, w int) int {
 			switch string(key) {
 			case "status":
 				var n int
-				status, n = scanStr(b, w, depth+2)
+				status, n = jsonscan.ScanStr(b, w, depth+2)
 				return n
 			case "args":
 				if s.wantPaths && b[w] == '{' {
 					return s.scanArgs(b, w, depth+2)
 				}
 			}
-			return skipValue(b, w, depth+2)
+			return jsonscan.SkipValue(b, w, depth+2)
 		})
 		m.toolCalls++
-		if is(status, "error") {
+		if status.Is("error") {
 			m.toolErrors++
 		}
 		return n
@@ -323,8 +325,8 @@ func (s *scanner) scanToolCalls(m *msgFacts, b []byte, v, depth int) int {
 // string values that are absolute paths.
 func (s *scanner) scanArgs(b []byte, v, depth int) int {
 	return eachMember(b, v, func(_ []byte, w int) int {
-		p, n := scanStr(b, w, depth+1)
-		if p.ok && len(s.paths) < maxPaths && absolute(p.raw) {
+		p, n := jsonscan.ScanStr(b, w, depth+1)
+		if p.OK && len(s.paths) < maxPaths && absolute(p.Raw) {
 			s.paths = append(s.paths, p)
 		}
 		return n
@@ -359,10 +361,10 @@ func (m *msgFacts) scanContent(b []byte, v, depth int) int {
 			if b[e] == '{' {
 				return m.scanPart(b, e, depth+2)
 			}
-			return skipValue(b, e, depth+1)
+			return jsonscan.SkipValue(b, e, depth+1)
 		})
 	}
-	return skipValue(b, v, depth)
+	return jsonscan.SkipValue(b, v, depth)
 }
 
 // scanPart scans a part object whose members are at depth depth.
@@ -372,7 +374,7 @@ func (m *msgFacts) scanPart(b []byte, v, depth int) int {
 		if string(key) == "functionResponse" {
 			fr = b[w] == '{'
 		}
-		return skipValue(b, w, depth)
+		return jsonscan.SkipValue(b, w, depth)
 	})
 	m.toolResult = m.toolResult || fr
 	return n
@@ -383,37 +385,37 @@ func (m *msgFacts) scanPart(b []byte, v, depth int) int {
 // be the first bytes of a large document (Gemini CLI writes sessionId as
 // the first member, once). ok is false when b holds no such member (yet).
 func headSessionID(b []byte) (id string, ok bool) {
-	i := skipWS(b, 0)
+	i := jsonscan.SkipWS(b, 0)
 	if i == len(b) || b[i] != '{' {
 		return "", false
 	}
-	i = skipWS(b, i+1)
+	i = jsonscan.SkipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return "", false
 	}
 	var kb [32]byte
 	for {
-		key, esc, v := member(b, i)
+		key, esc, v := jsonscan.Member(b, i)
 		if v < 0 {
 			return "", false
 		}
 		if esc {
-			key, _ = text(str{raw: key, esc: true, ok: true}, kb[:0])
+			key, _ = (jsonscan.Str{Raw: key, Esc: true, OK: true}).Text(kb[:0])
 		}
 		if string(key) == "sessionId" {
-			var s str
-			if s, i = scanStr(b, v, 1); s.ok {
-				t, _ := text(s, nil)
+			var s jsonscan.Str
+			if s, i = jsonscan.ScanStr(b, v, 1); s.OK {
+				t, _ := s.Text(nil)
 				return string(t), true
 			}
 		} else {
-			i = skipValue(b, v, 1)
+			i = jsonscan.SkipValue(b, v, 1)
 		}
 		if i < 0 {
 			return "", false
 		}
 		var done bool
-		if i, done = next(b, i, '}'); i < 0 || done {
+		if i, done = jsonscan.Next(b, i, '}'); i < 0 || done {
 			return "", false
 		}
 	}

@@ -3,6 +3,8 @@ package opencode
 import (
 	"math"
 	"strconv"
+
+	"github.com/sessiond/sessiond/providers/jsonscan"
 )
 
 // This file turns OpenCode's message and part JSON (a `data` column of the
@@ -63,37 +65,37 @@ type sessionInfo struct {
 // (after whitespace) and checks that nothing but whitespace follows it. fn
 // gets the key and the start of the value and returns the position after the
 // value, or -1. It returns false when b is not one JSON object.
-func objectMembers(b []byte, fn func(key str, v, depth int) int) bool {
-	i := skipWS(b, 0)
+func objectMembers(b []byte, fn func(key jsonscan.Str, v, depth int) int) bool {
+	i := jsonscan.SkipWS(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
 	e := members(b, i+1, 1, fn)
-	return e >= 0 && skipWS(b, e) == len(b)
+	return e >= 0 && jsonscan.SkipWS(b, e) == len(b)
 }
 
 // members scans the rest of an object whose '{' is at i-1 at nesting depth
 // depth, calling fn for each member. It returns the position after the '}',
 // or -1.
-func members(b []byte, i, depth int, fn func(key str, v, depth int) int) int {
-	if depth > maxDepth {
+func members(b []byte, i, depth int, fn func(key jsonscan.Str, v, depth int) int) int {
+	if depth > jsonscan.MaxDepth {
 		return -1
 	}
-	i = skipWS(b, i)
+	i = jsonscan.SkipWS(b, i)
 	if i < len(b) && b[i] == '}' {
 		return i + 1
 	}
 	for {
-		key, esc, v := member(b, i)
+		key, esc, v := jsonscan.Member(b, i)
 		if v < 0 {
 			return -1
 		}
-		e := fn(str{raw: key, esc: esc, ok: true}, v, depth)
+		e := fn(jsonscan.Str{Raw: key, Esc: esc, OK: true}, v, depth)
 		if e < 0 {
 			return -1
 		}
 		var end bool
-		if i, end = next(b, e, '}'); i < 0 || end {
+		if i, end = jsonscan.Next(b, e, '}'); i < 0 || end {
 			return i
 		}
 	}
@@ -101,21 +103,21 @@ func members(b []byte, i, depth int, fn func(key str, v, depth int) int) int {
 
 // object scans the value at v: if it is an object, its members go to fn;
 // any other value is skipped.
-func object(b []byte, v, depth int, fn func(key str, v, depth int) int) int {
+func object(b []byte, v, depth int, fn func(key jsonscan.Str, v, depth int) int) int {
 	if v < len(b) && b[v] == '{' {
 		return members(b, v+1, depth+1, fn)
 	}
-	return skipValue(b, v, depth)
+	return jsonscan.SkipValue(b, v, depth)
 }
 
 // scanText scans the value at v and returns it decoded if it is a string
 // ("" otherwise).
 func scanText(b []byte, v, depth int) (string, int) {
-	s, e := scanStr(b, v, depth)
-	if e < 0 || !s.ok {
+	s, e := jsonscan.ScanStr(b, v, depth)
+	if e < 0 || !s.OK {
 		return "", e
 	}
-	t, _ := text(s, nil)
+	t, _ := s.Text(nil)
 	return string(t), e
 }
 
@@ -123,15 +125,15 @@ func scanText(b []byte, v, depth int) (string, int) {
 // int64 (fractions truncated; 0 when out of range) and as a float64. Any
 // other value gives 0, 0 and false.
 func scanNum(b []byte, v, depth int) (int64, float64, bool, int) {
-	if v >= len(b) || (b[v] != '-' && !isDigit(b[v])) {
-		return 0, 0, false, skipValue(b, v, depth)
+	if v >= len(b) || (b[v] != '-' && !jsonscan.IsDigit(b[v])) {
+		return 0, 0, false, jsonscan.SkipValue(b, v, depth)
 	}
-	e, integer := scanNumber(b, v)
+	e, integer := jsonscan.ScanNumber(b, v)
 	if e < 0 {
 		return 0, 0, false, -1
 	}
 	if integer {
-		n := parseInt(b[v:e])
+		n, _ := jsonscan.ParseInt(b[v:e])
 		if n == 0 && !(e-v == 1 || (e-v == 2 && b[v] == '-')) {
 			// out of the int64 range
 			f, _ := strconv.ParseFloat(string(b[v:e]), 64)
@@ -162,55 +164,55 @@ func scanInt64(b []byte, v, depth int) (int64, int) {
 func digestMessage(data []byte) (m messageInfo, ok bool) {
 	var tokens docTokens
 	hasTokens := false
-	ok = objectMembers(data, func(k str, v, depth int) int {
+	ok = objectMembers(data, func(k jsonscan.Str, v, depth int) int {
 		var e int
 		switch {
-		case is(k, "id"):
+		case k.Is("id"):
 			m.ID, e = scanText(data, v, depth)
-		case is(k, "sessionID"):
+		case k.Is("sessionID"):
 			m.SessionID, e = scanText(data, v, depth)
-		case is(k, "role"):
+		case k.Is("role"):
 			m.Role, e = scanText(data, v, depth)
-		case is(k, "modelID"):
+		case k.Is("modelID"):
 			m.Model, e = scanText(data, v, depth)
-		case is(k, "cost"):
+		case k.Is("cost"):
 			_, m.Cost, _, e = scanNum(data, v, depth)
-		case is(k, "time"):
+		case k.Is("time"):
 			m.Created, m.Completed = 0, 0
-			e = object(data, v, depth, func(k str, v, depth int) int {
+			e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 				var e int
 				switch {
-				case is(k, "created"):
+				case k.Is("created"):
 					m.Created, e = scanInt64(data, v, depth)
-				case is(k, "completed"):
+				case k.Is("completed"):
 					m.Completed, e = scanInt64(data, v, depth)
 				default:
-					e = skipValue(data, v, depth)
+					e = jsonscan.SkipValue(data, v, depth)
 				}
 				return e
 			})
-		case is(k, "path"):
+		case k.Is("path"):
 			m.CWD = ""
-			e = object(data, v, depth, func(k str, v, depth int) int {
-				if is(k, "cwd") {
+			e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
+				if k.Is("cwd") {
 					var e int
 					m.CWD, e = scanText(data, v, depth)
 					return e
 				}
-				return skipValue(data, v, depth)
+				return jsonscan.SkipValue(data, v, depth)
 			})
-		case is(k, "tokens"):
+		case k.Is("tokens"):
 			tokens, hasTokens = docTokens{}, v < len(data) && data[v] == '{'
-			e = object(data, v, depth, func(k str, v, depth int) int {
+			e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 				var e int
 				switch {
-				case is(k, "input"):
+				case k.Is("input"):
 					tokens.Input, e = scanInt64(data, v, depth)
-				case is(k, "output"):
+				case k.Is("output"):
 					tokens.Output, e = scanInt64(data, v, depth)
-				case is(k, "reasoning"):
+				case k.Is("reasoning"):
 					tokens.Reasoning, e = scanInt64(data, v, depth)
-				case is(k, "total"):
+				case k.Is("total"):
 					var n int64
 					var isNum bool
 					n, _, isNum, e = scanNum(data, v, depth)
@@ -218,27 +220,27 @@ func digestMessage(data []byte) (m messageInfo, ok bool) {
 					if isNum {
 						tokens.Total = &n
 					}
-				case is(k, "cache"):
+				case k.Is("cache"):
 					tokens.CacheRead, tokens.CacheWrite = 0, 0
-					e = object(data, v, depth, func(k str, v, depth int) int {
+					e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 						var e int
 						switch {
-						case is(k, "read"):
+						case k.Is("read"):
 							tokens.CacheRead, e = scanInt64(data, v, depth)
-						case is(k, "write"):
+						case k.Is("write"):
 							tokens.CacheWrite, e = scanInt64(data, v, depth)
 						default:
-							e = skipValue(data, v, depth)
+							e = jsonscan.SkipValue(data, v, depth)
 						}
 						return e
 					})
 				default:
-					e = skipValue(data, v, depth)
+					e = jsonscan.SkipValue(data, v, depth)
 				}
 				return e
 			})
 		default:
-			e = skipValue(data, v, depth)
+			e = jsonscan.SkipValue(data, v, depth)
 		}
 		return e
 	})
@@ -256,29 +258,29 @@ func digestMessage(data []byte) (m messageInfo, ok bool) {
 // storage/part file, which has them). ok is false when data is not one JSON
 // object.
 func digestPart(data []byte) (p partInfo, ok bool) {
-	ok = objectMembers(data, func(k str, v, depth int) int {
+	ok = objectMembers(data, func(k jsonscan.Str, v, depth int) int {
 		var e int
 		switch {
-		case is(k, "id"):
+		case k.Is("id"):
 			p.ID, e = scanText(data, v, depth)
-		case is(k, "messageID"):
+		case k.Is("messageID"):
 			p.MessageID, e = scanText(data, v, depth)
-		case is(k, "sessionID"):
+		case k.Is("sessionID"):
 			p.SessionID, e = scanText(data, v, depth)
-		case is(k, "type"):
+		case k.Is("type"):
 			p.Type, e = scanText(data, v, depth)
-		case is(k, "state"):
+		case k.Is("state"):
 			p.Status = ""
-			e = object(data, v, depth, func(k str, v, depth int) int {
-				if is(k, "status") {
+			e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
+				if k.Is("status") {
 					var e int
 					p.Status, e = scanText(data, v, depth)
 					return e
 				}
-				return skipValue(data, v, depth)
+				return jsonscan.SkipValue(data, v, depth)
 			})
 		default:
-			e = skipValue(data, v, depth)
+			e = jsonscan.SkipValue(data, v, depth)
 		}
 		return e
 	})
@@ -291,31 +293,31 @@ func digestPart(data []byte) (p partInfo, ok bool) {
 // digestSession digests a legacy session file: OpenCode's Session.Info
 // (id, parentID, directory, time.created, time.updated, …).
 func digestSession(data []byte) (s sessionInfo, ok bool) {
-	ok = objectMembers(data, func(k str, v, depth int) int {
+	ok = objectMembers(data, func(k jsonscan.Str, v, depth int) int {
 		var e int
 		switch {
-		case is(k, "id"):
+		case k.Is("id"):
 			s.ID, e = scanText(data, v, depth)
-		case is(k, "parentID"):
+		case k.Is("parentID"):
 			s.ParentID, e = scanText(data, v, depth)
-		case is(k, "directory"):
+		case k.Is("directory"):
 			s.Directory, e = scanText(data, v, depth)
-		case is(k, "time"):
+		case k.Is("time"):
 			s.Created, s.Updated = 0, 0
-			e = object(data, v, depth, func(k str, v, depth int) int {
+			e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 				var e int
 				switch {
-				case is(k, "created"):
+				case k.Is("created"):
 					s.Created, e = scanInt64(data, v, depth)
-				case is(k, "updated"):
+				case k.Is("updated"):
 					s.Updated, e = scanInt64(data, v, depth)
 				default:
-					e = skipValue(data, v, depth)
+					e = jsonscan.SkipValue(data, v, depth)
 				}
 				return e
 			})
 		default:
-			e = skipValue(data, v, depth)
+			e = jsonscan.SkipValue(data, v, depth)
 		}
 		return e
 	})
@@ -329,13 +331,13 @@ func digestSession(data []byte) (s sessionInfo, ok bool) {
 // skipped) and returns the position after it, or -1.
 func elements(b []byte, v, depth int, fn func(v, depth int) int) int {
 	if v >= len(b) || b[v] != '[' {
-		return skipValue(b, v, depth)
+		return jsonscan.SkipValue(b, v, depth)
 	}
 	depth++
-	if depth > maxDepth {
+	if depth > jsonscan.MaxDepth {
 		return -1
 	}
-	i := skipWS(b, v+1)
+	i := jsonscan.SkipWS(b, v+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1
 	}
@@ -345,7 +347,7 @@ func elements(b []byte, v, depth int, fn func(v, depth int) int) int {
 			return -1
 		}
 		var end bool
-		if i, end = next(b, e, ']'); i < 0 || end {
+		if i, end = jsonscan.Next(b, e, ']'); i < 0 || end {
 			return i
 		}
 	}
@@ -362,96 +364,96 @@ func digestV2(typ string, data []byte) (m docMessage, tools []docTool, kind stri
 	kind = typ
 	var tokens docTokens
 	hasTokens := false
-	ok = objectMembers(data, func(k str, v, depth int) int {
+	ok = objectMembers(data, func(k jsonscan.Str, v, depth int) int {
 		var e int
 		switch {
-		case is(k, "type"):
+		case k.Is("type"):
 			var t string
 			if t, e = scanText(data, v, depth); t != "" {
 				kind = t
 			}
-		case is(k, "cost"):
+		case k.Is("cost"):
 			_, m.Cost, _, e = scanNum(data, v, depth)
-		case is(k, "model"):
+		case k.Is("model"):
 			m.Model = ""
-			e = object(data, v, depth, func(k str, v, depth int) int {
-				if is(k, "id") {
+			e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
+				if k.Is("id") {
 					var e int
 					m.Model, e = scanText(data, v, depth)
 					return e
 				}
-				return skipValue(data, v, depth)
+				return jsonscan.SkipValue(data, v, depth)
 			})
-		case is(k, "time"):
+		case k.Is("time"):
 			m.Created, m.Completed = 0, 0
-			e = object(data, v, depth, func(k str, v, depth int) int {
+			e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 				var e int
 				switch {
-				case is(k, "created"):
+				case k.Is("created"):
 					m.Created, e = scanInt64(data, v, depth)
-				case is(k, "completed"):
+				case k.Is("completed"):
 					m.Completed, e = scanInt64(data, v, depth)
 				default:
-					e = skipValue(data, v, depth)
+					e = jsonscan.SkipValue(data, v, depth)
 				}
 				return e
 			})
-		case is(k, "tokens"):
+		case k.Is("tokens"):
 			tokens, hasTokens = docTokens{}, v < len(data) && data[v] == '{'
-			e = object(data, v, depth, func(k str, v, depth int) int {
+			e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 				var e int
 				switch {
-				case is(k, "input"):
+				case k.Is("input"):
 					tokens.Input, e = scanInt64(data, v, depth)
-				case is(k, "output"):
+				case k.Is("output"):
 					tokens.Output, e = scanInt64(data, v, depth)
-				case is(k, "reasoning"):
+				case k.Is("reasoning"):
 					tokens.Reasoning, e = scanInt64(data, v, depth)
-				case is(k, "cache"):
+				case k.Is("cache"):
 					tokens.CacheRead, tokens.CacheWrite = 0, 0
-					e = object(data, v, depth, func(k str, v, depth int) int {
+					e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 						var e int
 						switch {
-						case is(k, "read"):
+						case k.Is("read"):
 							tokens.CacheRead, e = scanInt64(data, v, depth)
-						case is(k, "write"):
+						case k.Is("write"):
 							tokens.CacheWrite, e = scanInt64(data, v, depth)
 						default:
-							e = skipValue(data, v, depth)
+							e = jsonscan.SkipValue(data, v, depth)
 						}
 						return e
 					})
 				default:
-					e = skipValue(data, v, depth)
+					e = jsonscan.SkipValue(data, v, depth)
 				}
 				return e
 			})
-		case is(k, "content"):
+		case k.Is("content"):
 			tools = tools[:0]
 			e = elements(data, v, depth, func(v, depth int) int {
 				var t docTool
 				isTool := false
-				e := object(data, v, depth, func(k str, v, depth int) int {
+				e := object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 					var e int
 					switch {
-					case is(k, "type"):
-						var s str
-						s, e = scanStr(data, v, depth)
-						isTool = is(s, "tool")
-					case is(k, "id"):
+					case k.Is("type"):
+						var s jsonscan.Str
+						s, e = jsonscan.ScanStr(data, v, depth)
+						isTool = s.Is("tool")
+					case k.Is("id"):
 						t.ID, e = scanText(data, v, depth)
-					case is(k, "state"):
+					case k.Is("state"):
 						t.Status = ""
-						e = object(data, v, depth, func(k str, v, depth int) int {
-							if is(k, "status") {
+						e = object(data, v, depth, func(k jsonscan.Str, v, depth int) int {
+							if k.Is("status") {
 								var e int
 								t.Status, e = scanText(data, v, depth)
 								return e
 							}
-							return skipValue(data, v, depth)
+							return jsonscan.SkipValue(data, v, depth)
 						})
 					default:
-						e = skipValue(data, v, depth)
+						e = jsonscan.SkipValue(data, v, depth)
 					}
 					return e
 				})
@@ -461,7 +463,7 @@ func digestV2(typ string, data []byte) (m docMessage, tools []docTool, kind stri
 				return e
 			})
 		default:
-			e = skipValue(data, v, depth)
+			e = jsonscan.SkipValue(data, v, depth)
 		}
 		return e
 	})

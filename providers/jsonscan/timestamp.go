@@ -1,20 +1,22 @@
-package copilot
+package jsonscan
 
 import (
 	"time"
 )
 
-// parseTime parses a timestamp value. Copilot CLI writes the fixed layout
-// 2006-01-02T15:04:05.000Z (JavaScript's toISOString), which is decoded
-// without time.Parse; anything else falls back to time.Parse with RFC 3339,
-// which decides. ok is false when the value is not a valid timestamp.
-func parseTime(s str, buf []byte) (t time.Time, ok bool) {
-	if !s.esc {
-		if t, ok := fastTime(s.raw); ok {
+// ParseTime parses a timestamp string value. The agents write the fixed
+// layout 2006-01-02T15:04:05.000Z (JavaScript's toISOString), which is
+// decoded by FastTime without time.Parse; anything else falls back to
+// time.Parse with RFC 3339, which decides. The result is in UTC; ok is
+// false when the value is not a valid timestamp. buf is scratch space for
+// decoding an escaped value.
+func ParseTime(s Str, buf []byte) (t time.Time, ok bool) {
+	if !s.Esc {
+		if t, ok := FastTime(s.Raw); ok {
 			return t, true
 		}
 	}
-	v, _ := text(s, buf)
+	v, _ := s.Text(buf)
 	t, err := time.Parse(time.RFC3339Nano, string(v))
 	if err != nil {
 		return time.Time{}, false
@@ -22,15 +24,16 @@ func parseTime(s str, buf []byte) (t time.Time, ok bool) {
 	return t.UTC(), true
 }
 
-// fastTime decodes exactly "YYYY-MM-DDTHH:MM:SS.mmmZ" with every field in
-// range; it reports false for anything else (time.Parse then decides).
-func fastTime(b []byte) (time.Time, bool) {
+// FastTime decodes exactly "YYYY-MM-DDTHH:MM:SS.mmmZ" with every field in
+// range and the year from 1970 on; it reports false for anything else
+// (time.Parse then decides).
+func FastTime(b []byte) (time.Time, bool) {
 	if len(b) != 24 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' ||
 		b[16] != ':' || b[19] != '.' || b[23] != 'Z' {
 		return time.Time{}, false
 	}
 	for _, i := range [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22} {
-		if !isDigit(b[i]) {
+		if !IsDigit(b[i]) {
 			return time.Time{}, false
 		}
 	}

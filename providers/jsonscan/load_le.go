@@ -1,6 +1,6 @@
 //go:build 386 || amd64 || arm64 || ppc64le
 
-package codex
+package jsonscan
 
 import "unsafe"
 
