@@ -12,6 +12,8 @@ import (
 	"github.com/sessiond/sessiond/providers/claudecode/claudetest"
 	"github.com/sessiond/sessiond/providers/codex/codextest"
 	"github.com/sessiond/sessiond/providers/copilot/copilottest"
+	"github.com/sessiond/sessiond/providers/cursor/cursortest"
+	"github.com/sessiond/sessiond/providers/opencode/opencodetest"
 	"github.com/sessiond/sessiond/providers/gemini/geminitest"
 	"github.com/sessiond/sessiond/session"
 )
@@ -25,9 +27,10 @@ type expectation struct {
 }
 
 // TestCrashSafetyOtherAgents SIGKILLs the real binary at random points of
-// a scan of Codex, Gemini CLI and GitHub Copilot corpora (forks with
-// replayed usage, archived files, re-appended and rewound Gemini messages,
-// VS Code mutation logs and their copies), restarts it,
+// a scan of Codex, Gemini CLI, GitHub Copilot, Cursor and OpenCode corpora
+// (forks with replayed usage, archived files, re-appended and rewound
+// Gemini messages, VS Code mutation logs and their copies, SQLite
+// databases and legacy trees), restarts it,
 // and checks every session against each provider's independent count.
 func TestCrashSafetyOtherAgents(t *testing.T) {
 	if testing.Short() {
@@ -45,7 +48,20 @@ func TestCrashSafetyOtherAgents(t *testing.T) {
 	if _, err := copilottest.Generate(cfg, copilottest.Options{TotalBytes: 12 << 20, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
-	h.env = append(h.env, "XDG_CONFIG_HOME="+cfg, "COPILOT_HOME="+filepath.Join(cfg, "copilot"))
+	// Cursor: <cfg>/Cursor/User and <cursor home>/.cursor/projects
+	cur := cursortest.NewLayout(cfg)
+	if _, err := cursortest.Generate(cfg, cursortest.Options{TotalBytes: 8 << 20, Seed: 8}); err != nil {
+		t.Fatal(err)
+	}
+	// OpenCode: $XDG_DATA_HOME/opencode, database and legacy tree
+	xdgData := filepath.Join(h.dir, "xdg")
+	oc, err := opencodetest.Generate(filepath.Join(xdgData, "opencode"), opencodetest.Options{TotalBytes: 8 << 20, Seed: 9, Legacy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.env = append(h.env, "XDG_CONFIG_HOME="+cfg, "COPILOT_HOME="+filepath.Join(cfg, "copilot"),
+		"CODEX_HOME="+codexHome, "GEMINI_CLI_HOME="+h.dir, "XDG_DATA_HOME="+xdgData,
+		"HOME="+filepath.Dir(filepath.Dir(cur.Projects))) // Cursor's transcripts live under ~/.cursor
 	rng := rand.New(rand.NewPCG(5, 6))
 	for round := 0; round < 30; round++ {
 		c := h.cmd("scan")
@@ -89,11 +105,25 @@ func TestCrashSafetyOtherAgents(t *testing.T) {
 	for k, e := range cp {
 		want[k] = expectation{e.Tokens, e.Counts, e.Files, e.Models}
 	}
+	cu, err := cursortest.Count(cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, e := range cu {
+		want[session.Key{Provider: session.Cursor, ID: session.ID(id)}] = expectation{e.Tokens, e.Counts, e.Files, e.Models}
+	}
+	for id, e := range oc.Sessions {
+		want[session.Key{Provider: session.OpenCode, ID: session.ID(id)}] = expectation{
+			Tokens: session.Usage{Input: e.Input, Output: e.Output, CacheRead: e.CacheRead, CacheWrite: e.CacheWrite, Reasoning: e.Reasoning},
+			Counts: session.Counts{UserMessages: e.UserMessages, AssistantMessages: e.AssistantMessages, ToolCalls: e.ToolCalls, ToolErrors: e.ToolErrors},
+			Files:  -1, Models: e.Models,
+		}
+	}
 	per := map[session.Provider]int{}
 	for k := range want {
 		per[k.Provider]++
 	}
-	for _, p := range []session.Provider{session.Codex, session.GeminiCode, session.GitHubCopilot} {
+	for _, p := range []session.Provider{session.Codex, session.GeminiCode, session.GitHubCopilot, session.Cursor, session.OpenCode} {
 		if per[p] == 0 {
 			t.Fatalf("the %s corpus has no session: %v", p, per)
 		}
@@ -116,6 +146,9 @@ func TestCrashSafetyOtherAgents(t *testing.T) {
 	bad := 0
 	for k, w := range want {
 		g := got[k]
+		if w.Files < 0 {
+			w.Files = g.Files // the reference does not count files
+		}
 		if g.Tokens != w.Tokens || g.Counts != w.Counts || g.Files != w.Files || !slices.Equal(g.Models, w.Models) {
 			t.Errorf("%s:\n got  %+v\n want %+v", k, g, w)
 			if bad++; bad > 5 {
