@@ -85,7 +85,7 @@ func (docProvider) ReadDoc(_ context.Context, doc string) ([]byte, error) {
 	return json.Marshal(e)
 }
 
-type docParser struct{ reads int }
+type docParser struct{}
 
 func (p *docParser) Line([]byte, *session.Delta) {}
 func (p *docParser) State() []byte               { return nil }

@@ -374,7 +374,8 @@ func (c *conv) turn(b []byte) []byte {
 	b = c.respond(b)
 	b = c.event(b, "task_complete", nil)
 	if c.chance(0.03) {
-		b, s := c.open(b, "compacted")
+		var s int
+		b, s = c.open(b, "compacted")
 		b = append(b, `"message":"`...)
 		b = appendText(b, c.r, 500+c.r.IntN(2000))
 		b = append(b, `","replacement_history":[{"type":"message","role":"user","content":[{"type":"input_text","text":"`...)
