@@ -13,8 +13,8 @@ import (
 	"github.com/sessiond/sessiond/providers/codex/codextest"
 	"github.com/sessiond/sessiond/providers/copilot/copilottest"
 	"github.com/sessiond/sessiond/providers/cursor/cursortest"
-	"github.com/sessiond/sessiond/providers/opencode/opencodetest"
 	"github.com/sessiond/sessiond/providers/gemini/geminitest"
+	"github.com/sessiond/sessiond/providers/opencode/opencodetest"
 	"github.com/sessiond/sessiond/session"
 )
 
