@@ -49,11 +49,13 @@ type Provider struct {
 	unres map[string]messages.FileStat // files whose session is not known yet
 	// expanding holds the containers being listed; true: list again after
 	expanding   map[string]bool
-	expandQueue []string        // containers waiting for an expansion slot
-	ctx         context.Context // cancelled when the actor stops
-	w           *watch.Watcher
-	cancel      context.CancelFunc
-	wg          sync.WaitGroup
+	expandQueue []string // containers waiting for an expansion slot
+	// expandRetries counts consecutive busy listings per container
+	expandRetries map[string]int
+	ctx           context.Context // cancelled when the actor stops
+	w             *watch.Watcher
+	cancel        context.CancelFunc
+	wg            sync.WaitGroup
 
 	busy  int          // sessions told of a change and not caught up yet
 	queue []session.ID // sessions waiting for a busy slot, in order
@@ -82,6 +84,7 @@ type sessEntry struct {
 	busy        bool                // told of a change, not caught up yet
 	queued      bool                // waiting in Provider.queue
 	changed     map[string]struct{} // changed paths not yet sent
+	sent        uint64              // Seq of the last FileChanged sent
 	passivating bool                // poisoned after idling
 	again       bool                // changed while passivating: respawn
 	panicReason string
@@ -129,8 +132,14 @@ func (p *Provider) Receive(ctx actor.Context) {
 		p.onResolved(ctx, m)
 	case *expanded:
 		p.onExpanded(ctx, m)
+	case *expandAgain:
+		p.onExpandAgain(ctx, m)
 	case *messages.SessionCaughtUp:
-		p.onCaughtUp(ctx, m.Key)
+		p.onCaughtUp(ctx, m)
+	case *docUnread:
+		if fe := p.files[m.path]; fe != nil {
+			fe.version = "" // announce it again on the next listing
+		}
 	case *messages.SessionFailed:
 		// a read or commit error: the session is retried on its next change
 		p.lastErr = m.Key.String() + ": " + m.Reason
@@ -161,14 +170,15 @@ func (p *Provider) Receive(ctx actor.Context) {
 			p.log.Error("watcher stopped", "err", m.err)
 		}
 	case *actor.Stopping:
-		p.onStopping()
+		p.onStopping(ctx)
 	case *actor.Restarting:
-		// A fresh instance takes over: release the watcher and tell the
-		// waiters to ask again (their answer would never come).
-		p.onStopping()
+		// A fresh instance takes over: tell the waiters to ask it again
+		// (their answer would never come), then release the watcher.
 		for _, w := range p.waiters {
 			ctx.Send(w, &messages.AwaitIdleResult{Provider: p.id, Err: ErrRestarted})
 		}
+		p.waiters = nil
+		p.onStopping(ctx)
 	case *actor.Stopped:
 	default:
 		unhandled(p.log, m)
@@ -180,6 +190,7 @@ func (p *Provider) onStarted(ctx actor.Context) {
 	p.sess = map[session.ID]*sessEntry{}
 	p.unres = map[string]messages.FileStat{}
 	p.expanding = map[string]bool{}
+	p.expandRetries = map[string]int{}
 	cks, err := p.cfg.Session.Store.Checkpoints(p.id)
 	if err != nil {
 		panic(err) // cannot route without knowing what was read: let supervision retry
@@ -224,8 +235,12 @@ func (p *Provider) onStarted(ctx actor.Context) {
 	}()
 }
 
-func (p *Provider) onStopping() {
+func (p *Provider) onStopping(ctx actor.Context) {
 	p.stopping = true
+	for _, w := range p.waiters {
+		ctx.Send(w, &messages.AwaitIdleResult{Provider: p.id, Err: ErrStopped})
+	}
+	p.waiters = nil
 	if p.cancel != nil {
 		p.cancel()
 		p.wg.Wait()
@@ -341,6 +356,14 @@ func (p *Provider) expand(ctx actor.Context, path string) {
 
 func (p *Provider) onExpanded(ctx actor.Context, m *expanded) {
 	again := p.expanding[m.container]
+	if errors.Is(m.err, providers.ErrTemporary) && p.expandRetries[m.container] < maxTempExpands {
+		// busy: list it again shortly; it stays counted as expanding
+		p.expandRetries[m.container]++
+		self, root, key := ctx.Self(), ctx.ActorSystem().Root, m.container
+		time.AfterFunc(time.Second, func() { root.Send(self, &expandAgain{container: key}) })
+		return
+	}
+	delete(p.expandRetries, m.container)
 	delete(p.expanding, m.container)
 	if m.err != nil {
 		if !errors.Is(m.err, context.Canceled) {
@@ -373,6 +396,21 @@ func (p *Provider) onExpanded(ctx actor.Context, m *expanded) {
 
 // maxExpansions bounds the containers listed at once per provider.
 const maxExpansions = 4
+
+// maxTempExpands bounds the retries of a container that is busy (about
+// half a minute) before the listing is given up until its next change.
+const maxTempExpands = 30
+
+type expandAgain struct{ container string }
+
+// onExpandAgain lists a container whose last listing found it busy.
+func (p *Provider) onExpandAgain(ctx actor.Context, m *expandAgain) {
+	if p.stopping {
+		return
+	}
+	delete(p.expanding, m.container)
+	p.expand(ctx, m.container)
+}
 
 // resolve reads a file's head in a goroutine to learn its session.
 func (p *Provider) resolve(ctx actor.Context, st messages.FileStat) {
@@ -411,7 +449,9 @@ func resolveHead(prov providers.Provider, path string) (session.ID, error) {
 }
 
 func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
-	p.resolves--
+	if p.resolves > 0 { // a reply from before a restart is not counted
+		p.resolves--
+	}
 	latest, pending := p.unres[m.stat.Path]
 	delete(p.unres, m.stat.Path)
 	switch {
@@ -509,7 +549,8 @@ func (p *Provider) sendChanged(ctx actor.Context, e *sessEntry) {
 	slices.Sort(paths)
 	for _, path := range paths {
 		if fe := p.files[path]; fe != nil {
-			ctx.Send(e.pid, &messages.FileChanged{File: fe.stat, Role: fe.role, Mode: fe.mode, Version: fe.version})
+			e.sent++
+			ctx.Send(e.pid, &messages.FileChanged{File: fe.stat, Role: fe.role, Mode: fe.mode, Version: fe.version, Seq: e.sent})
 		}
 	}
 	clear(e.changed)
@@ -524,6 +565,7 @@ func (p *Provider) spawn(ctx actor.Context, key session.Key, e *sessEntry) {
 	}
 	e.pid = pid
 	e.passivating, e.again, e.panicReason = false, false, ""
+	e.sent = 0 // the new actor has seen nothing
 }
 
 func sessionActorName(id session.ID) string {
@@ -544,8 +586,10 @@ func (p *Provider) onSessionStarted(ctx actor.Context, key session.Key) {
 	p.sendChanged(ctx, e)
 }
 
-func (p *Provider) onCaughtUp(ctx actor.Context, key session.Key) {
-	if e := p.sess[key.ID]; e != nil {
+func (p *Provider) onCaughtUp(ctx actor.Context, m *messages.SessionCaughtUp) {
+	// an answer older than the last change sent does not count: the
+	// session has that change still to handle
+	if e := p.sess[m.Key.ID]; e != nil && m.Seq >= e.sent {
 		p.markIdle(ctx, e)
 	}
 	p.checkIdle(ctx)

@@ -72,7 +72,8 @@ type Session struct {
 	pendingFail string
 	// tempRetries counts consecutive temporary read errors.
 	tempRetries int
-	retrying    bool // a sessionRetry is scheduled
+	seq         uint64 // highest FileChanged.Seq received
+	retrying    bool   // a sessionRetry is scheduled
 }
 
 // maxTempRetries bounds the retries of a temporarily unreadable file
@@ -185,6 +186,9 @@ func (s *Session) load() error {
 		if err != nil {
 			return err
 		}
+		if o := old[ck.Path]; o != nil && o.version != "" {
+			t.version = o.version // announced, maybe not committed yet
+		}
 		s.files[ck.Path] = t
 	}
 	for p, t := range old {
@@ -215,6 +219,7 @@ func (s *Session) newTail(ck session.Checkpoint, known bool) (*tail, error) {
 }
 
 func (s *Session) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
+	s.seq = max(s.seq, m.Seq)
 	t := s.files[m.File.Path]
 	if t == nil && m.File.Removed {
 		// nothing known there: no placeholder (a file that comes back to
@@ -254,7 +259,10 @@ func (s *Session) movedHere(path string, mode session.FileMode, dev, ino uint64)
 	}
 	for old, t := range s.files {
 		id := t.ck.Identity
-		if old == path || !t.known || id.Ino != ino || id.Dev != dev || t.ck.Mode != mode {
+		if !t.known && t.next != nil {
+			id = t.next.Checkpoint.Identity // its first commit is in flight
+		}
+		if old == path || !t.known && t.next == nil || id.Ino != ino || id.Dev != dev || t.ck.Mode != mode {
 			continue
 		}
 		if _, err := os.Lstat(old); !errors.Is(err, fs.ErrNotExist) {
@@ -295,9 +303,15 @@ func (s *Session) step(ctx actor.Context) {
 		if err != nil {
 			readErr = fmt.Errorf("read %s: %w", t.ck.Path, err)
 			t.dirty = false
+			s.tempRetries = 0
+			s.docUnread(ctx, t)
 			continue
 		}
+		if fu == nil {
+			s.docUnread(ctx, t)
+		}
 		t.dirty = more
+		s.tempRetries = 0
 		if fu == nil {
 			continue
 		}
@@ -595,9 +609,14 @@ func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult
 		s.failed = ""
 		s.version = r.Record.Version
 		for i, t := range inflight {
+			current := t.ck.Path
 			t.ck = r.Files[i]
 			t.known = true
 			t.renamedFrom = ""
+			if current != t.ck.Path {
+				// moved while the commit was in flight: keep following it
+				t.renamedFrom, t.ck.Path, t.dirty = t.ck.Path, current, true
+			}
 			if mt := s.cfg.Metrics; mt != nil {
 				p := string(s.key.Provider)
 				mt.ReadBytesTotal.WithLabelValues(p).Add(float64(t.bytes))
@@ -654,6 +673,21 @@ func (s *Session) reload(ctx actor.Context) {
 	s.step(ctx)
 }
 
+// docUnread tells the provider that a virtual document's announced
+// version was not committed (unreadable, gone), so the provider announces
+// it again on the container's next change instead of skipping it.
+func (s *Session) docUnread(ctx actor.Context, t *tail) {
+	if t.ck.Mode != session.ModeVirtual || t.version == "" || t.version == t.ck.Version {
+		return
+	}
+	if p := ctx.Parent(); p != nil {
+		ctx.Send(p, &docUnread{path: t.ck.Path})
+	}
+}
+
+// docUnread: see Session.docUnread.
+type docUnread struct{ path string }
+
 // retryLater sends the actor a sessionRetry after d (once at a time).
 func (s *Session) retryLater(ctx actor.Context, d time.Duration) {
 	if s.retrying {
@@ -686,7 +720,7 @@ func (s *Session) fail(ctx actor.Context, reason string) {
 
 func (s *Session) caughtUp(ctx actor.Context) {
 	if p := ctx.Parent(); p != nil {
-		ctx.Send(p, &messages.SessionCaughtUp{Key: s.key})
+		ctx.Send(p, &messages.SessionCaughtUp{Key: s.key, Seq: s.seq})
 	}
 }
 

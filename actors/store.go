@@ -38,6 +38,7 @@ type Store struct {
 	cfg       StoreConfig
 	log       *slog.Logger
 	pending   []pendingOp
+	applying  []pendingOp // the batch being applied
 	scheduled bool
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -155,6 +156,10 @@ func (s *Store) flush(ctx actor.Context) {
 	}
 	batch := s.pending
 	s.pending = nil
+	// kept until answered: a panic in Apply restarts us, and onRestarting
+	// must answer these too
+	s.applying = batch
+	defer func() { s.applying = nil }()
 	ops := make([]persistence.Op, len(batch))
 	for i, p := range batch {
 		ops[i] = p.op
@@ -226,7 +231,7 @@ func (s *Store) onRestarting(ctx actor.Context) {
 		s.cancel()
 		s.wg.Wait()
 	}
-	for _, p := range s.pending {
+	for _, p := range append(s.applying, s.pending...) {
 		if p.sender == nil {
 			continue
 		}
@@ -237,7 +242,7 @@ func (s *Store) onRestarting(ctx actor.Context) {
 			ctx.Send(p.sender, &messages.CommitSessionResult{Result: r})
 		}
 	}
-	s.pending = nil
+	s.pending, s.applying = nil, nil
 }
 
 func (s *Store) countConflict() {

@@ -35,6 +35,9 @@ type FileChanged struct {
 	Role    session.FileRole
 	Mode    session.FileMode
 	Version string // ModeVirtual: the document's version
+	// Seq numbers the changes a provider sends one session; SessionCaughtUp
+	// echoes the highest it has handled, so a stale answer is recognised.
+	Seq uint64
 }
 
 // CommitSession asks the store to commit one session change atomically.
@@ -76,6 +79,7 @@ type Unsubscribe struct{}
 // was told about to the size it was told.
 type SessionCaughtUp struct {
 	Key session.Key
+	Seq uint64 // the highest FileChanged.Seq handled
 }
 
 // SessionFailed tells the provider a session actor gave up on its session.

@@ -89,7 +89,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithLogger(badgerLogger{opts.Logger.With("component", "badger")}).
 		WithLoggingLevel(badger.WARNING)
 	if !opts.InMemory && !opts.ReadOnly {
-		if err := removeEmptyMemtables(dir, opts.Logger); err != nil {
+		// Only when no other process holds the directory: an empty
+		// memtable of a running daemon is not debris.
+		err := whileUnlocked(dir, func() error { return removeEmptyMemtables(dir, opts.Logger) })
+		if err != nil {
 			return nil, err
 		}
 	}

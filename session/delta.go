@@ -1,6 +1,9 @@
 package session
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Claim is usage that must be counted once across every file and session of
 // a provider: Claude Code repeats one response's usage on several lines and
@@ -149,7 +152,9 @@ func (c *FileContribution) Apply(d *Delta) {
 	}
 	c.Records += d.Records
 	c.Malformed += d.Malformed
-	c.Cost += d.Cost
+	if !math.IsInf(d.Cost, 0) && !math.IsNaN(d.Cost) && !math.IsInf(c.Cost+d.Cost, 0) {
+		c.Cost += d.Cost // a cost that is not a finite number is dropped
+	}
 	c.Estimated = c.Estimated || d.UsageEstimated
 	// unknown until some record of the file reports usage
 	c.Unknown = (c.Unknown || d.UsageUnknown) && c.Usage.IsZero() && !d.hasUsage()

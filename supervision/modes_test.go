@@ -66,11 +66,16 @@ func (docProvider) Expand(_ context.Context, path string) ([]providers.Doc, erro
 	return docs, nil
 }
 
-// busyReads makes ReadDoc of "busy" sessions fail as temporary this many times.
-var busyReads atomic.Int32
+// busyReads makes ReadDoc of "busy" sessions fail as temporary this many
+// times; tornReads makes ReadDoc of "torn" sessions return a document that
+// does not parse this many times.
+var busyReads, tornReads atomic.Int32
 
 func (docProvider) ReadDoc(_ context.Context, doc string) ([]byte, error) {
 	path, id, _ := strings.Cut(doc, "#")
+	if id == "torn" && tornReads.Add(-1) >= 0 {
+		return []byte(`{"prompts":1,"inp`), nil
+	}
 	if id == "busy" && busyReads.Add(-1) >= 0 {
 		return nil, fmt.Errorf("database is locked: %w", providers.ErrTemporary)
 	}
@@ -192,4 +197,24 @@ func TestTemporaryReadErrorsAreRetried(t *testing.T) {
 	if err != nil || r.Tokens.Input != 3 || r.Status == session.StatusFailed {
 		t.Fatalf("busy session: %+v %v", r, err)
 	}
+}
+
+func TestUnreadableVirtualDocIsAnnouncedAgain(t *testing.T) {
+	tornReads.Store(1)
+	e := newEnv(t, docProvider{})
+	box := filepath.Join(e.root, "db.box")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(box, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"torn":{"version":"1","prompts":1,"input":3},"x":{"version":"1","prompts":1,"input":1}}`)
+	e.waitSession("x", func(r session.Record) bool { return r.Tokens.Input == 1 })
+	e.idle()
+	// the database changes again (another session); torn's version is the
+	// same, but it was never committed: it must be read now
+	write(`{"torn":{"version":"1","prompts":1,"input":3},"x":{"version":"2","prompts":1,"input":2}}`)
+	e.waitSession("x", func(r session.Record) bool { return r.Tokens.Input == 2 })
+	e.waitSession("torn", func(r session.Record) bool { return r.Tokens.Input == 3 })
 }

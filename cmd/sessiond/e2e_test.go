@@ -360,9 +360,8 @@ func TestCrashSafety(t *testing.T) {
 			kills++
 		}
 	}
-	if kills < 2 {
-		t.Logf("only %d kills landed during the scan", kills)
-	}
+	t.Logf("%d kills landed during the scan", kills)
+	h.run("scan") // resume to the end (under load every round may have been killed)
 	h.expect(h.sessions())
 
 	// live appends while the daemon is killed and restarted
