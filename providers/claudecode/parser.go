@@ -23,7 +23,7 @@ type Parser struct {
 	buf []byte // scratch for decoded strings, reset per line
 	// Caches turning repeated values into the same string without
 	// allocating on every line.
-	cwd, branch, model cache
+	cwd, branch, model jsonscan.Cache
 	key                string // last claim key built
 }
 
@@ -78,10 +78,10 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 		}
 	}
 	if f.cwd.OK && len(f.cwd.Raw) > 0 {
-		d.CWD = p.cwd.get(f.cwd)
+		d.CWD = p.cwd.Get(f.cwd)
 	}
 	if f.gitBranch.OK && len(f.gitBranch.Raw) > 0 {
-		d.GitBranch = p.branch.get(f.gitBranch)
+		d.GitBranch = p.branch.Get(f.gitBranch)
 	}
 	switch {
 	case f.typ.Is("user"):
@@ -121,7 +121,7 @@ func (p *Parser) assistant(f *facts, at time.Time, d *session.Delta) {
 		p.last, p.hasLast = append(p.last[:0], id...), true
 	}
 	if m.model.OK && len(m.model.Raw) > 0 {
-		if model := p.model.get(m.model); model != "<synthetic>" {
+		if model := p.model.Get(m.model); model != "<synthetic>" {
 			d.Models = session.AddModels(d.Models, model)
 		}
 	}
@@ -158,23 +158,6 @@ func (p *Parser) assistant(f *facts, at time.Time, d *session.Delta) {
 func keyIs(k string, id, req []byte) bool {
 	return len(k) == len(id)+1+len(req) && k[:len(id)] == string(id) &&
 		k[len(id)] == 0 && k[len(id)+1:] == string(req)
-}
-
-// cache maps the last raw string value seen to its decoded string.
-type cache struct {
-	raw []byte
-	esc bool
-	s   string
-	set bool
-}
-
-func (c *cache) get(s jsonscan.Str) string {
-	if c.set && c.esc == s.Esc && bytes.Equal(c.raw, s.Raw) {
-		return c.s
-	}
-	v, _ := s.Text(nil)
-	c.raw, c.esc, c.s, c.set = append(c.raw[:0], s.Raw...), s.Esc, string(v), true
-	return c.s
 }
 
 // Outcomes of scanning a line.

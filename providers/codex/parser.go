@@ -30,7 +30,7 @@ type Parser struct {
 	buf []byte // scratch for decoded strings, reset per line
 	// Caches turning repeated values into the same string without
 	// allocating on every line.
-	cwd, branch, model cache
+	cwd, branch, model jsonscan.Cache
 	key                []byte
 }
 
@@ -142,10 +142,10 @@ func (p *Parser) envelope(r *record, at time.Time, d *session.Delta) {
 		p.sessionMeta(pl, d)
 	case r.typ.Is("turn_context"):
 		if pl.cwd.OK && len(pl.cwd.Raw) > 0 {
-			d.CWD = p.cwd.get(pl.cwd)
+			d.CWD = p.cwd.Get(pl.cwd)
 		}
 		if pl.model.OK && len(pl.model.Raw) > 0 {
-			d.Models = session.AddModels(d.Models, p.model.get(pl.model))
+			d.Models = session.AddModels(d.Models, p.model.Get(pl.model))
 		}
 	case r.typ.Is("response_item"):
 		p.responseItem(pl, false, d)
@@ -182,10 +182,10 @@ func (p *Parser) sessionMeta(it *item, d *session.Delta) {
 		return
 	}
 	if it.cwd.OK && len(it.cwd.Raw) > 0 {
-		d.CWD = p.cwd.get(it.cwd)
+		d.CWD = p.cwd.Get(it.cwd)
 	}
 	if it.branch.OK && len(it.branch.Raw) > 0 {
-		d.GitBranch = p.branch.get(it.branch)
+		d.GitBranch = p.branch.Get(it.branch)
 	}
 }
 
@@ -302,7 +302,7 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 				}
 			}
 			if r.model.OK && len(r.model.Raw) > 0 {
-				d.Models = session.AddModels(d.Models, p.model.get(r.model))
+				d.Models = session.AddModels(d.Models, p.model.Get(r.model))
 			}
 		}
 	}
@@ -317,21 +317,4 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 		p.responseItem(&r.item, true, d)
 	}
 	return nil
-}
-
-// cache maps the last raw string value seen to its decoded string.
-type cache struct {
-	raw []byte
-	esc bool
-	s   string
-	set bool
-}
-
-func (c *cache) get(s jsonscan.Str) string {
-	if c.set && c.esc == s.Esc && bytes.Equal(c.raw, s.Raw) {
-		return c.s
-	}
-	v, _ := s.Text(nil)
-	c.raw, c.esc, c.s, c.set = append(c.raw[:0], s.Raw...), s.Esc, string(v), true
-	return c.s
 }

@@ -21,10 +21,10 @@ const (
 // documents or lines; its fields are scratch space reused to avoid
 // allocation. The zero value is ready to use.
 type Parser struct {
-	buf     []byte        // decoded strings
-	model   cache         // last model name seen
-	types   []int8        // composer: header types, in order
-	bubbles []bubbleFacts // composer: the elements of "bubbles", in order
+	buf     []byte         // decoded strings
+	model   jsonscan.Cache // last model name seen
+	types   []int8         // composer: header types, in order
+	bubbles []bubbleFacts  // composer: the elements of "bubbles", in order
 }
 
 var (
@@ -192,7 +192,7 @@ func (p *Parser) composerDoc(data []byte, h *header, d *session.Delta) {
 		})
 	}
 	if !b.model && c.model.OK && len(c.model.Raw) > 0 {
-		d.Models = session.AddModels(d.Models, p.model.get(c.model))
+		d.Models = session.AddModels(d.Models, p.model.Get(c.model))
 	}
 	if c.created.IsZero() && c.updated.IsZero() {
 		d.Observe(b.first)
@@ -370,7 +370,7 @@ func (p *Parser) applyBubble(data []byte, f *bubbleFacts, typ int8, d *session.D
 	d.Usage.Input += f.in
 	d.Usage.Output += f.out
 	if f.model.OK && len(f.model.Raw) > 0 {
-		d.Models = session.AddModels(d.Models, p.model.get(f.model))
+		d.Models = session.AddModels(d.Models, p.model.Get(f.model))
 		b.model = true
 	}
 	if f.created >= 0 {

@@ -35,7 +35,7 @@ type Parser struct {
 	resolved bool   // the project directory was found and reported as CWD
 	retry    bool   // a reason to ask the registry again arose in this record
 	buf      []byte // scratch for decoded strings
-	model    cache
+	model    jsonscan.Cache
 }
 
 var (
@@ -155,7 +155,7 @@ func (p *Parser) message(bk *book, m *msgFacts, d *session.Delta) {
 			c.u = usage(m.tok)
 		}
 		if m.model.OK && len(m.model.Raw) > 0 {
-			d.Models = session.AddModels(d.Models, p.model.get(m.model))
+			d.Models = session.AddModels(d.Models, p.model.Get(m.model))
 		}
 	}
 	var id []byte
@@ -265,21 +265,4 @@ func matchAncestor(path, hash []byte) ([]byte, bool) {
 func (p *Parser) resolve(dir []byte, d *session.Delta) {
 	p.resolved = true
 	d.CWD = string(dir)
-}
-
-// cache maps the last raw string value seen to its decoded string.
-type cache struct {
-	raw []byte
-	esc bool
-	s   string
-	set bool
-}
-
-func (c *cache) get(s jsonscan.Str) string {
-	if c.set && c.esc == s.Esc && bytes.Equal(c.raw, s.Raw) {
-		return c.s
-	}
-	v, _ := s.Text(nil)
-	c.raw, c.esc, c.s, c.set = append(c.raw[:0], s.Raw...), s.Esc, string(v), true
-	return c.s
 }
