@@ -9,7 +9,6 @@ import (
 
 	"github.com/sessiond/sessiond/messages"
 	"github.com/sessiond/sessiond/persistence"
-	"github.com/sessiond/sessiond/session"
 )
 
 // Hub tells goroutines outside the actor system (API streams) that the
@@ -160,5 +159,3 @@ func (b *Bus) onSubscribe(ctx actor.Context, m *messages.Subscribe) {
 }
 
 func typeName(m any) string { return fmt.Sprintf("%T", m) }
-
-var _ = session.EventCreated

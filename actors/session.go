@@ -381,11 +381,8 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 			reset = h != t.ck.Identity.HeadHash || l != t.ck.Identity.HeadLen
 		}
 	}
-	from := t.ck.Offset
+	from := fromOffset(t, reset)
 	parser := t.parser
-	if reset || !t.known {
-		from = 0
-	}
 	if reset {
 		parser = s.cfg.Provider.NewParser(t.ck.Role)
 		s.log.Info("file rewritten; re-reading it", "path", t.ck.Path)
@@ -440,7 +437,7 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 			Identity: session.FileIdentity{Dev: st.Dev, Ino: st.Ino, HeadHash: hh, HeadLen: hl},
 			Size:     st.Size, Offset: end, ModTime: st.ModTime.UTC(), Parser: parser.State(),
 		},
-		FromOffset:  t.ck.Offset * boolInt(!reset && t.known),
+		FromOffset:  from,
 		Reset:       reset,
 		RenamedFrom: t.renamedFrom,
 		Delta:       d,
@@ -567,11 +564,13 @@ func (s *Session) document(t *tail, data []byte) (*persistence.FileUpdate, error
 	}, nil
 }
 
-func boolInt(b bool) int64 {
-	if b {
-		return 1
+// fromOffset is where a read's delta starts in the store's eyes: the
+// committed offset, or 0 for a new or reset file.
+func fromOffset(t *tail, reset bool) int64 {
+	if reset || !t.known {
+		return 0
 	}
-	return 0
+	return t.ck.Offset
 }
 
 // readRecords reads from offset from up to size, at most budget bytes
