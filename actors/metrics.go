@@ -154,10 +154,15 @@ func (a *MetricsActor) refreshGauges() {
 		s session.Status
 	}
 	counts := map[pk]int{}
+	for k := range a.status {
+		for _, st := range []session.Status{session.StatusActive, session.StatusCompleted, session.StatusFailed} {
+			counts[pk{string(k.Provider), st}] += 0 // every status of a seen provider, 0 included
+		}
+	}
 	for k, s := range a.status {
 		counts[pk{string(k.Provider), s}]++
 	}
-	a.cfg.Metrics.Sessions.Reset()
+	// Set in place (no Reset): a scrape never sees the series missing.
 	for k, n := range counts {
 		a.cfg.Metrics.Sessions.WithLabelValues(k.p, string(k.s)).Set(float64(n))
 	}
