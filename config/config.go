@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	Log       Log       `toml:"log"`
 	Run       Run       `toml:"run"`
 	Watch     Watch     `toml:"watch"`
+	Store     Store     `toml:"store"`
+	API       API       `toml:"api"`
 	Providers Providers `toml:"providers"`
 }
 
@@ -54,6 +57,77 @@ type Run struct {
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	PassivateAfter  Duration `toml:"passivate_after"`
+	// MaxLineBytes bounds one record of an append-only log: a longer line
+	// is skipped and counted as malformed (default 64 MiB).
+	MaxLineBytes int64 `toml:"max_line_bytes"`
+}
+
+// Store configures the data directory's safety nets.
+type Store struct {
+	// MinFree pauses ingestion while the data dir's filesystem has less
+	// free space than this: a size ("256MiB", "2GB") or a share of the
+	// filesystem ("1%"). Empty: 256 MiB or 1 % of the filesystem,
+	// whichever is larger (see MinFreeBytes).
+	MinFree string `toml:"min_free"`
+	// BackupInterval > 0 makes the daemon write a full backup this often
+	// into <data_dir>/backups (off by default).
+	BackupInterval Duration `toml:"backup_interval"`
+	// BackupKeep is how many automatic backups are kept (default 3).
+	BackupKeep int `toml:"backup_keep"`
+}
+
+// DefaultMinFree is the free-space floor when store.min_free is unset, with
+// DefaultMinFreePercent of the filesystem when that is larger.
+const (
+	DefaultMinFree        = 256 << 20
+	DefaultMinFreePercent = 1.0
+)
+
+// MinFreeBytes is the free-space floor in bytes on a filesystem of total
+// bytes. The setting must have passed Validate.
+func (s Store) MinFreeBytes(total uint64) uint64 {
+	v := strings.TrimSpace(s.MinFree)
+	if v == "" {
+		return max(DefaultMinFree, uint64(float64(total)*DefaultMinFreePercent/100))
+	}
+	if pct, ok := strings.CutSuffix(v, "%"); ok {
+		f, _ := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+		return uint64(float64(total) * f / 100)
+	}
+	n, _ := humanize.ParseBytes(v)
+	return n
+}
+
+func (s Store) validate(bad func(setting, format string, a ...any)) {
+	if v := strings.TrimSpace(s.MinFree); v != "" {
+		if pct, ok := strings.CutSuffix(v, "%"); ok {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64); err != nil || f < 0 || f >= 100 {
+				bad("store.min_free", "%q is not a percentage from 0%% to 99%%", s.MinFree)
+			}
+		} else if _, err := humanize.ParseBytes(v); err != nil {
+			bad("store.min_free", "%q is not a size such as \"256MiB\" or a percentage such as \"1%%\"", s.MinFree)
+		}
+	}
+	if s.BackupInterval.Duration < 0 || s.BackupInterval.Duration > 0 && s.BackupInterval.Duration < time.Minute {
+		bad("store.backup_interval", "%s: use 0 (off) or at least 1m", s.BackupInterval)
+	}
+	if s.BackupKeep < 1 {
+		bad("store.backup_keep", "%d: keep at least 1 backup", s.BackupKeep)
+	}
+}
+
+// API configures the HTTP API.
+type API struct {
+	// AllowRemote permits a non-loopback listen address; Token is then
+	// required on every route but /healthz (Authorization: Bearer).
+	AllowRemote bool   `toml:"allow_remote"`
+	Token       string `toml:"token"`
+	// AllowedHosts are extra Host header names (besides loopback ones) the
+	// API answers, e.g. a reverse proxy's name.
+	AllowedHosts []string `toml:"allowed_hosts"`
+	// MaxConns bounds the open API connections (default 64), keeping file
+	// descriptors for the daemon's own work.
+	MaxConns int `toml:"max_conns"`
 }
 
 // Watch configures file watching.
@@ -88,7 +162,10 @@ func Default(home string, getenv func(string) string) Config {
 			IdleTimeout:     Duration{10 * time.Minute},
 			ShutdownTimeout: Duration{30 * time.Second},
 			PassivateAfter:  Duration{2 * time.Minute},
+			MaxLineBytes:    64 << 20,
 		},
+		Store: Store{MinFree: "", BackupKeep: 3},
+		API:   API{MaxConns: 64},
 		Watch: Watch{Reconcile: Duration{time.Minute}, PollInterval: Duration{2 * time.Second}},
 	}
 }
@@ -178,7 +255,17 @@ func (c *Config) Validate() error {
 		bad("run.idle_timeout", "%s is below 1s", c.Run.IdleTimeout)
 	}
 	if c.Run.ShutdownTimeout.Duration <= 0 {
-		bad("run.shutdown_timeout", "must be positive")
+		bad("run.shutdown_timeout", "%s: must be positive", c.Run.ShutdownTimeout)
+	}
+	if c.Run.PassivateAfter.Duration < time.Second {
+		bad("run.passivate_after", "%s is below 1s", c.Run.PassivateAfter)
+	}
+	if c.Run.MaxLineBytes < 1<<10 {
+		bad("run.max_line_bytes", "%d is below 1024", c.Run.MaxLineBytes)
+	}
+	c.Store.validate(bad)
+	if c.API.MaxConns < 4 {
+		bad("api.max_conns", "%d is below 4", c.API.MaxConns)
 	}
 	if c.Watch.Reconcile.Duration < 100*time.Millisecond {
 		bad("watch.reconcile", "%s is below 100ms", c.Watch.Reconcile)
