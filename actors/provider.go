@@ -123,6 +123,9 @@ func NewProvider(cfg ProviderConfig) actor.Producer {
 
 // Receive routes messages.
 func (p *Provider) Receive(ctx actor.Context) {
+	if p.stopping && p.whileStopping(ctx) {
+		return
+	}
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		p.onStarted(ctx)
@@ -233,6 +236,24 @@ func (p *Provider) onStarted(ctx actor.Context) {
 			root.Send(self, &watchStopped{err: err})
 		}
 	}()
+}
+
+// whileStopping handles a message that arrives after Stopping (protoactor
+// still delivers the mailbox's user messages then) and reports whether it
+// did. Nothing may be spawned any more: a child spawned now is never told
+// to stop, and the provider would never terminate.
+func (p *Provider) whileStopping(ctx actor.Context) bool {
+	switch ctx.Message().(type) {
+	case *actor.Stopping, *actor.Stopped, *actor.Restarting, *actor.Terminated:
+		return false
+	case *messages.AwaitIdle:
+		ctx.Respond(&messages.AwaitIdleResult{Provider: p.id, Err: ErrStopped})
+	case *messages.ProviderStatusRequest:
+		ctx.Respond(p.status())
+	}
+	// Routing, results and timers are dropped: the next start resumes
+	// from what the store holds.
+	return true
 }
 
 func (p *Provider) onStopping(ctx actor.Context) {
