@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -64,7 +65,7 @@ func (a *app) enabledProviders() []supervision.ProviderSetup {
 			if !contains(a.cfg.Providers.Enabled, string(p.ID())) {
 				continue
 			}
-		} else if !anyExists(roots) {
+		} else if !anyExists(roots, a.sharedDirs()) {
 			a.log.Info("provider not found on this machine; skipped", "provider", p.ID(), "roots", roots)
 			continue
 		}
@@ -82,10 +83,17 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-func anyExists(paths []string) bool {
+// anyExists reports whether an agent is installed: one of its roots
+// exists, or the agent's own directory holding it (a root may be
+// …/projects, created lazily). A directory many programs share
+// (~/.local/share, which sessiond's own data dir creates, ~/.config, the
+// home directory) says nothing about an agent and does not count.
+func anyExists(paths []string, shared map[string]bool) bool {
 	for _, p := range paths {
-		// a provider's root may be …/projects, created lazily: its parent counts
-		for _, c := range []string{p, parentDir(p)} {
+		for _, c := range []string{p, filepath.Dir(p)} {
+			if shared[filepath.Clean(c)] {
+				continue
+			}
 			if fi, err := os.Stat(c); err == nil && fi.IsDir() {
 				return true
 			}
@@ -94,13 +102,23 @@ func anyExists(paths []string) bool {
 	return false
 }
 
-func parentDir(p string) string {
-	for i := len(p) - 1; i > 0; i-- {
-		if p[i] == '/' {
-			return p[:i]
+// sharedDirs are the directories that hold many programs' data.
+func (a *app) sharedDirs() map[string]bool {
+	out := map[string]bool{"/": true}
+	add := func(p string) {
+		if p != "" {
+			out[filepath.Clean(p)] = true
 		}
 	}
-	return p
+	add(a.home)
+	for _, rel := range []string{".local", ".local/share", ".local/state", ".config", ".cache", "Library", "Library/Application Support", "AppData/Roaming", "AppData/Local"} {
+		add(filepath.Join(a.home, rel))
+	}
+	add(a.getenv("XDG_DATA_HOME"))
+	add(a.getenv("XDG_CONFIG_HOME"))
+	add(a.getenv("XDG_STATE_HOME"))
+	add(filepath.Dir(a.cfg.DataDir))
+	return out
 }
 
 // core is an open store with a running actor tree.
