@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
@@ -35,9 +36,13 @@ type MetricsActor struct {
 	// a claim moving between sessions is -u on one and +u on the other,
 	// and counters only go up, so changes are netted before adding.
 	tokens map[tokenKey]int64
+	sized  time.Time // when the store's size was last measured
 }
 
 type tokenKey struct{ provider, kind string }
+
+// storeSizeEvery bounds how often the data dir is measured for metrics.
+const storeSizeEvery = 5 * time.Second
 
 // NewMetrics returns the producer of the metrics actor.
 func NewMetrics(cfg MetricsConfig) actor.Producer {
@@ -141,10 +146,12 @@ func (a *MetricsActor) onEvents(msg *messages.EventsCommitted) {
 	if changed {
 		a.refreshGauges()
 	}
-	if a.cfg.Store != nil {
-		lsm, vlog := a.cfg.Store.Size()
-		m.StoreSizeBytes.WithLabelValues("lsm").Set(float64(lsm))
-		m.StoreSizeBytes.WithLabelValues("vlog").Set(float64(vlog))
+	if a.cfg.Store != nil && time.Since(a.sized) >= storeSizeEvery {
+		// bytes on disk (Badger's own sizes count sparse preallocation)
+		du := a.cfg.Store.OnDisk()
+		m.StoreSizeBytes.WithLabelValues("lsm").Set(float64(du.LSM))
+		m.StoreSizeBytes.WithLabelValues("vlog").Set(float64(du.Vlog))
+		a.sized = time.Now()
 	}
 }
 

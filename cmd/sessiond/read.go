@@ -277,24 +277,12 @@ func (a *app) statusCmd() *cobra.Command {
 
 func (a *app) offlineStatus(st *persistence.Store) statusView {
 	head, _ := st.Head()
-	lsm, vlog := st.Size()
-	v := statusView{Version: version, DataDir: a.cfg.DataDir, EventHead: head,
-		Store: storeStatus{LSMBytes: lsm, VlogBytes: vlog, DiskBytes: st.DiskUsage()}}
-	recs, _ := st.Sessions(persistence.Filter{})
-	v.Store.Sessions = len(recs)
+	v := statusView{Version: version, DataDir: a.cfg.DataDir, EventHead: head}
+	var ps []messages.ProviderStatus
 	for _, s := range a.enabledProviders() {
-		ps := messages.ProviderStatus{Provider: s.Provider.ID(), Roots: s.Roots}
-		for _, r := range recs {
-			if r.Provider == s.Provider.ID() {
-				ps.Sessions++
-				ps.Files += int(r.Files)
-				if r.Status == session.StatusFailed {
-					ps.Failed = append(ps.Failed, string(r.ID))
-				}
-			}
-		}
-		v.Providers = append(v.Providers, ps)
+		ps = append(ps, messages.ProviderStatus{Provider: s.Provider.ID(), Roots: s.Roots})
 	}
+	v.Store, v.Providers = storeView(st, ps, true)
 	return v
 }
 

@@ -107,25 +107,22 @@ type statusView struct {
 	Providers     []messages.ProviderStatus `json:"providers"`
 }
 
+// storeStatus sizes are bytes allocated on disk (as du counts them).
 type storeStatus struct {
-	LSMBytes  int64 `json:"lsm_bytes"`
-	VlogBytes int64 `json:"vlog_bytes"`
-	DiskBytes int64 `json:"disk_bytes"`
-	Sessions  int   `json:"sessions"`
+	LSMBytes  int64  `json:"lsm_bytes"`
+	VlogBytes int64  `json:"vlog_bytes"`
+	DiskBytes int64  `json:"disk_bytes"`
+	Sessions  int    `json:"sessions"`
+	Error     string `json:"error,omitempty"`
 }
 
 func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {
 	head, _ := c.store.Head()
-	lsm, vlog := c.store.Size()
 	v := statusView{
 		Version: version, Running: true, UptimeSeconds: time.Since(c.started).Seconds(), DataDir: a.cfg.DataDir,
-		Store:     storeStatus{LSMBytes: lsm, VlogBytes: vlog, DiskBytes: c.store.DiskUsage()},
 		EventHead: head,
 	}
-	if recs, err := c.store.Sessions(persistence.Filter{}); err == nil {
-		v.Store.Sessions = len(recs)
-	}
-	v.Providers = c.tree.ProviderStatus(ctx)
+	v.Store, v.Providers = storeView(c.store, c.tree.ProviderStatus(ctx), false)
 	return v, nil
 }
 
