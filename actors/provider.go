@@ -34,6 +34,12 @@ type ProviderConfig struct {
 	ForcePolling    bool
 	// MaxBusy bounds the sessions reading at once (default 8).
 	MaxBusy int
+	// MaxLive bounds the session actors kept alive once caught up
+	// (default 256): beyond it a session actor is stopped as soon as it
+	// has caught up, not after Session.PassivateAfter, so a first scan of
+	// a long history holds a bounded number of actors, not one per
+	// session. It is respawned from the store on its next change.
+	MaxLive int
 	Logger  *slog.Logger
 }
 
@@ -59,6 +65,7 @@ type Provider struct {
 
 	busy  int          // sessions told of a change and not caught up yet
 	queue []session.ID // sessions waiting for a busy slot, in order
+	live  int          // session actors spawned and not yet stopped
 
 	overflows int64 // watcher overflows already counted in metrics
 	stopping  bool  // children stop because we do: not failures
@@ -73,10 +80,24 @@ type fileEntry struct {
 	key     session.Key
 	role    session.FileRole
 	mode    session.FileMode
-	version string              // ModeVirtual: the latest announced version
-	ck      *session.Checkpoint // as loaded at start (nil: new file)
-	stat    messages.FileStat
+	version string // ModeVirtual: the latest announced version
+	// ck is what was committed for the file as loaded at start, only as
+	// much as tells an unchanged file (nil: changed since, or new). The
+	// whole checkpoint (parser state, contribution) is not kept: a
+	// provider holds one entry per file it has ever seen.
+	ck   *committedFile
+	stat messages.FileStat
 }
+
+// committedFile is the part of a stored checkpoint route compares a
+// file's stat with.
+type committedFile struct {
+	size, offset int64
+	ino          uint64
+	modTime      int64 // Unix nanoseconds
+	version      string
+}
+
 
 type sessEntry struct {
 	pid         *actor.PID
@@ -111,6 +132,9 @@ func NewProvider(cfg ProviderConfig) actor.Producer {
 	cfg.Session.defaults()
 	if cfg.MaxBusy <= 0 {
 		cfg.MaxBusy = 8
+	}
+	if cfg.MaxLive <= 0 {
+		cfg.MaxLive = 256
 	}
 	return func() actor.Actor {
 		id := cfg.Provider.ID()
@@ -194,13 +218,13 @@ func (p *Provider) onStarted(ctx actor.Context) {
 	p.unres = map[string]messages.FileStat{}
 	p.expanding = map[string]bool{}
 	p.expandRetries = map[string]int{}
-	cks, err := p.cfg.Session.Store.Checkpoints(p.id)
+	err := p.cfg.Session.Store.FileMarks(p.id, func(m persistence.FileMark) {
+		p.files[m.Path] = &fileEntry{key: m.Key, role: m.Role, mode: m.Mode, version: m.Version,
+			ck: &committedFile{size: m.Size, offset: m.Offset, ino: m.Ino, modTime: m.ModTime.UnixNano(), version: m.Version},
+			stat: messages.FileStat{Path: m.Path}}
+	})
 	if err != nil {
 		panic(err) // cannot route without knowing what was read: let supervision retry
-	}
-	for path, ref := range cks {
-		ck := ref.Checkpoint
-		p.files[path] = &fileEntry{key: ref.Key, role: ck.Role, mode: ck.Mode, version: ck.Version, ck: &ck, stat: messages.FileStat{Path: path}}
 	}
 	c, cancel := context.WithCancel(context.Background())
 	p.ctx, p.cancel = c, cancel
@@ -300,7 +324,7 @@ func (p *Provider) route(ctx actor.Context, st messages.FileStat) {
 		return
 	}
 	if fe != nil {
-		if ck := fe.ck; ck != nil && ck.Size == st.Size && ck.Offset == ck.Size && ck.Identity.Ino == st.Ino && ck.ModTime.Equal(st.ModTime) {
+		if ck := fe.ck; ck != nil && ck.size == st.Size && ck.offset == ck.size && ck.ino == st.Ino && ck.modTime == st.ModTime.UnixNano() {
 			fe.stat = st
 			return // unchanged since it was committed: nothing to read
 		}
@@ -394,7 +418,7 @@ func (p *Provider) onExpanded(ctx actor.Context, m *expanded) {
 	}
 	for _, d := range m.docs {
 		fe := p.files[d.Path]
-		if fe != nil && fe.version == d.Version && (fe.ck == nil || fe.ck.Version == d.Version) {
+		if fe != nil && fe.version == d.Version && (fe.ck == nil || fe.ck.version == d.Version) {
 			continue // unchanged
 		}
 		if fe == nil {
@@ -585,6 +609,7 @@ func (p *Provider) spawn(ctx actor.Context, key session.Key, e *sessEntry) {
 		panic(err)
 	}
 	e.pid = pid
+	p.live++
 	e.passivating, e.again, e.panicReason = false, false, ""
 	e.sent = 0 // the new actor has seen nothing
 }
@@ -612,6 +637,9 @@ func (p *Provider) onCaughtUp(ctx actor.Context, m *messages.SessionCaughtUp) {
 	// session has that change still to handle
 	if e := p.sess[m.Key.ID]; e != nil && m.Seq >= e.sent {
 		p.markIdle(ctx, e)
+		if p.live > p.cfg.MaxLive {
+			p.onSessionIdle(ctx, m.Key) // over the bound: stop it now
+		}
 	}
 	p.checkIdle(ctx)
 }
@@ -645,6 +673,9 @@ func (p *Provider) onSessionStopped(ctx actor.Context, key session.Key) {
 	e := p.sess[key.ID]
 	if e == nil || p.stopping {
 		return
+	}
+	if e.pid != nil {
+		p.live--
 	}
 	e.pid = nil
 	if e.passivating {

@@ -36,6 +36,9 @@ type Config struct {
 	Reconcile    time.Duration
 	PollInterval time.Duration
 	ForcePolling bool
+	// MaxLiveSessions bounds each provider's idle session actors
+	// (actors.ProviderConfig.MaxLive; 0: its default).
+	MaxLiveSessions int
 	// SessionSpec overrides Sessions (tests).
 	SessionSpec *Spec
 }
@@ -99,6 +102,7 @@ func Start(cfg Config) (*Tree, error) {
 		pc := actors.ProviderConfig{
 			Provider: ps.Provider, Roots: ps.Roots, Session: sc, Logger: cfg.Logger,
 			Reconcile: cfg.Reconcile, PollInterval: cfg.PollInterval, ForcePolling: cfg.ForcePolling,
+			MaxLive: cfg.MaxLiveSessions,
 		}
 		props := actor.PropsFromProducer(actors.NewProvider(pc), guard, actor.WithSupervisor(spec.Strategy()))
 		pid, err := root.SpawnNamed(props, "provider:"+string(id))

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -20,9 +19,6 @@ import (
 
 	"github.com/sessiond/sessiond/config"
 )
-
-// defaultMemoryLimit is the soft Go heap limit unless GOMEMLIMIT is set.
-const defaultMemoryLimit = 96 << 20
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
@@ -146,11 +142,6 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return err
 	}
 	a.log = newLogger(a.stderr, a.cfg.Log)
-	if a.getenv("GOMEMLIMIT") == "" {
-		// A soft heap limit keeps a cold scan's garbage from setting the
-		// process size; sessiond's live heap is far below it.
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
 	if a.cpuProfile != "" {
 		f, err := os.Create(a.cpuProfile)
 		if err != nil {

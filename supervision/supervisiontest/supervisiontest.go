@@ -37,7 +37,9 @@ type Env struct {
 	// Options for the next Start (set before Start or Restart).
 	IdleTimeout time.Duration
 	ChunkBytes  int
-	sys         *actor.ActorSystem
+	// MaxLive bounds the idle session actors (0: the default).
+	MaxLive int
+	sys     *actor.ActorSystem
 }
 
 // New starts a tree for prov over roots (the data dir is a temporary
@@ -62,9 +64,10 @@ func (e *Env) Start() {
 	e.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	tree, err := supervision.Start(supervision.Config{
 		System: e.sys, Store: st, Metrics: e.Metrics,
-		Providers: []supervision.ProviderSetup{{Provider: e.Prov, Roots: e.Roots}},
-		Session:   actors.SessionConfig{ChunkBytes: e.ChunkBytes},
-		Reconcile: 200 * time.Millisecond,
+		Providers:       []supervision.ProviderSetup{{Provider: e.Prov, Roots: e.Roots}},
+		Session:         actors.SessionConfig{ChunkBytes: e.ChunkBytes},
+		Reconcile:       200 * time.Millisecond,
+		MaxLiveSessions: e.MaxLive,
 	})
 	if err != nil {
 		e.T.Fatal(err)
