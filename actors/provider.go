@@ -98,16 +98,18 @@ type committedFile struct {
 	version      string
 }
 
-
+// sessEntry is a session the provider has routed a change to. Its path
+// lists are short (a transcript and its subagents' files): slices, not
+// maps, since a provider keeps one entry per session it has seen.
 type sessEntry struct {
 	pid         *actor.PID
-	paths       map[string]struct{}
-	busy        bool                // told of a change, not caught up yet
-	queued      bool                // waiting in Provider.queue
-	changed     map[string]struct{} // changed paths not yet sent
-	sent        uint64              // Seq of the last FileChanged sent
-	passivating bool                // poisoned after idling
-	again       bool                // changed while passivating: respawn
+	paths       []string // every file of the session
+	busy        bool     // told of a change, not caught up yet
+	queued      bool     // waiting in Provider.queue
+	changed     []string // changed paths not yet sent
+	sent        uint64   // Seq of the last FileChanged sent
+	passivating bool     // poisoned after idling
+	again       bool     // changed while passivating: respawn
 	panicReason string
 	failed      string
 }
@@ -220,7 +222,7 @@ func (p *Provider) onStarted(ctx actor.Context) {
 	p.expandRetries = map[string]int{}
 	err := p.cfg.Session.Store.FileMarks(p.id, func(m persistence.FileMark) {
 		p.files[m.Path] = &fileEntry{key: m.Key, role: m.Role, mode: m.Mode, version: m.Version,
-			ck: &committedFile{size: m.Size, offset: m.Offset, ino: m.Ino, modTime: m.ModTime.UnixNano(), version: m.Version},
+			ck:   &committedFile{size: m.Size, offset: m.Offset, ino: m.Ino, modTime: m.ModTime.UnixNano(), version: m.Version},
 			stat: messages.FileStat{Path: m.Path}}
 	})
 	if err != nil {
@@ -523,14 +525,14 @@ func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
 func (p *Provider) tell(ctx actor.Context, fe *fileEntry, st messages.FileStat) {
 	e := p.sess[fe.key.ID]
 	if e == nil {
-		e = &sessEntry{paths: map[string]struct{}{}, changed: map[string]struct{}{}}
+		e = &sessEntry{}
 		p.sess[fe.key.ID] = e
 	}
-	e.paths[st.Path] = struct{}{}
+	e.paths = addPath(e.paths, st.Path)
 	if e.failed != "" && e.pid == nil {
 		return // gave up on it; a restart of the daemon retries
 	}
-	e.changed[st.Path] = struct{}{}
+	e.changed = addPath(e.changed, st.Path)
 	switch {
 	case e.passivating:
 		e.again = true
@@ -587,18 +589,14 @@ func (p *Provider) markIdle(ctx actor.Context, e *sessEntry) {
 }
 
 func (p *Provider) sendChanged(ctx actor.Context, e *sessEntry) {
-	paths := make([]string, 0, len(e.changed))
-	for path := range e.changed {
-		paths = append(paths, path)
-	}
-	slices.Sort(paths)
-	for _, path := range paths {
+	slices.Sort(e.changed)
+	for _, path := range e.changed {
 		if fe := p.files[path]; fe != nil {
 			e.sent++
 			ctx.Send(e.pid, &messages.FileChanged{File: fe.stat, Role: fe.role, Mode: fe.mode, Version: fe.version, Seq: e.sent})
 		}
 	}
-	clear(e.changed)
+	e.changed = e.changed[:0]
 }
 
 func (p *Provider) spawn(ctx actor.Context, key session.Key, e *sessEntry) {
@@ -626,8 +624,8 @@ func (p *Provider) onSessionStarted(ctx actor.Context, key session.Key) {
 		return
 	}
 	p.markBusy(e)
-	for path := range e.paths {
-		e.changed[path] = struct{}{}
+	for _, path := range e.paths {
+		e.changed = addPath(e.changed, path)
 	}
 	p.sendChanged(ctx, e)
 }
@@ -758,9 +756,17 @@ func (p *Provider) status() *messages.ProviderStatus {
 	return s
 }
 
+// addPath adds path to a short set kept as a slice.
+func addPath(paths []string, path string) []string {
+	if slices.Contains(paths, path) {
+		return paths
+	}
+	return append(paths, path)
+}
+
 // anyFile returns one of the session's files (it has at least one).
 func (p *Provider) anyFile(e *sessEntry) *fileEntry {
-	for path := range e.paths {
+	for _, path := range e.paths {
 		if fe := p.files[path]; fe != nil {
 			return fe
 		}
