@@ -85,11 +85,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithValueLogFileSize(64 << 20).
 		WithNumCompactors(2).
 		WithCompression(options.Snappy).
-		// Every table's checksums at open (checkFiles did it already:
-		// cheap, the tables are in the page cache) and every block's on
-		// every read, so damage that appears later is an error, never a
-		// silently missing key.
-		WithChecksumVerificationMode(options.OnTableAndBlockRead).
+		// checkFiles verified every table before the open; every block
+		// read is verified too, so damage that appears later is an error
+		// (or a stopped iterator), never garbage.
+		WithChecksumVerificationMode(options.OnBlockRead).
 		WithDetectConflicts(false). // one writer: conflicts are checked by version
 		WithSyncWrites(opts.SyncWrites).
 		WithReadOnly(opts.ReadOnly).

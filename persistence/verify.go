@@ -1,7 +1,9 @@
 package persistence
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,8 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/table"
 	"github.com/dgraph-io/ristretto/v2/z"
+
+	"github.com/sessiond/sessiond/session"
 )
 
 // checkFiles inspects the files of a data directory before Badger opens it,
@@ -190,6 +194,157 @@ func checkLogHeaders(dir string) error {
 		}
 		if id := binary.BigEndian.Uint64(h[:8]); id != 0 {
 			return fmt.Errorf("%s has a damaged header (key id %d; sessiond never encrypts)", p, id)
+		}
+	}
+	return nil
+}
+
+// VerifyReport is what Verify checked and the problems it found.
+type VerifyReport struct {
+	Dir         string   `json:"dir"`
+	Tables      int      `json:"tables"`      // tables whose every block checksum verified
+	Keys        int      `json:"keys"`        // keys read with their values
+	Sessions    int      `json:"sessions"`    // session records decoded
+	Checkpoints int      `json:"checkpoints"` // checkpoint sets decoded
+	Claims      int      `json:"claims"`      // usage claims decoded
+	Active      int      `json:"active"`      // active-index entries
+	Events      int      `json:"events"`      // events decoded
+	Head        uint64   `json:"head"`        // stored event head
+	Problems    []string `json:"problems"`    // empty: the store is sound
+}
+
+// OK reports whether no problem was found.
+func (r *VerifyReport) OK() bool { return len(r.Problems) == 0 }
+
+func (r *VerifyReport) problem(format string, a ...any) {
+	if len(r.Problems) < 1000 {
+		r.Problems = append(r.Problems, fmt.Sprintf(format, a...))
+	}
+}
+
+// Verify checks the store in dir without writing it: the files as Open
+// checks them, every table's block checksums, every key's value decoded,
+// the event log gapless from 1 to the head, and checkpoints and the
+// active index referring to stored sessions. A store held by a running
+// sessiond fails with ErrLocked (a read-only open needs the lock); a
+// missing store with an error matching os.ErrNotExist. Problems are in the
+// report, not the error.
+func Verify(dir string) (*VerifyReport, error) {
+	rep := &VerifyReport{Dir: dir}
+	if _, err := os.Stat(filepath.Join(dir, badger.ManifestFilename)); err != nil {
+		return nil, fmt.Errorf("no store in %s: %w", dir, err)
+	}
+	s, err := Open(dir, Options{ReadOnly: true})
+	if errors.Is(err, ErrLocked) {
+		return nil, err
+	}
+	if err != nil {
+		rep.problem("%v", err)
+		return rep, nil
+	}
+	defer s.Close()
+	tables := s.db.Tables()
+	rep.Tables = len(tables)
+	if err := s.checksums(); err != nil {
+		rep.problem("table checksums: %v", err)
+	}
+	if err := s.verifyKeys(rep); err != nil {
+		rep.problem("reading keys: %v", err)
+	}
+	return rep, nil
+}
+
+func (s *Store) checksums() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panicked: %v", r)
+		}
+	}()
+	return s.db.VerifyChecksum()
+}
+
+// verifyKeys reads every key with its value and checks the cross-references.
+func (s *Store) verifyKeys(rep *VerifyReport) error {
+	sessions := map[session.Key]bool{}
+	var ckpts, active []session.Key
+	var next uint64 = 1
+	err := s.view(func(txn *badger.Txn) error {
+		return scan(txn, []byte("v1/"), true, func(k, v []byte) error {
+			rep.Keys++
+			switch {
+			case bytes.Equal(k, keySchema):
+				if string(v) != schemaVersion {
+					rep.problem("schema is %q, want %q", v, schemaVersion)
+				}
+			case bytes.Equal(k, keyHead):
+				if len(v) != 8 {
+					rep.problem("event head has %d bytes, want 8", len(v))
+				}
+				rep.Head = u64(v)
+			case bytes.HasPrefix(k, pfxSession):
+				var r session.Record
+				key, ok := splitKey(pfxSession, k)
+				if err := json.Unmarshal(v, &r); err != nil || !ok || r.Key != key {
+					rep.problem("session %q: undecodable or keyed wrong (%v)", k, err)
+					return nil
+				}
+				rep.Sessions++
+				sessions[key] = true
+			case bytes.HasPrefix(k, pfxCkpt):
+				var cks []session.Checkpoint
+				key, ok := splitKey(pfxCkpt, k)
+				if err := json.Unmarshal(v, &cks); err != nil || !ok {
+					rep.problem("checkpoints %q: undecodable (%v)", k, err)
+					return nil
+				}
+				rep.Checkpoints++
+				ckpts = append(ckpts, key)
+			case bytes.HasPrefix(k, pfxClaim):
+				var c claimEntry
+				if err := json.Unmarshal(v, &c); err != nil {
+					rep.problem("claim %q: undecodable (%v)", k, err)
+					return nil
+				}
+				rep.Claims++
+			case bytes.HasPrefix(k, pfxActive):
+				key, ok := splitKey(pfxActive, k)
+				if !ok || len(v) != 8 {
+					rep.problem("active index %q: malformed", k)
+					return nil
+				}
+				rep.Active++
+				active = append(active, key)
+			case bytes.HasPrefix(k, pfxEvent):
+				var e session.Event
+				if err := json.Unmarshal(v, &e); err != nil || len(k) != len(pfxEvent)+8 || e.Seq != u64(k[len(pfxEvent):]) {
+					rep.problem("event %x: undecodable or keyed wrong (%v)", k, err)
+					return nil
+				}
+				if e.Seq != next {
+					rep.problem("event log gap: event %d follows %d", e.Seq, next-1)
+				}
+				next = e.Seq + 1
+				rep.Events++
+			default:
+				rep.problem("unknown key %q", k)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if next-1 != rep.Head {
+		rep.problem("event head is %d but the log ends at %d", rep.Head, next-1)
+	}
+	for _, k := range ckpts {
+		if !sessions[k] {
+			rep.problem("checkpoints of %s have no session record", k)
+		}
+	}
+	for _, k := range active {
+		if !sessions[k] {
+			rep.problem("active index entry %s has no session record", k)
 		}
 	}
 	return nil
