@@ -302,3 +302,20 @@ func BenchmarkOpen(b *testing.B) {
 		_ = s.Close()
 	}
 }
+
+// TestInUse: a store open for writing is in use (Badger flocks the
+// directory, not the LOCK file), a closed one is not.
+func TestInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := persistence.Open(dir, persistence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !persistence.InUse(dir) {
+		t.Error("open store not in use")
+	}
+	_ = s.Close()
+	if persistence.InUse(dir) {
+		t.Error("closed store in use")
+	}
+}

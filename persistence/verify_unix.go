@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 )
 
 // whileNoWriter runs fn unless a process holds the data directory's lock
-// exclusively (a running sessiond), holding a shared lock meanwhile. It
-// creates nothing: with no LOCK file there is no writer.
+// exclusively (a running sessiond: Badger flocks the directory itself),
+// holding a shared lock meanwhile. It creates nothing.
 func whileNoWriter(dir string, fn func() error) error {
-	f, err := os.Open(filepath.Join(dir, "LOCK"))
+	f, err := os.Open(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return fn()
 	}
@@ -27,4 +26,19 @@ func whileNoWriter(dir string, fn func() error) error {
 	}
 	defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
 	return fn()
+}
+
+// InUse reports whether a process (a running sessiond) holds the data
+// directory's lock (Badger's flock on the directory).
+func InUse(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return true
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
 }
