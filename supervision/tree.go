@@ -38,6 +38,11 @@ type Config struct {
 	ForcePolling bool
 	// SessionSpec overrides Sessions (tests).
 	SessionSpec *Spec
+	// BackupInterval > 0 spawns the backup actor: a full backup into
+	// BackupDir this often, the newest BackupKeep kept.
+	BackupInterval time.Duration
+	BackupKeep     int
+	BackupDir      string
 }
 
 // Tree is the running actor tree.
@@ -49,6 +54,7 @@ type Tree struct {
 	Bus       *actor.PID
 	Metrics   *actor.PID
 	Providers map[session.Provider]*actor.PID
+	Backup    *actor.PID // nil when automatic backups are off
 	order     []session.Provider
 	closers   []io.Closer // providers holding resources (database handles)
 	stopped   bool
@@ -82,6 +88,12 @@ func Start(cfg Config) (*Tree, error) {
 	}
 	if cfg.Metrics != nil {
 		if t.Metrics, err = spawn("metrics", actors.NewMetrics(actors.MetricsConfig{Metrics: cfg.Metrics, Store: cfg.Store, Bus: t.Bus, Logger: cfg.Logger})); err != nil {
+			return nil, t.abort(err)
+		}
+	}
+	if cfg.BackupInterval > 0 {
+		bc := actors.BackupConfig{Store: cfg.Store, Dir: cfg.BackupDir, Interval: cfg.BackupInterval, Keep: cfg.BackupKeep, Metrics: cfg.Metrics, Logger: cfg.Logger}
+		if t.Backup, err = spawn("backup", actors.NewBackup(bc)); err != nil {
 			return nil, t.abort(err)
 		}
 	}
@@ -198,6 +210,7 @@ func (t *Tree) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop %s: %w", name, err))
 		}
 	}
+	stop("backup", t.Backup) // first: a backup in hand aborts, the store stays open for the rest
 	for _, id := range t.order {
 		stop("provider "+string(id), t.Providers[id])
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -137,6 +138,7 @@ func (a *app) startCore() (*core, error) {
 	setups := a.enabledProviders()
 	tree, err := supervision.Start(supervision.Config{
 		System: sys, Store: st, Metrics: m, Logger: a.log, Providers: setups,
+		BackupInterval: a.cfg.Store.BackupInterval.Duration, BackupKeep: a.cfg.Store.BackupKeep, BackupDir: filepath.Join(a.cfg.DataDir, "backups"),
 		Session:      actors.SessionConfig{PassivateAfter: a.cfg.Run.PassivateAfter.Duration},
 		Reconcile:    a.cfg.Watch.Reconcile.Duration,
 		PollInterval: a.cfg.Watch.PollInterval.Duration,
