@@ -179,6 +179,9 @@ func TestStoreDamage(t *testing.T) {
 					t.Errorf("run's message lacks %q:\n%s", want, stderr)
 				}
 			}
+			if _, stderr := h.runFail("sessions"); !strings.Contains(stderr, h.data) || !strings.Contains(stderr, "damaged") {
+				t.Errorf("sessions on a damaged store:\n%s", stderr)
+			}
 			out, stderr := h.runFail("store", "verify")
 			if !strings.Contains(out+stderr, "problem") {
 				t.Errorf("verify did not report the damage:\n%s%s", out, stderr)
