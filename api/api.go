@@ -15,6 +15,7 @@
 //	GET /api/v1/events                    ?since=N &limit=K → []session.Event
 //	GET /api/v1/events/stream             SSE; resumes after Last-Event-ID or ?since=N
 //	GET /api/v1/status                    Config.Status
+//	GET /api/v1/backup                    a full store backup (application/octet-stream, trailer Sessiond-Backup: ok)
 //
 // Errors are JSON objects {"error": "..."} with a matching status code.
 package api
@@ -24,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -67,6 +69,10 @@ type Config struct {
 	Status func(ctx context.Context) (any, error)
 	// Metrics is mounted at /metrics; nil answers 404.
 	Metrics http.Handler
+	// Backup writes a full backup of the store to w for GET /api/v1/backup;
+	// nil uses Store's Backup(io.Writer) method if it has one, else the
+	// route answers 404.
+	Backup func(ctx context.Context, w io.Writer) error
 	// Ready reports readiness for /readyz; nil means always ready.
 	Ready func() bool
 	// Logger receives request and error logs; nil discards them.
@@ -117,6 +123,7 @@ func NewHandler(cfg Config) http.Handler {
 	s.mux.HandleFunc("GET /api/v1/events", s.events)
 	s.mux.HandleFunc("GET /api/v1/events/stream", s.stream)
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
+	s.mux.HandleFunc("GET /api/v1/backup", s.backup)
 	return s
 }
 

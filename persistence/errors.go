@@ -42,3 +42,33 @@ func (e *ConflictError) Error() string {
 
 // Unwrap makes errors.Is(err, ErrConcurrentModification) true.
 func (e *ConflictError) Unwrap() error { return ErrConcurrentModification }
+
+// ErrDamaged means the store's files are damaged (a checksum mismatch, a
+// truncated or inconsistent MANIFEST, an unreadable table or value). The
+// directory was not modified. Match with errors.Is; *DamagedError carries
+// the details.
+var ErrDamaged = errors.New("store is damaged")
+
+// DamagedError details an ErrDamaged.
+type DamagedError struct {
+	Dir   string // the data directory
+	Cause error  // what was found
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("the store in %s is damaged: %v. sessiond did not modify it. "+
+		"Run `sessiond store verify` to see what is damaged, then `sessiond store rebuild` "+
+		"(moves it aside, re-reads the agents' files and keeps every session it can still read) "+
+		"or `sessiond restore FILE` from a backup", e.Dir, e.Cause)
+}
+
+// Unwrap makes errors.Is(err, ErrDamaged) true and exposes the cause.
+func (e *DamagedError) Unwrap() []error { return []error{ErrDamaged, e.Cause} }
+
+func damaged(dir string, cause error) error {
+	var de *DamagedError
+	if errors.As(cause, &de) {
+		return cause
+	}
+	return &DamagedError{Dir: dir, Cause: cause}
+}

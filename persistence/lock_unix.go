@@ -6,17 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 )
 
 // whileUnlocked runs fn if no process holds the data directory's lock
-// (the flock Badger takes on dir/LOCK), holding it meanwhile; if another
+// (the flock Badger takes on the directory), holding it meanwhile; if another
 // process holds it, fn is skipped: Badger's own open reports ErrLocked.
 func whileUnlocked(dir string, fn func() error) error {
-	// Badger opens (creating) the same file and flocks it; a clean close
-	// removes it, a crash leaves it.
-	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_RDWR|os.O_CREATE, 0o600)
+	// Badger (dir_unix.go) flocks the directory itself; LOCK only holds
+	// its pid.
+	f, err := os.Open(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // no directory yet: nothing left behind
 	}

@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -83,11 +85,22 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithValueLogFileSize(64 << 20).
 		WithNumCompactors(2).
 		WithCompression(options.Snappy).
+		// checkFiles verified every table before the open; every block
+		// read is verified too, so damage that appears later is an error
+		// (or a stopped iterator), never garbage.
+		WithChecksumVerificationMode(options.OnBlockRead).
 		WithDetectConflicts(false). // one writer: conflicts are checked by version
 		WithSyncWrites(opts.SyncWrites).
 		WithReadOnly(opts.ReadOnly).
 		WithLogger(badgerLogger{opts.Logger.With("component", "badger")}).
 		WithLoggingLevel(badger.WARNING)
+	if !opts.InMemory {
+		// Before Badger touches the directory: it skips or deletes
+		// damaged tables without a word (see checkFiles).
+		if err := whileNoWriter(dir, func() error { return checkFiles(dir) }); err != nil {
+			return nil, damaged(dir, err)
+		}
+	}
 	if !opts.InMemory && !opts.ReadOnly {
 		// Only when no other process holds the directory: an empty
 		// memtable of a running daemon is not debris.
@@ -96,7 +109,7 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	db, err := badger.Open(bo)
+	db, err := openBadger(bo)
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
 			return nil, fmt.Errorf("open store %q: %w: stop the other sessiond or use another --data-dir", dir, ErrLocked)
@@ -104,14 +117,48 @@ func Open(dir string, opts Options) (*Store, error) {
 		if opts.ReadOnly && errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("open store %q: %w: no data yet, run `sessiond scan` or `sessiond run` first", dir, err)
 		}
+		if isDamage(err) {
+			return nil, damaged(dir, err)
+		}
 		return nil, fmt.Errorf("open store %q: %w", dir, err)
 	}
 	s := &Store{db: db, dir: dir, opts: opts, log: opts.Logger, claimSet: map[uint64]struct{}{}}
 	if err := s.init(); err != nil {
 		_ = db.Close()
+		if isDamage(err) {
+			return nil, damaged(dir, err)
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// openBadger opens Badger, turning a panic on the opening goroutine (a
+// damaged value log or memtable) into an error.
+func openBadger(bo badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("badger panicked while opening: %v", r)
+		}
+	}()
+	return badger.Open(bo)
+}
+
+// isDamage tells a damaged store from an environment problem (permissions,
+// a full disk, a missing directory) that the user fixes outside sessiond.
+func isDamage(err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrDamaged), errors.Is(err, ErrCorrupt):
+		return true
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, os.ErrPermission),
+		errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EROFS),
+		errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE),
+		errors.Is(err, ErrLocked), errors.Is(err, ErrSchema):
+		return false
+	}
+	return true
 }
 
 func (s *Store) init() error {
@@ -185,9 +232,20 @@ func removeEmptyMemtables(dir string, log *slog.Logger) error {
 // update runs fn in a read-write transaction (read-only in ReadOnly mode).
 func (s *Store) update(fn func(*badger.Txn) error) error {
 	if s.opts.ReadOnly {
-		return s.db.View(fn)
+		return s.view(fn)
 	}
 	return s.db.Update(fn)
+}
+
+// view runs fn in a read-only transaction. A panic in Badger's read path
+// (a table damaged after it was opened) becomes an ErrDamaged error.
+func (s *Store) view(fn func(*badger.Txn) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = damaged(s.dir, fmt.Errorf("reading the store panicked: %v", r))
+		}
+	}()
+	return s.db.View(fn)
 }
 
 // IdleTimeout is how long a session may go without records before it is completed.
@@ -265,7 +323,7 @@ func (s *Store) Head() (uint64, error) {
 	}
 	if s.opts.ReadOnly {
 		var h uint64
-		err := s.db.View(func(txn *badger.Txn) error {
+		err := s.view(func(txn *badger.Txn) error {
 			it, err := txn.Get(keyHead)
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				return nil
@@ -286,7 +344,7 @@ func (s *Store) Session(k session.Key) (session.Record, error) {
 	if s.closed.Load() {
 		return r, ErrClosed
 	}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		ok, err := getJSON(txn, sessionKey(k), &r)
 		if err == nil && !ok {
 			err = fmt.Errorf("%s: %w", k, ErrSessionNotFound)
@@ -306,7 +364,7 @@ func (s *Store) Sessions(f Filter) ([]session.Record, error) {
 	if f.Provider != "" {
 		pfx = append(join(pfxSession, string(f.Provider)), sep)
 	}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return scan(txn, pfx, true, func(k, v []byte) error {
 			var r session.Record
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -341,8 +399,11 @@ func (s *Store) Events(since uint64, limit int) ([]session.Event, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
+	if since == math.MaxUint64 {
+		return []session.Event{}, nil // since+1 would wrap to the start of the log
+	}
 	out := make([]session.Event, 0, min(limit, 256))
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = pfxEvent
 		opt.PrefetchSize = min(limit, 100)
@@ -373,7 +434,7 @@ func (s *Store) Checkpoints(p session.Provider) (map[string]CheckpointRef, error
 	}
 	out := map[string]CheckpointRef{}
 	pfx := append(join(pfxCkpt, string(p)), sep)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		return scan(txn, pfx, true, func(k, v []byte) error {
 			key, ok := splitKey(pfxCkpt, k)
 			if !ok {
@@ -398,7 +459,7 @@ func (s *Store) SessionFiles(k session.Key) ([]session.Checkpoint, error) {
 		return nil, ErrClosed
 	}
 	var out []session.Checkpoint
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		var err error
 		out, err = loadCheckpoints(txn, k)
 		return err

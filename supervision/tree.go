@@ -41,6 +41,11 @@ type Config struct {
 	MaxLiveSessions int
 	// SessionSpec overrides Sessions (tests).
 	SessionSpec *Spec
+	// BackupInterval > 0 spawns the backup actor: a full backup into
+	// BackupDir this often, the newest BackupKeep kept.
+	BackupInterval time.Duration
+	BackupKeep     int
+	BackupDir      string
 }
 
 // Tree is the running actor tree.
@@ -52,6 +57,7 @@ type Tree struct {
 	Bus       *actor.PID
 	Metrics   *actor.PID
 	Providers map[session.Provider]*actor.PID
+	Backup    *actor.PID // nil when automatic backups are off
 	order     []session.Provider
 	closers   []io.Closer // providers holding resources (database handles)
 	stopped   bool
@@ -85,6 +91,12 @@ func Start(cfg Config) (*Tree, error) {
 	}
 	if cfg.Metrics != nil {
 		if t.Metrics, err = spawn("metrics", actors.NewMetrics(actors.MetricsConfig{Metrics: cfg.Metrics, Store: cfg.Store, Bus: t.Bus, Logger: cfg.Logger})); err != nil {
+			return nil, t.abort(err)
+		}
+	}
+	if cfg.BackupInterval > 0 {
+		bc := actors.BackupConfig{Store: cfg.Store, Dir: cfg.BackupDir, Interval: cfg.BackupInterval, Keep: cfg.BackupKeep, Metrics: cfg.Metrics, Logger: cfg.Logger}
+		if t.Backup, err = spawn("backup", actors.NewBackup(bc)); err != nil {
 			return nil, t.abort(err)
 		}
 	}
@@ -202,6 +214,7 @@ func (t *Tree) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop %s: %w", name, err))
 		}
 	}
+	stop("backup", t.Backup) // first: a backup in hand aborts, the store stays open for the rest
 	for _, id := range t.order {
 		stop("provider "+string(id), t.Providers[id])
 	}

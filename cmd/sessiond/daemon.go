@@ -155,6 +155,7 @@ func (a *app) startCore() (*core, error) {
 	setups := a.enabledProviders()
 	tree, err := supervision.Start(supervision.Config{
 		System: sys, Store: st, Metrics: m, Logger: a.log, Providers: setups,
+		BackupInterval: a.cfg.Store.BackupInterval.Duration, BackupKeep: a.cfg.Store.BackupKeep, BackupDir: filepath.Join(a.cfg.DataDir, "backups"),
 		Session:      actors.SessionConfig{PassivateAfter: a.cfg.Run.PassivateAfter.Duration},
 		Reconcile:    a.cfg.Watch.Reconcile.Duration,
 		PollInterval: a.cfg.Watch.PollInterval.Duration,

@@ -103,6 +103,7 @@ func (a *app) root() *cobra.Command {
 		return nil
 	}
 	root.AddCommand(a.runCmd(), a.scanCmd(), a.sessionsCmd(), a.statsCmd(), a.eventsCmd(), a.statusCmd())
+	root.AddCommand(a.storeCmd(), a.backupCmd(), a.restoreCmd())
 	return root
 }
 
