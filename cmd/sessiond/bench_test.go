@@ -208,8 +208,9 @@ func BenchmarkAppendToEvent(b *testing.B) {
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
 
-// BenchmarkIdle: the daemon idle over a history of 3,000 and of about
-// 20,000 sessions (restarted over a scanned store): resident memory, live
+// BenchmarkIdle: the daemon idle over histories of 3,000 and 30,000
+// transcript files (about 2,000 and 20,000 sessions; restarted over a
+// scanned store): resident memory, live
 // Go heap and CPU used during 30 s without changes, after a settle
 // ($SESSIOND_BENCH_SETTLE, default 150 s: the runtime's periodic GC and
 // scavenger return the start-up garbage within about two minutes).
@@ -229,8 +230,8 @@ func BenchmarkIdle(b *testing.B) {
 		name string
 		opt  claudetest.Options
 	}{
-		{"sessions=3000", claudetest.Options{TotalBytes: 300 << 20, Files: 3000, Seed: 2}},
-		{"sessions=20000", claudetest.Options{TotalBytes: 300 << 20, Files: 30000, Seed: 2}},
+		{"files=3000", claudetest.Options{TotalBytes: 300 << 20, Files: 3000, Seed: 2}},
+		{"files=30000", claudetest.Options{TotalBytes: 300 << 20, Files: 30000, Seed: 2}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			name := "files-" + strconv.Itoa(c.opt.Files)
