@@ -92,8 +92,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithDetectConflicts(false). // one writer: conflicts are checked by version
 		WithSyncWrites(opts.SyncWrites).
 		WithReadOnly(opts.ReadOnly).
-		WithLogger(badgerLogger{opts.Logger.With("component", "badger")}).
-		WithLoggingLevel(badger.WARNING)
+		// (WithLoggingLevel installs Badger's own stderr logger: never
+		// call it after WithLogger; slog filters the levels.)
+		WithLogger(badgerLogger{opts.Logger.With("component", "badger")})
 	if !opts.InMemory {
 		// Before Badger touches the directory: it skips or deletes
 		// damaged tables without a word (see checkFiles).
@@ -200,10 +201,11 @@ func (s *Store) init() error {
 	})
 }
 
-// removeEmptyMemtables deletes zero-length memtable logs. A process killed
-// between creating a new memtable file and sizing it leaves one behind, and
-// Badger (v4.9.6) then refuses to open ("while opening fid: N err: Create a
-// new file"). An empty file holds no write, so removing it loses nothing.
+// removeEmptyMemtables deletes zero-length memtable and value-log files. A
+// process killed between creating a new .mem or .vlog file and sizing it
+// leaves one behind, and Badger (v4.9.6) then refuses to open ("while
+// opening fid: N err: Create a new file"). An empty file holds no write,
+// so removing it loses nothing (Badger creates the next one anew).
 func removeEmptyMemtables(dir string, log *slog.Logger) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -213,7 +215,7 @@ func removeEmptyMemtables(dir string, log *slog.Logger) error {
 		return fmt.Errorf("read data dir %q: %w", dir, err)
 	}
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".mem") {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".mem") && !strings.HasSuffix(e.Name(), ".vlog") {
 			continue
 		}
 		fi, err := e.Info()
@@ -222,9 +224,9 @@ func removeEmptyMemtables(dir string, log *slog.Logger) error {
 		}
 		p := filepath.Join(dir, e.Name())
 		if err := os.Remove(p); err != nil {
-			return fmt.Errorf("remove empty memtable %q left by a crash: %w", p, err)
+			return fmt.Errorf("remove empty log file %q left by a crash: %w", p, err)
 		}
-		log.Warn("removed an empty memtable file left by a crash", "path", p)
+		log.Warn("removed an empty log file left by a crash", "path", p)
 	}
 	return nil
 }
@@ -533,6 +535,15 @@ func getJSON(txn *badger.Txn, k []byte, v any) (bool, error) {
 type badgerLogger struct{ l *slog.Logger }
 
 func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...))) }
-func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Warningf(f string, a ...any) {
+	msg := strings.TrimSpace(fmt.Sprintf(f, a...))
+	if strings.Contains(msg, "might be too small") || strings.HasPrefix(msg, "Cache life expectancy") {
+		// Badger's cache monitor, every minute while reads are rare (a
+		// daemon at rest): advice for a database server, not a warning.
+		b.l.Debug(msg)
+		return
+	}
+	b.l.Warn(msg)
+}
 func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }
 func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }

@@ -430,6 +430,12 @@ func TestCostEstimatesAndUnknownUsage(t *testing.T) {
 }
 
 func TestOpenAfterCrashLeftAnEmptyMemtable(t *testing.T) {
+	for _, name := range []string{"00099.mem", "000020.vlog"} {
+		t.Run(name, func(t *testing.T) { openAfterEmptyLog(t, name) })
+	}
+}
+
+func openAfterEmptyLog(t *testing.T, name string) {
 	dir := t.TempDir()
 	s, err := persistence.Open(dir, persistence.Options{})
 	if err != nil {
@@ -439,8 +445,8 @@ func TestOpenAfterCrashLeftAnEmptyMemtable(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// what a SIGKILL between creating and sizing a memtable leaves behind
-	if err := os.WriteFile(filepath.Join(dir, "00099.mem"), nil, 0o644); err != nil {
+	// what a SIGKILL between creating and sizing a log file leaves behind
+	if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s, err = persistence.Open(dir, persistence.Options{})
