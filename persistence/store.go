@@ -534,7 +534,7 @@ func getJSON(txn *badger.Txn, k []byte, v any) (bool, error) {
 
 type badgerLogger struct{ l *slog.Logger }
 
-func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Errorf(f string, a ...any) { b.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...))) }
 func (b badgerLogger) Warningf(f string, a ...any) {
 	msg := strings.TrimSpace(fmt.Sprintf(f, a...))
 	if strings.Contains(msg, "might be too small") || strings.HasPrefix(msg, "Cache life expectancy") {
@@ -545,5 +545,5 @@ func (b badgerLogger) Warningf(f string, a ...any) {
 	}
 	b.l.Warn(msg)
 }
-func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }
-func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Infof(f string, a ...any)  { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (b badgerLogger) Debugf(f string, a ...any) { b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...))) }
