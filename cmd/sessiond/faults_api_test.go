@@ -307,12 +307,26 @@ func TestRemoteListenNeedsAllowRemoteAndToken(t *testing.T) {
 	h.env = append(h.env, "SESSIOND_API_ALLOW_REMOTE=true", "SESSIOND_API_TOKEN="+token)
 	d := h.start("0.0.0.0:" + port)
 	d.addr = "127.0.0.1:" + port
-	deadline := time.Now().Add(60 * time.Second)
-	for rawStatus(t, d.addr, "/readyz", d.addr, "Authorization", "Bearer "+token) != 200 {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready\n%s", d.stderr)
+	ready := func() bool {
+		req, _ := http.NewRequest("GET", "http://"+d.addr+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !ready() {
+		select {
+		case err := <-d.done:
+			t.Fatalf("daemon exited: %v\n%s", err, d.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("daemon not ready")
+		}
 	}
 	if got := rawStatus(t, d.addr, "/healthz", d.addr); got != 200 {
 		t.Errorf("/healthz without token: %d", got)
@@ -486,7 +500,7 @@ func TestIdleConnectionFloodKeepsAppendsCounted(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for next.Add(1) <= int64(conns) {
-				c, err := net.DialTimeout("tcp", d.addr, 300*time.Millisecond)
+				c, err := net.DialTimeout("tcp", d.addr, 100*time.Millisecond)
 				if err != nil {
 					continue // the accept queue is full: the kernel drops the SYN
 				}
@@ -509,6 +523,8 @@ func TestIdleConnectionFloodKeepsAppendsCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := session.Key{Provider: session.ClaudeCode, ID: "aaaaaaaa-0000-4000-8000-0000000000ff"}
+	// logs reads the daemon's stderr once it has exited.
+	logs := func() string { _ = d.stop(t, syscall.SIGKILL); return tail(d.stderr.String()) }
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		v, err := probe.Session(ctx, key.Provider, key.ID)
@@ -516,15 +532,15 @@ func TestIdleConnectionFloodKeepsAppendsCounted(t *testing.T) {
 			break
 		}
 		if err == nil && v.Status == session.StatusFailed {
-			t.Fatalf("the session failed during the flood: %s\n%s", v.FailReason, tail(d.stderr.String()))
+			t.Fatalf("the session failed during the flood: %s\n%s", v.FailReason, logs())
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("append not counted during the flood: %+v %v\n%s", v.Record.Tokens, err, tail(d.stderr.String()))
+			t.Fatalf("append not counted during the flood: %+v %v\n%s", v.Record.Tokens, err, logs())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if strings.Contains(d.stderr.String(), "too many open files") {
-		t.Errorf("the daemon ran out of descriptors:\n%s", tail(d.stderr.String()))
+	if l := logs(); strings.Contains(l, "too many open files") {
+		t.Errorf("the daemon ran out of descriptors:\n%s", l)
 	}
 }
 
