@@ -342,8 +342,12 @@ func TestRemoteListenNeedsAllowRemoteAndToken(t *testing.T) {
 			t.Errorf("%s with the token: %d, want 200", path, got)
 		}
 	}
-	// the CLI finds the daemon through daemon.json and sends the token
+	// the CLI finds the daemon through daemon.json and sends the token;
+	// without it, it says so
 	h.expect(decodeSessions(t, h.mustTry(nil, "sessions", "--json")))
+	if r := h.try([]string{"SESSIOND_API_TOKEN=", "SESSIOND_API_ALLOW_REMOTE=false"}, "sessions"); r.code == 0 || !strings.Contains(r.stderr, "requires its API token") {
+		t.Errorf("sessions without the token: exit %d, stderr %q", r.code, r.stderr)
+	}
 	if err := d.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +391,7 @@ func TestListenErrors(t *testing.T) {
 // prints the same output, exit code and error whether the daemon answers
 // or the store is read directly.
 func TestReadParityDaemonAndStore(t *testing.T) {
-	h := newHome(t, claudetest.Options{TotalBytes: 2 << 20, Seed: 27, SubagentFraction: 0.3})
+	h := newHome(t, claudetest.Options{TotalBytes: 3 << 20, Files: 600, Seed: 27, SubagentFraction: 0.3})
 	h.env = append(h.env, "SESSIOND_IDLE_TIMEOUT=1h", "TZ=UTC")
 	d := h.start(freePort(t))
 	d.ready(t)
@@ -421,6 +425,7 @@ func TestReadParityDaemonAndStore(t *testing.T) {
 				head10(viaDaemon[i].stdout), viaStore.code, viaStore.stderr, head10(viaStore.stdout))
 		}
 	}
+	t.Logf("event head %d", head)
 	if n := strings.Count(viaDaemon[15].stdout, "\n"); head == 0 || uint64(n) != head {
 		t.Errorf("events --limit 0 printed %d events, head %d", n, head)
 	}

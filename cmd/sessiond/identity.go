@@ -174,8 +174,11 @@ func (a *app) source(ctx context.Context, explicitListen bool) (*source, error) 
 		return nil, fmt.Errorf("data dir %q: %w", a.cfg.DataDir, err)
 	}
 	if explicitListen {
-		cl := a.client(a.cfg.Run.Listen)
+		cl := a.client(dialAddr(a.cfg.Run.Listen))
 		id, err := fetchIdentity(ctx, cl)
+		if errors.Is(err, api.ErrUnauthorized) {
+			return nil, fmt.Errorf("the sessiond on %s requires its API token: set [api] token or SESSIOND_API_TOKEN: %w", a.cfg.Run.Listen, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("no sessiond answers on %s (--listen): %w", a.cfg.Run.Listen, err)
 		}
@@ -191,6 +194,9 @@ func (a *app) source(ctx context.Context, explicitListen bool) (*source, error) 
 		id, err := fetchIdentity(ctx, cl)
 		if err == nil && id.InstanceID == rec.InstanceID && sameDir(id.DataDir, dataDir) {
 			return &source{client: cl}, nil
+		}
+		if errors.Is(err, api.ErrUnauthorized) {
+			return nil, fmt.Errorf("the sessiond serving %s on %s requires its API token: set [api] token or SESSIOND_API_TOKEN: %w", dataDir, rec.Listen, err)
 		}
 		if err == nil {
 			a.log.Debug("the address in daemon.json is served by another daemon; reading the store",
