@@ -141,7 +141,8 @@ type server struct {
 	token [sha256.Size]byte // hash of cfg.Token, compared in constant time
 }
 
-// NewHandler returns the API's handler. Bind it to a loopback address.
+// NewHandler returns the API's handler. Bind it to a loopback address
+// unless Token is set: it refuses foreign Host headers, not foreign peers.
 func NewHandler(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

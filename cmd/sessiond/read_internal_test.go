@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"testing"
 
 	"github.com/sessiond/sessiond/api"
@@ -42,5 +45,52 @@ func TestPageEvents(t *testing.T) {
 	}
 	if calls > 12 {
 		t.Errorf("%d page calls", calls)
+	}
+}
+
+func TestIdentityFile(t *testing.T) {
+	dir := t.TempDir()
+	id, err := newIdentity(dir, "127.0.0.1:1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeIdentity(dir, id); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readIdentity(dir)
+	if err != nil || got.InstanceID != id.InstanceID || got.DataDir != dir || got.Listen != "127.0.0.1:1234" || got.PID != os.Getpid() {
+		t.Fatalf("read back %+v, %v", got, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temp files left: %v", entries)
+	}
+	// a later daemon's file is not removed by an earlier one
+	other, _ := newIdentity(dir, "127.0.0.1:1")
+	if other.InstanceID == id.InstanceID {
+		t.Fatal("instance ids repeat")
+	}
+	if err := removeIdentity(dir, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readIdentity(dir); err != nil {
+		t.Fatalf("another instance removed the file: %v", err)
+	}
+	if err := removeIdentity(dir, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readIdentity(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("after remove: %v", err)
+	}
+}
+
+func TestDialAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"0.0.0.0:9791": "127.0.0.1:9791", ":9791": "127.0.0.1:9791", "[::]:9791": "[::1]:9791",
+		"127.0.0.1:9791": "127.0.0.1:9791", "localhost:1": "localhost:1", "10.0.0.5:2": "10.0.0.5:2",
+	} {
+		if got := dialAddr(in); got != want {
+			t.Errorf("dialAddr(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
