@@ -16,19 +16,32 @@
 //	GET /api/v1/events/stream             SSE; resumes after Last-Event-ID or ?since=N
 //	GET /api/v1/status                    Config.Status
 //	GET /api/v1/backup                    a full store backup (application/octet-stream, trailer Sessiond-Backup: ok)
+//	GET /api/v1/identity                  Config.Identity: which daemon and data dir answer
 //
 // Errors are JSON objects {"error": "..."} with a matching status code.
+//
+// A web page the user opens must not read the API, so every request must
+// name the server by a loopback Host (127.0.0.1, [::1] or localhost, with
+// the server's port) or one of Config.AllowedHosts: any other Host, which is
+// what a DNS-rebinding page sends, is refused with 421. No CORS header is
+// ever sent. With Config.Token set, every route but /healthz also requires
+// "Authorization: Bearer <token>" (401 otherwise).
 package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sessiond/sessiond/persistence"
@@ -84,6 +97,33 @@ type Config struct {
 	// HTTP server shuts down: http.Server.Shutdown does not cancel the
 	// requests in flight and would otherwise wait for the streams).
 	Done <-chan struct{}
+	// Identity is served at /api/v1/identity; nil answers 503.
+	Identity *Identity
+	// Token, when set, is required as "Authorization: Bearer <token>" on
+	// every route but /healthz (compared in constant time).
+	Token string
+	// AllowedHosts are Host names (or host:port) accepted besides the
+	// loopback ones, e.g. a reverse proxy's name.
+	AllowedHosts []string
+	// AllowRemote also accepts Host headers that are IP addresses, for
+	// clients on other machines reaching a non-loopback listener by
+	// address. (An IP literal cannot be rebound by DNS.) Names must still
+	// be loopback or in AllowedHosts.
+	AllowRemote bool
+}
+
+// Identity says which daemon answers and which data dir it serves; the CLI
+// compares it with the data dir's daemon.json before it trusts the answers.
+type Identity struct {
+	// InstanceID is random per daemon start.
+	InstanceID string `json:"instance_id"`
+	// DataDir is the absolute data directory the daemon serves.
+	DataDir string `json:"data_dir"`
+	// Listen is the address the API is bound to.
+	Listen    string    `json:"listen"`
+	PID       int       `json:"pid"`
+	Version   string    `json:"version"`
+	StartedAt time.Time `json:"started_at"`
 }
 
 // Defaults and limits.
@@ -100,12 +140,15 @@ const (
 )
 
 type server struct {
-	cfg Config
-	log *slog.Logger
-	mux *http.ServeMux
+	cfg   Config
+	log   *slog.Logger
+	mux   *http.ServeMux
+	q     Query
+	token [sha256.Size]byte // hash of cfg.Token, compared in constant time
 }
 
-// NewHandler returns the API's handler. Bind it to a loopback address.
+// NewHandler returns the API's handler. Bind it to a loopback address
+// unless Token is set: it refuses foreign Host headers, not foreign peers.
 func NewHandler(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -113,7 +156,10 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = DefaultHeartbeat
 	}
-	s := &server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	s := &server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), q: Query{Store: cfg.Store, NotFound: cfg.NotFound}}
+	if cfg.Token != "" {
+		s.token = sha256.Sum256([]byte(cfg.Token))
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("GET /metrics", s.metrics)
@@ -124,6 +170,7 @@ func NewHandler(cfg Config) http.Handler {
 	s.mux.HandleFunc("GET /api/v1/events/stream", s.stream)
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
 	s.mux.HandleFunc("GET /api/v1/backup", s.backup)
+	s.mux.HandleFunc("GET /api/v1/identity", s.identity)
 	return s
 }
 
@@ -132,7 +179,12 @@ func NewHandler(cfg Config) http.Handler {
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w, code: http.StatusOK}
-	if h, pattern := s.mux.Handler(r); pattern == "" {
+	if err := s.checkHost(r); err != nil {
+		writeError(rec, http.StatusMisdirectedRequest, err)
+	} else if s.cfg.Token != "" && r.URL.Path != "/healthz" && !s.authorized(r) {
+		rec.Header().Set("WWW-Authenticate", `Bearer realm="sessiond"`)
+		writeError(rec, http.StatusUnauthorized, fmt.Errorf("%w: send \"Authorization: Bearer <token>\" with the token of [api] token (SESSIOND_API_TOKEN)", ErrUnauthorized))
+	} else if h, pattern := s.mux.Handler(r); pattern == "" {
 		// 404 or 405: let the mux decide which (and set Allow), answer in JSON.
 		c := &codeCapture{header: w.Header()}
 		h.ServeHTTP(c, r)
@@ -149,6 +201,53 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("path", r.URL.Path),
 		slog.Int("status", rec.code),
 		slog.Duration("duration", time.Since(start)))
+}
+
+// checkHost refuses a Host header that does not name this server by a
+// loopback name or address with its port, an allowed host, or (with
+// AllowRemote) an IP address.
+func (s *server) checkHost(r *http.Request) error {
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = strings.TrimSuffix(strings.TrimPrefix(r.Host, "["), "]"), "80"
+	}
+	bad := fmt.Errorf("%w: Host %q is not a loopback name of this server; a page that reached the API through DNS rebinding sends such a Host (add the name to [api] allowed_hosts if it is yours)", ErrHostNotAllowed, r.Host)
+	if host == "" {
+		return bad
+	}
+	for _, a := range s.cfg.AllowedHosts {
+		if strings.EqualFold(a, host) || strings.EqualFold(a, r.Host) {
+			return nil
+		}
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && port != strconv.Itoa(la.Port) {
+		return bad
+	}
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && (ip.IsLoopback() || s.cfg.AllowRemote) {
+		return nil
+	}
+	return bad
+}
+
+// authorized reports whether the request carries the bearer token.
+func (s *server) authorized(r *http.Request) bool {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	h := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return subtle.ConstantTimeCompare(h[:], s.token[:]) == 1
+}
+
+func (s *server) identity(w http.ResponseWriter, _ *http.Request) {
+	if s.cfg.Identity == nil {
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("identity: %w", ErrUnavailable))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.cfg.Identity)
 }
 
 func (s *server) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -172,11 +271,16 @@ func (s *server) metrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) sessions(w http.ResponseWriter, r *http.Request) {
-	recs, ok := s.filtered(w, r)
+	f, ok := s.filter(w, r)
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, NewSessionViews(recs))
+	v, err := s.q.Sessions(f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *server) session(w http.ResponseWriter, r *http.Request) {
@@ -184,16 +288,12 @@ func (s *server) session(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := session.Key{Provider: session.Provider(r.PathValue("provider")), ID: session.ID(r.PathValue("id"))}
-	rec, err := s.cfg.Store.Session(k)
+	v, err := s.q.Session(k)
 	if err != nil {
-		if s.cfg.NotFound != nil && errors.Is(err, s.cfg.NotFound) {
-			writeError(w, http.StatusNotFound, fmt.Errorf("session %s: %w", k, ErrNotFound))
-			return
-		}
-		s.internal(w, r, fmt.Errorf("read session %s: %w", k, err))
+		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, NewSessionView(rec))
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *server) stats(w http.ResponseWriter, r *http.Request) {
@@ -202,13 +302,13 @@ func (s *server) stats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	recs, ok := s.filtered(w, r)
+	f, ok := s.filter(w, r)
 	if !ok {
 		return
 	}
-	v, err := Stats(recs, by)
+	v, err := s.q.Stats(f, by)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+		s.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -233,13 +333,10 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	evs, err := s.cfg.Store.Events(since, limit)
+	evs, err := s.q.Events(since, limit)
 	if err != nil {
-		s.internal(w, r, fmt.Errorf("read events after %d: %w", since, err))
+		s.fail(w, r, err)
 		return
-	}
-	if evs == nil {
-		evs = []session.Event{}
 	}
 	writeJSON(w, http.StatusOK, evs)
 }
@@ -257,23 +354,31 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// filtered answers the sessions passing the request's provider, project and
-// since parameters; on failure it has written the error and returns false.
-func (s *server) filtered(w http.ResponseWriter, r *http.Request) ([]session.Record, bool) {
+// filter parses the request's provider, project and since parameters; on
+// failure it has written the error and returns false.
+func (s *server) filter(w http.ResponseWriter, r *http.Request) (persistence.Filter, bool) {
 	if !s.haveStore(w) {
-		return nil, false
+		return persistence.Filter{}, false
 	}
 	f, err := parseFilter(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
-		return nil, false
+		return f, false
 	}
-	recs, err := s.cfg.Store.Sessions(f)
-	if err != nil {
-		s.internal(w, r, fmt.Errorf("list sessions: %w", err))
-		return nil, false
+	return f, true
+}
+
+// fail answers a Query error: 400 for a bad parameter, 404 for an absent
+// session, else 500 (logged).
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrInvalidParam):
+		writeError(w, http.StatusBadRequest, err)
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, err)
+	default:
+		s.internal(w, r, err)
 	}
-	return recs, true
 }
 
 func (s *server) haveStore(w http.ResponseWriter) bool {

@@ -31,6 +31,17 @@ const maxErrorBody = 64 << 10
 type Client struct {
 	Base string       // e.g. "http://127.0.0.1:7878"; "http://" is assumed when missing
 	HTTP *http.Client // nil = http.DefaultClient
+	// Token, when set, is sent as "Authorization: Bearer <token>".
+	Token string
+}
+
+// Identity returns which daemon answers and the data dir it serves.
+func (c *Client) Identity(ctx context.Context) (Identity, error) {
+	var out Identity
+	if err := c.getJSON(ctx, "/api/v1/identity", nil, &out); err != nil {
+		return Identity{}, err
+	}
+	return out, nil
 }
 
 // Sessions lists sessions; q may hold provider, project and since.
@@ -179,6 +190,9 @@ func (c *Client) do(ctx context.Context, path string, q url.Values, accept strin
 	}
 	if accept != "" {
 		req.Header.Set("Accept", accept)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	hc := c.HTTP
 	if hc == nil {

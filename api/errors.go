@@ -18,14 +18,21 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 	// ErrUnexpectedStatus is any other non-2xx answer the client got.
 	ErrUnexpectedStatus = errors.New("unexpected HTTP status")
+	// ErrUnauthorized means the API requires a bearer token and the
+	// request had none or a wrong one (HTTP 401).
+	ErrUnauthorized = errors.New("missing or wrong API token")
+	// ErrHostNotAllowed means the request's Host header does not name the
+	// server by a loopback or allowed name (HTTP 421): DNS rebinding.
+	ErrHostNotAllowed = errors.New("host not allowed")
 	// ErrStreamEnded means the server closed the event stream (it shut
 	// down or failed); the client may resume from the last sequence seen.
 	ErrStreamEnded = errors.New("event stream ended")
 )
 
 // StatusError is a non-2xx answer from the API as seen by Client. It wraps
-// ErrInvalidParam (400), ErrNotFound (404), ErrUnavailable (503) or
-// ErrUnexpectedStatus (anything else).
+// ErrInvalidParam (400), ErrNotFound (404), ErrUnavailable (503),
+// ErrUnauthorized (401), ErrHostNotAllowed (421) or ErrUnexpectedStatus
+// (anything else).
 type StatusError struct {
 	Method  string
 	Path    string
@@ -51,6 +58,10 @@ func (e *StatusError) Unwrap() error {
 		return ErrNotFound
 	case http.StatusServiceUnavailable:
 		return ErrUnavailable
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	case http.StatusMisdirectedRequest:
+		return ErrHostNotAllowed
 	default:
 		return ErrUnexpectedStatus
 	}

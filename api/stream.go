@@ -93,11 +93,16 @@ func (s *server) stream(w http.ResponseWriter, r *http.Request) {
 
 // streamStart is the sequence the stream resumes after.
 func (s *server) streamStart(r *http.Request) (uint64, error) {
-	if v := strings.TrimSpace(r.Header.Get("Last-Event-ID")); v != "" {
-		return parseSeq("Last-Event-ID", v)
+	name, v := "Last-Event-ID", strings.TrimSpace(r.Header.Get("Last-Event-ID"))
+	if v == "" {
+		name, v = "since", r.URL.Query().Get("since")
 	}
-	if v := r.URL.Query().Get("since"); v != "" {
-		return parseSeq("since", v)
+	if v != "" {
+		n, err := parseSeq(name, v)
+		if err != nil {
+			return 0, err
+		}
+		return n, s.q.CheckSince(name, n)
 	}
 	head, err := s.cfg.Store.Head()
 	if err != nil {

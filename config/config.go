@@ -130,6 +130,9 @@ type API struct {
 	MaxConns int `toml:"max_conns"`
 }
 
+// MinTokenLength is the shortest accepted [api] token.
+const MinTokenLength = 16
+
 // Watch configures file watching.
 type Watch struct {
 	Reconcile    Duration `toml:"reconcile"`
@@ -209,6 +212,28 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	if v := getenv("SESSIOND_PROVIDERS"); v != "" {
 		c.Providers.Enabled = splitList(v)
 	}
+	str("SESSIOND_API_TOKEN", &c.API.Token)
+	if v := getenv("SESSIOND_API_ALLOWED_HOSTS"); v != "" {
+		c.API.AllowedHosts = splitList(v)
+	}
+	var errs []error
+	if v := getenv("SESSIOND_API_ALLOW_REMOTE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SESSIOND_API_ALLOW_REMOTE=%q: %w: use true or false", v, ErrInvalid))
+		}
+		c.API.AllowRemote = b
+	}
+	if v := getenv("SESSIOND_API_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SESSIOND_API_MAX_CONNS=%q: %w: use a number", v, ErrInvalid))
+		}
+		c.API.MaxConns = n
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	if v := getenv("SESSIOND_FORCE_POLLING"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -248,8 +273,10 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.format", "%q is not text or json", c.Log.Format)
 	}
-	if _, _, err := net.SplitHostPort(c.Run.Listen); err != nil {
+	if _, port, err := net.SplitHostPort(c.Run.Listen); err != nil {
 		bad("run.listen", "%q is not host:port (%v)", c.Run.Listen, err)
+	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		bad("run.listen", "%q: port %q is not a number from 0 to 65535", c.Run.Listen, port)
 	}
 	if c.Run.IdleTimeout.Duration < time.Second {
 		bad("run.idle_timeout", "%s is below 1s", c.Run.IdleTimeout)
@@ -266,6 +293,12 @@ func (c *Config) Validate() error {
 	c.Store.validate(bad)
 	if c.API.MaxConns < 4 {
 		bad("api.max_conns", "%d is below 4", c.API.MaxConns)
+	}
+	switch {
+	case c.API.AllowRemote && c.API.Token == "":
+		bad("api.token", "empty: api.allow_remote needs a token (set [api] token or SESSIOND_API_TOKEN)")
+	case c.API.Token != "" && len(c.API.Token) < MinTokenLength:
+		bad("api.token", "too short (%d characters): use at least %d random characters", len(c.API.Token), MinTokenLength)
 	}
 	if c.Watch.Reconcile.Duration < 100*time.Millisecond {
 		bad("watch.reconcile", "%s is below 100ms", c.Watch.Reconcile)

@@ -74,3 +74,43 @@ func TestProviderRoots(t *testing.T) {
 		t.Fatalf("unknown provider in roots: %v", err)
 	}
 }
+
+func TestAPISettings(t *testing.T) {
+	c := Default("/h", env(nil))
+	err := c.LoadEnv(env(map[string]string{
+		"SESSIOND_API_TOKEN": "0123456789abcdef", "SESSIOND_API_ALLOW_REMOTE": "true",
+		"SESSIOND_API_ALLOWED_HOSTS": "a.internal, b.internal", "SESSIOND_API_MAX_CONNS": "8",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.API.AllowRemote || c.API.Token != "0123456789abcdef" || c.API.MaxConns != 8 ||
+		strings.Join(c.API.AllowedHosts, ",") != "a.internal,b.internal" {
+		t.Fatalf("env not applied: %+v", c.API)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.API.Token = "" }, "api.token"},
+		{func(c *Config) { c.API.Token = "short" }, "api.token"},
+		{func(c *Config) { c.Run.Listen = "127.0.0.1:99999" }, `port "99999"`},
+		{func(c *Config) { c.Run.Listen = "127.0.0.1:http" }, `port "http"`},
+		{func(c *Config) { c.Run.Listen = "127.0.0.1:" }, `port ""`},
+	} {
+		c := c
+		tc.edit(&c)
+		if err := c.Validate(); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want an error naming %s, got %v", tc.want, err)
+		}
+	}
+	for _, bad := range []map[string]string{{"SESSIOND_API_ALLOW_REMOTE": "yes please"}, {"SESSIOND_API_MAX_CONNS": "many"}} {
+		c := Default("/h", env(nil))
+		if err := c.LoadEnv(env(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}

@@ -1,10 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
@@ -18,40 +18,29 @@ import (
 	"github.com/sessiond/sessiond/session"
 )
 
-// source answers read commands from the running daemon's API or, when no
-// daemon answers, from the store directly.
-type source struct {
-	client *api.Client
-	store  *persistence.Store
+// listenFlag adds --listen to a read command: ask the daemon at that
+// address, which must serve the command's data dir.
+func (a *app) listenFlag(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&a.rf.listen, "listen", "", "ask the daemon at this address (it must serve --data-dir; default: the daemon recorded in the data dir, else the store)")
 }
 
-func (s *source) close() {
-	if s.store != nil {
-		_ = s.store.Close()
+func explicitListen(cmd *cobra.Command) bool { return cmd.Flags().Changed("listen") }
+
+// clientError presents a daemon's 400 answer as the bare message the same
+// Query error has on the store path, so both paths print the same error.
+func clientError(err error) error {
+	var se *api.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusBadRequest && se.Message != "" {
+		return &serverMessage{se}
 	}
+	return err
 }
 
-func (a *app) source(ctx context.Context) (*source, error) {
-	cl := &api.Client{Base: "http://" + a.cfg.Run.Listen}
-	hctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
-	if cl.Healthy(hctx) {
-		return &source{client: cl}, nil
-	}
-	st, err := persistence.Open(a.cfg.DataDir, persistence.Options{ReadOnly: true, IdleTimeout: a.cfg.Run.IdleTimeout.Duration})
-	if err != nil && !errors.Is(err, persistence.ErrLocked) {
-		// e.g. after a crash Badger refuses read-only opens: the writer
-		// open replays its log (no daemon holds the lock, or we'd fail).
-		st, err = persistence.Open(a.cfg.DataDir, persistence.Options{IdleTimeout: a.cfg.Run.IdleTimeout.Duration})
-	}
-	if errors.Is(err, persistence.ErrLocked) {
-		return nil, fmt.Errorf("the data dir %s is used by a running sessiond that does not answer on %s: pass its --listen address (or SESSIOND_LISTEN)", a.cfg.DataDir, a.cfg.Run.Listen)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &source{store: st}, nil
-}
+// serverMessage is a StatusError shown as the server's message alone.
+type serverMessage struct{ se *api.StatusError }
+
+func (e *serverMessage) Error() string { return e.se.Message }
+func (e *serverMessage) Unwrap() error { return e.se }
 
 func (a *app) sessionsCmd() *cobra.Command {
 	var provider, project, since string
@@ -69,7 +58,7 @@ func (a *app) sessionsCmd() *cobra.Command {
 				}
 				f.Since = t
 			}
-			src, err := a.source(ctx)
+			src, err := a.source(ctx, explicitListen(cmd))
 			if err != nil {
 				return err
 			}
@@ -79,12 +68,13 @@ func (a *app) sessionsCmd() *cobra.Command {
 				q := url.Values{}
 				set(q, "provider", provider)
 				set(q, "project", project)
-				set(q, "since", since)
+				if !f.Since.IsZero() {
+					q.Set("since", f.Since.Format(time.RFC3339Nano))
+				}
 				views, err = src.client.Sessions(ctx, q)
+				err = clientError(err)
 			} else {
-				var recs []session.Record
-				recs, err = src.store.Sessions(f)
-				views = api.NewSessionViews(recs)
+				views, err = src.q.Sessions(f)
 			}
 			if err != nil {
 				return err
@@ -106,6 +96,7 @@ func (a *app) sessionsCmd() *cobra.Command {
 	cmd.Flags().StringVar(&project, "project", "", "only this project")
 	cmd.Flags().StringVar(&since, "since", "", "only sessions active since DATE (YYYY-MM-DD or RFC 3339)")
 	cmd.Flags().BoolVar(&a.jsonOut, "json", false, "print JSON")
+	a.listenFlag(cmd)
 	return cmd
 }
 
@@ -123,7 +114,10 @@ func (a *app) statsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			src, err := a.source(ctx)
+			if _, err := api.Stats(nil, by); err != nil {
+				return fmt.Errorf("--by: %w", err)
+			}
+			src, err := a.source(ctx, explicitListen(cmd))
 			if err != nil {
 				return err
 			}
@@ -131,11 +125,9 @@ func (a *app) statsCmd() *cobra.Command {
 			var sv api.StatsView
 			if src.client != nil {
 				sv, err = src.client.Stats(ctx, by)
+				err = clientError(err)
 			} else {
-				var recs []session.Record
-				if recs, err = src.store.Sessions(persistence.Filter{}); err == nil {
-					sv, err = api.Stats(recs, by)
-				}
+				sv, err = src.q.Stats(persistence.Filter{}, by)
 			}
 			if err != nil {
 				return err
@@ -157,6 +149,7 @@ func (a *app) statsCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&by, "by", "provider", "group by provider|project|model|day")
 	cmd.Flags().BoolVar(&a.jsonOut, "json", false, "print JSON")
+	a.listenFlag(cmd)
 	return cmd
 }
 
@@ -170,7 +163,10 @@ func (a *app) eventsCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			src, err := a.source(ctx)
+			if limit < 0 {
+				return fmt.Errorf("--limit %d: use 0 (every event) or a positive number", limit)
+			}
+			src, err := a.source(ctx, explicitListen(cmd))
 			if err != nil {
 				return err
 			}
@@ -201,28 +197,49 @@ func (a *app) eventsCmd() *cobra.Command {
 				}
 				return err
 			}
-			var evs []session.Event
+			page := src.q.Events
 			if src.client != nil {
-				evs, err = src.client.Events(ctx, since, limit)
-			} else {
-				evs, err = src.store.Events(since, limit)
-			}
-			if err != nil {
-				return err
-			}
-			for _, e := range evs {
-				if err := print(e); err != nil {
-					return err
+				page = func(since uint64, n int) ([]session.Event, error) {
+					evs, err := src.client.Events(ctx, since, n)
+					return evs, clientError(err)
 				}
 			}
-			return nil
+			return pageEvents(since, limit, page, print)
 		},
 	}
 	cmd.Flags().Uint64Var(&since, "since", 0, "only events after this sequence number")
-	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many events")
+	cmd.Flags().IntVar(&limit, "limit", 100, "at most this many events (0: every event)")
+	a.listenFlag(cmd)
 	cmd.Flags().BoolVar(&follow, "follow", false, "keep printing new events (needs the daemon)")
 	cmd.Flags().BoolVar(&a.jsonOut, "json", false, "print one JSON object per line")
 	return cmd
+}
+
+// pageEvents prints up to limit events after since (limit 0: all of them),
+// fetching pages of at most api.MaxEventsLimit with page: the same loop
+// whether page asks the daemon or the store.
+func pageEvents(since uint64, limit int, page func(since uint64, n int) ([]session.Event, error), print func(session.Event) error) error {
+	for left := limit; limit == 0 || left > 0; {
+		n := api.MaxEventsLimit
+		if limit > 0 {
+			n = min(n, left)
+		}
+		evs, err := page(since, n)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if err := print(e); err != nil {
+				return err
+			}
+			since = e.Seq
+		}
+		left -= len(evs)
+		if len(evs) < n {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (a *app) statusCmd() *cobra.Command {
@@ -232,7 +249,7 @@ func (a *app) statusCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			src, err := a.source(ctx)
+			src, err := a.source(ctx, explicitListen(cmd))
 			if err != nil {
 				return err
 			}
@@ -272,6 +289,7 @@ func (a *app) statusCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&a.jsonOut, "json", false, "print JSON")
+	a.listenFlag(cmd)
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/net/netutil"
 
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/messages"
@@ -34,6 +36,10 @@ func (a *app) runCmd() *cobra.Command {
 }
 
 func (a *app) run(ctx context.Context) error {
+	remote, err := a.checkListen(ctx)
+	if err != nil {
+		return err
+	}
 	c, err := a.startCore()
 	if err != nil {
 		return err
@@ -41,7 +47,28 @@ func (a *app) run(ctx context.Context) error {
 	ln, err := net.Listen("tcp", a.cfg.Run.Listen)
 	if err != nil {
 		_ = c.stop(context.Background())
-		return fmt.Errorf("listen on %s: %w (is another program using it? choose another with --listen)", a.cfg.Run.Listen, err)
+		return listenError(a.cfg.Run.Listen, err)
+	}
+	// Past max_conns, connections wait in the kernel's accept queue: idle
+	// clients cannot take the descriptors the daemon needs for its files.
+	ln = netutil.LimitListener(ln, a.cfg.API.MaxConns)
+	id, err := newIdentity(a.cfg.DataDir, ln.Addr().String())
+	if err == nil {
+		err = writeIdentity(a.cfg.DataDir, id)
+	}
+	if err != nil {
+		_ = ln.Close()
+		_ = c.stop(context.Background())
+		return err
+	}
+	defer func() {
+		if err := removeIdentity(a.cfg.DataDir, id); err != nil {
+			a.log.Warn("could not remove the daemon file", "err", err)
+		}
+	}()
+	if remote {
+		a.log.Warn("the API listens on a non-loopback address: other machines can reach it; every route but /healthz requires the [api] token",
+			"listen", ln.Addr().String())
 	}
 	var ready atomic.Bool
 	// API streams end when shutdown begins, so Server.Shutdown need not wait for them.
@@ -52,9 +79,13 @@ func (a *app) run(ctx context.Context) error {
 			Store: c.store, Hub: c.tree.Hub, NotFound: persistence.ErrSessionNotFound,
 			Status:  func(ctx context.Context) (any, error) { return a.daemonStatus(ctx, c) },
 			Metrics: c.metrics.Handler(), Ready: ready.Load, Logger: a.log, Done: baseCtx.Done(),
+			Identity: id, Token: a.cfg.API.Token, AllowedHosts: a.cfg.API.AllowedHosts, AllowRemote: a.cfg.API.AllowRemote,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		// Idle keep-alive connections are closed, freeing their slot of
+		// max_conns and their descriptor.
+		IdleTimeout: 60 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return baseCtx },
 	}
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Serve(ln) }()
@@ -94,6 +125,54 @@ func (a *app) run(ctx context.Context) error {
 	}
 	a.log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// checkListen resolves the listen address and refuses a non-loopback one
+// unless [api] allow_remote and a token allow it; remote reports whether the
+// API will be reachable from other machines.
+func (a *app) checkListen(ctx context.Context) (remote bool, err error) {
+	addr := a.cfg.Run.Listen
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, fmt.Errorf("listen on %s: %w: set --listen to host:port", addr, err)
+	}
+	var ips []netip.Addr
+	switch ip, perr := netip.ParseAddr(host); {
+	case host == "":
+		remote = true // every interface
+	case perr == nil:
+		ips = []netip.Addr{ip}
+	default:
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		ips, err = net.DefaultResolver.LookupNetIP(rctx, "ip", host)
+		if err != nil {
+			return false, fmt.Errorf("listen on %s: cannot resolve host %q (%w): set --listen to host:port with a resolvable host or an IP address", addr, host, err)
+		}
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			remote = true
+		}
+	}
+	if remote && !(a.cfg.API.AllowRemote && a.cfg.API.Token != "") {
+		return true, fmt.Errorf("listen on %s: %w: other machines could read every session; set [api] allow_remote = true and an [api] token (or SESSIOND_API_ALLOW_REMOTE=true and SESSIOND_API_TOKEN) to allow it, or listen on 127.0.0.1",
+			addr, errRemoteListen)
+	}
+	return remote, nil
+}
+
+// errRemoteListen refuses a non-loopback listen address without
+// [api] allow_remote and a token.
+var errRemoteListen = errors.New("not a loopback address")
+
+// listenError explains a failed listen; only "address in use" suggests
+// that another program holds the port.
+func listenError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("listen on %s: %w (is another program using it? choose another with --listen)", addr, err)
+	}
+	return fmt.Errorf("listen on %s: %w: set --listen to a host:port this machine can bind", addr, err)
 }
 
 // statusView is the body of /api/v1/status and `sessiond status --json`.

@@ -189,7 +189,7 @@ func (a *app) backupCmd() *cobra.Command {
 }
 
 func (a *app) backup(ctx context.Context, file string) error {
-	src, err := a.source(ctx)
+	src, err := a.source(ctx, false)
 	if err != nil {
 		return err
 	}
