@@ -38,6 +38,8 @@ type Config struct {
 	ForcePolling bool
 	// SessionSpec overrides Sessions (tests).
 	SessionSpec *Spec
+	// MinFree is the store's free-space floor (see actors.StoreConfig).
+	MinFree func(total uint64) uint64
 }
 
 // Tree is the running actor tree.
@@ -77,7 +79,7 @@ func Start(cfg Config) (*Tree, error) {
 	if t.Bus, err = spawn("bus", actors.NewBus(actors.BusConfig{Store: cfg.Store, Hub: t.Hub, Logger: cfg.Logger})); err != nil {
 		return nil, err
 	}
-	if t.Store, err = spawn("store", actors.NewStore(actors.StoreConfig{Store: cfg.Store, Bus: t.Bus, Metrics: cfg.Metrics, Logger: cfg.Logger})); err != nil {
+	if t.Store, err = spawn("store", actors.NewStore(actors.StoreConfig{Store: cfg.Store, Bus: t.Bus, Metrics: cfg.Metrics, Logger: cfg.Logger, MinFree: cfg.MinFree})); err != nil {
 		return nil, t.abort(err)
 	}
 	if cfg.Metrics != nil {
