@@ -34,7 +34,7 @@ func (a *app) runCmd() *cobra.Command {
 }
 
 func (a *app) run(ctx context.Context) error {
-	c, err := a.startCore()
+	c, err := a.startCore(ctx)
 	if err != nil {
 		return err
 	}
@@ -112,6 +112,12 @@ type storeStatus struct {
 	VlogBytes int64 `json:"vlog_bytes"`
 	DiskBytes int64 `json:"disk_bytes"`
 	Sessions  int   `json:"sessions"`
+	// Paused: the data dir's filesystem is below its free-space floor and
+	// commits are held (HeldCommits) until it is not.
+	Paused       bool   `json:"paused"`
+	FreeBytes    uint64 `json:"free_bytes"`
+	MinFreeBytes uint64 `json:"min_free_bytes"`
+	HeldCommits  int    `json:"held_commits"`
 }
 
 func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {
@@ -124,6 +130,11 @@ func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {
 	}
 	if recs, err := c.store.Sessions(persistence.Filter{}); err == nil {
 		v.Store.Sessions = len(recs)
+	}
+	if res, err := c.sys.Root.RequestFuture(c.tree.Store, &messages.StoreStatusRequest{}, 5*time.Second).Result(); err == nil {
+		if ss, ok := res.(*messages.StoreStatus); ok {
+			v.Store.Paused, v.Store.FreeBytes, v.Store.MinFreeBytes, v.Store.HeldCommits = ss.Paused, ss.FreeBytes, ss.MinFreeBytes, ss.HeldCommits
+		}
 	}
 	v.Providers = c.tree.ProviderStatus(ctx)
 	return v, nil
