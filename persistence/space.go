@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -33,7 +34,8 @@ type Space struct {
 	dir string
 	// allocated maps a memtable log's name to the size allocated.
 	allocated   map[string]int64
-	unsupported bool // the filesystem refused to preallocate
+	next        string // the name Badger gives its next memtable log
+	unsupported bool   // the filesystem refused to preallocate
 }
 
 // NewSpace returns the Space of the data directory dir.
@@ -57,21 +59,34 @@ func (s *Space) Free() (free, total uint64, err error) {
 // Preallocate allocates the blocks of every memtable log in the data
 // directory not allocated yet. An error wrapping syscall.ENOSPC means the
 // filesystem is full; a filesystem that cannot preallocate is skipped.
+//
+// Badger numbers its memtable logs in sequence, so after the first call
+// Preallocate only looks for the next one (one stat) and reads the
+// directory when it has appeared.
 func (s *Space) Preallocate() error {
 	if s.unsupported {
 		return nil
+	}
+	if s.next != "" {
+		if _, err := os.Lstat(filepath.Join(s.dir, s.next)); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
 	}
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("read data dir %q: %w", s.dir, err)
 	}
 	seen := make(map[string]bool, len(s.allocated))
+	maxFid := -1
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !strings.HasSuffix(name, ".mem") {
 			continue
 		}
 		seen[name] = true
+		if fid, err := strconv.Atoi(strings.TrimSuffix(name, ".mem")); err == nil {
+			maxFid = max(maxFid, fid)
+		}
 		fi, err := e.Info()
 		if err != nil || fi.Size() == 0 || s.allocated[name] == fi.Size() {
 			continue // gone (flushed), or done
@@ -92,6 +107,9 @@ func (s *Space) Preallocate() error {
 		if !seen[name] {
 			delete(s.allocated, name)
 		}
+	}
+	if maxFid >= 0 {
+		s.next = fmt.Sprintf("%05d.mem", maxFid+1) // Badger's mtFilePath
 	}
 	return nil
 }

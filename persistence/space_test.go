@@ -66,6 +66,25 @@ func TestSpacePreallocatesBadgerMemtableLogs(t *testing.T) {
 	if err := sp.Preallocate(); err != nil { // nothing new: a no-op
 		t.Fatal(err)
 	}
+	// the memtable log Badger starts next (numbered in sequence) is seen
+	last := mems[len(mems)-1]
+	var fid int
+	if _, err := fmt.Sscanf(filepath.Base(last), "%05d.mem", &fid); err != nil {
+		t.Fatal(err)
+	}
+	next := filepath.Join(dir, fmt.Sprintf("%05d.mem", fid+1))
+	if err := os.WriteFile(next, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(next, 16<<20); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Preallocate(); err != nil {
+		t.Fatal(err)
+	}
+	if size, alloc := allocated(t, next); alloc < size {
+		t.Errorf("the next memtable log: %d of %d bytes allocated", alloc, size)
+	}
 }
 
 func TestSpaceFree(t *testing.T) {
