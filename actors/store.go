@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -255,7 +256,7 @@ func (s *Store) flush(ctx actor.Context) {
 	var held []pendingOp
 	for i, r := range res {
 		switch {
-		case errors.Is(r.Err, syscall.ENOSPC):
+		case noSpace(r.Err):
 			// nothing of it was written: hold it until space returns
 			held = append(held, batch[i])
 			continue
@@ -362,7 +363,11 @@ func (s *Store) checkSpace(ctx actor.Context) {
 		// unknown: keep the current state
 		if msg := err.Error(); msg != s.spaceErr {
 			s.spaceErr = msg
-			s.log.Warn("cannot measure free space; ingestion is not paused for a full disk meanwhile", "err", err)
+			if errors.Is(err, persistence.ErrSpaceUnsupported) {
+				s.log.Info("free space is not watched on this platform", "err", err)
+			} else {
+				s.log.Warn("cannot measure free space; ingestion is not paused for a full disk meanwhile", "err", err)
+			}
 		}
 		return
 	}
@@ -384,6 +389,13 @@ func (s *Store) checkSpace(ctx actor.Context) {
 			"free", humanize.IBytes(free), "min_free", humanize.IBytes(s.floor), "held_commits", len(s.pending))
 		s.schedule(ctx)
 	}
+}
+
+// noSpace reports whether err says the filesystem is full. Badger wraps
+// some errors as text only (y.Wrapf formats with %+v), so the message is
+// checked too.
+func noSpace(err error) bool {
+	return err != nil && (errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), syscall.ENOSPC.Error()))
 }
 
 // resumeMargin is how far above the floor free space must rise before a
@@ -413,7 +425,7 @@ func (s *Store) preallocate() bool {
 	switch {
 	case err == nil:
 		return true
-	case errors.Is(err, syscall.ENOSPC):
+	case noSpace(err):
 		s.pause("no space left to allocate the store's write-ahead log")
 		return false
 	default:
