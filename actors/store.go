@@ -74,7 +74,7 @@ type Store struct {
 	ctx       context.Context // ends when the actor stops
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
-	gcCancel  context.CancelFunc // a value-log GC is running
+	gcCancel  context.CancelFunc // set while a value-log GC runs
 
 	space       SpaceMeter // nil: free space is not watched
 	paused      bool
@@ -207,6 +207,7 @@ func (s *Store) startGC(ctx actor.Context) {
 	}()
 }
 
+// endGC forgets the GC run that reported it is done.
 func (s *Store) endGC() {
 	if s.gcCancel != nil {
 		s.gcCancel()
@@ -382,12 +383,12 @@ func (s *Store) checkSpace(ctx actor.Context) {
 		s.pause("free space is below the floor")
 	case s.paused && free >= s.floor+resumeMargin(s.floor) && s.preallocate():
 		s.paused = false
-		if m := s.cfg.Metrics; m != nil {
-			m.StorePaused.Set(0)
-		}
 		s.log.Info("disk space available again: ingestion resumed", "data_dir", s.cfg.Store.Dir(),
 			"free", humanize.IBytes(free), "min_free", humanize.IBytes(s.floor), "held_commits", len(s.pending))
 		s.schedule(ctx)
+	}
+	if m := s.cfg.Metrics; m != nil && !s.paused {
+		m.StorePaused.Set(0) // also after a restart that found space again
 	}
 }
 
@@ -407,7 +408,9 @@ func (s *Store) pause(why string) {
 		return
 	}
 	s.paused = true
-	s.endGC() // a running GC stops after the file in hand
+	if s.gcCancel != nil {
+		s.gcCancel() // a running GC stops after the file in hand
+	}
 	if m := s.cfg.Metrics; m != nil {
 		m.StorePaused.Set(1)
 	}

@@ -48,9 +48,11 @@ type spaceEnv struct {
 
 const testFloor = 100 << 20
 
-func newSpaceEnv(t *testing.T) *spaceEnv {
+func newSpaceEnv(t *testing.T) *spaceEnv { return newSpaceEnvIdle(t, time.Hour) }
+
+func newSpaceEnvIdle(t *testing.T, idle time.Duration) *spaceEnv {
 	t.Helper()
-	st, err := persistence.Open(t.TempDir(), persistence.Options{IdleTimeout: time.Hour})
+	st, err := persistence.Open(t.TempDir(), persistence.Options{IdleTimeout: idle})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func newSpaceEnv(t *testing.T) *spaceEnv {
 	e.space.free.Store(1 << 30)
 	e.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	e.store = e.sys.Root.Spawn(actor.PropsFromProducer(actors.NewStore(actors.StoreConfig{
-		Store: st, Metrics: e.m, Space: e.space, SpaceEvery: 5 * time.Millisecond,
+		Store: st, Metrics: e.m, Space: e.space, SpaceEvery: 5 * time.Millisecond, SweepEvery: 5 * time.Millisecond,
 		MinFree: func(uint64) uint64 { return testFloor },
 	})))
 	t.Cleanup(func() {
@@ -220,5 +222,33 @@ func TestStoreStoppedWhilePausedAnswersClosed(t *testing.T) {
 	}
 	if h, _ := e.st.Head(); h != 0 {
 		t.Fatalf("a held commit was written: head %d", h)
+	}
+}
+
+func TestStoreCompletesNoSessionWhilePaused(t *testing.T) {
+	const idle = 200 * time.Millisecond
+	e := newSpaceEnvIdle(t, idle)
+	if r := <-e.commit(); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	k := session.Key{Provider: session.ClaudeCode, ID: "s001"}
+	e.space.free.Store(0)
+	e.waitStatus("paused", func(s *messages.StoreStatus) bool { return s.Paused })
+	// a sweep every 5 ms: long past the idle timeout, nothing is written
+	time.Sleep(3 * idle)
+	if r, err := e.st.Session(k); err != nil || r.Status != session.StatusActive {
+		t.Fatalf("while paused: %s %v", r.Status, err)
+	}
+	e.space.free.Store(1 << 30)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := e.st.Session(k)
+		if err == nil && r.Status == session.StatusCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not completed after resuming: %s %v", r.Status, err)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
