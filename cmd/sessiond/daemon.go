@@ -179,9 +179,11 @@ func (c *core) stop(ctx context.Context) error {
 }
 
 // awaitSpace waits while the data dir's filesystem is below its free-space
-// floor before the store is opened: opening writes the memtable logs left by
-// the last run out as tables through sparse memory maps, which a full
-// filesystem answers with SIGBUS. ctx (a signal) ends the wait.
+// floor before the store is opened. Opening writes: the lock file (on a full
+// disk Badger fails with ENOSPC, and a supervisor would restart sessiond in
+// a loop), new log files and the tables the last run's logs are flushed
+// into, through sparse memory maps that a full filesystem answers with
+// SIGBUS. ctx (a signal) ends the wait.
 func (a *app) awaitSpace(ctx context.Context) error {
 	dir := a.cfg.DataDir
 	for { // the nearest existing directory: the data dir may not exist yet
