@@ -232,6 +232,11 @@ func TestDiskFullPausesAndResumes(t *testing.T) {
 		if v := d.metric(t, "sessiond_store_paused"); v != "1" {
 			t.Errorf("sessiond_store_paused = %q while paused", v)
 		}
+		c := h.cmd("status")
+		c.Env = append(c.Env, "SESSIOND_LISTEN="+d.addr)
+		if out, err := c.Output(); err != nil || !strings.Contains(string(out), "PAUSED:") {
+			t.Errorf("sessiond status while paused: %v\n%s", err, out)
+		}
 		head := st.EventHead
 		if err := os.Remove(ballast); err != nil {
 			t.Fatal(err)
