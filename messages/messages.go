@@ -115,3 +115,19 @@ type ProviderStatus struct {
 	Failed    []string         `json:"failed_sessions,omitempty"`
 	LastError string           `json:"last_error,omitempty"`
 }
+
+// StoreStatusRequest asks the store actor for its status.
+type StoreStatusRequest struct{}
+
+// StoreStatus answers StoreStatusRequest.
+type StoreStatus struct {
+	// Paused is true while commits are held because the data dir's
+	// filesystem has less free space than MinFreeBytes.
+	Paused bool
+	// FreeBytes is the free space at the last check (0 if unknown).
+	FreeBytes uint64
+	// MinFreeBytes is the free-space floor (0: no floor).
+	MinFreeBytes uint64
+	// HeldCommits is how many commits wait to be applied.
+	HeldCommits int
+}

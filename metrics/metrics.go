@@ -152,6 +152,15 @@ type Metrics struct {
 	EventHeadSequence prometheus.Gauge
 	// StoreSizeBytes is the on-disk size of the store by part (lsm|vlog).
 	StoreSizeBytes *prometheus.GaugeVec
+
+	// StorePaused is 1 while ingestion is paused because the data dir's
+	// filesystem has less free space than the floor ([store] min_free).
+	StorePaused prometheus.Gauge
+	// StoreFreeBytes is the free space of the data dir's filesystem at the
+	// last check.
+	StoreFreeBytes prometheus.Gauge
+	// StoreMinFreeBytes is the free-space floor below which ingestion pauses.
+	StoreMinFreeBytes prometheus.Gauge
 }
 
 // New builds a Metrics on a fresh private registry (never the global one)
@@ -279,6 +288,24 @@ func New(version string) *Metrics {
 			Help:      "On-disk size of the store by part (lsm, vlog).",
 			Unit:      "bytes",
 		}, []string{"part"}),
+
+		StorePaused: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Name:      "store_paused",
+			Help:      "1 while ingestion is paused because the data dir's filesystem is below its free-space floor, else 0.",
+		}),
+		StoreFreeBytes: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Name:      "store_free_bytes",
+			Help:      "Free space of the data dir's filesystem at the last check.",
+			Unit:      "bytes",
+		}),
+		StoreMinFreeBytes: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace,
+			Name:      "store_min_free_bytes",
+			Help:      "Free-space floor of the data dir's filesystem below which ingestion pauses ([store] min_free).",
+			Unit:      "bytes",
+		}),
 	}
 
 	for _, a := range ActorKinds {

@@ -46,6 +46,8 @@ type Config struct {
 	BackupInterval time.Duration
 	BackupKeep     int
 	BackupDir      string
+	// MinFree is the store's free-space floor (see actors.StoreConfig).
+	MinFree func(total uint64) uint64
 }
 
 // Tree is the running actor tree.
@@ -86,7 +88,7 @@ func Start(cfg Config) (*Tree, error) {
 	if t.Bus, err = spawn("bus", actors.NewBus(actors.BusConfig{Store: cfg.Store, Hub: t.Hub, Logger: cfg.Logger})); err != nil {
 		return nil, err
 	}
-	if t.Store, err = spawn("store", actors.NewStore(actors.StoreConfig{Store: cfg.Store, Bus: t.Bus, Metrics: cfg.Metrics, Logger: cfg.Logger})); err != nil {
+	if t.Store, err = spawn("store", actors.NewStore(actors.StoreConfig{Store: cfg.Store, Bus: t.Bus, Metrics: cfg.Metrics, Logger: cfg.Logger, MinFree: cfg.MinFree})); err != nil {
 		return nil, t.abort(err)
 	}
 	if cfg.Metrics != nil {

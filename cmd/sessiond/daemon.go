@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/sessiond/sessiond/actors"
@@ -131,9 +132,14 @@ type core struct {
 	setups  []supervision.ProviderSetup
 	// finalHead is the event head after the last flush (set by stop).
 	finalHead uint64
+	// minFree is the data dir's free-space floor ([store] min_free).
+	minFree func(total uint64) uint64
 }
 
-func (a *app) startCore() (*core, error) {
+func (a *app) startCore(ctx context.Context) (*core, error) {
+	if err := a.awaitSpace(ctx); err != nil {
+		return nil, err
+	}
 	st, err := persistence.Open(a.cfg.DataDir, persistence.Options{
 		IdleTimeout: a.cfg.Run.IdleTimeout.Duration,
 		Logger:      a.log,
@@ -160,12 +166,13 @@ func (a *app) startCore() (*core, error) {
 		Reconcile:    a.cfg.Watch.Reconcile.Duration,
 		PollInterval: a.cfg.Watch.PollInterval.Duration,
 		ForcePolling: a.cfg.Watch.ForcePolling,
+		MinFree:      a.cfg.Store.MinFreeBytes,
 	})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
 	}
-	return &core{store: st, sys: sys, tree: tree, metrics: m, started: time.Now(), setups: setups}, nil
+	return &core{store: st, sys: sys, tree: tree, metrics: m, started: time.Now(), setups: setups, minFree: a.cfg.Store.MinFreeBytes}, nil
 }
 
 // stop shuts the tree down in order and closes the store. If the deadline
@@ -177,10 +184,64 @@ func (c *core) stop(ctx context.Context) error {
 	}
 	c.finalHead, _ = c.store.Head()
 	c.sys.Shutdown()
+	if c.diskFull() {
+		// Closing writes the memtable out as a table through a sparse
+		// memory map, which a full filesystem answers with SIGBUS. The
+		// store actor synced it: the next start replays it from its log.
+		return nil
+	}
 	if err := c.store.Close(); err != nil && !errors.Is(err, persistence.ErrClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// awaitSpace waits while the data dir's filesystem is below its free-space
+// floor before the store is opened. Opening writes: the lock file (on a full
+// disk Badger fails with ENOSPC, and a supervisor would restart sessiond in
+// a loop), new log files and the tables the last run's logs are flushed
+// into, through sparse memory maps that a full filesystem answers with
+// SIGBUS. ctx (a signal) ends the wait.
+func (a *app) awaitSpace(ctx context.Context) error {
+	dir := a.cfg.DataDir
+	for { // the nearest existing directory: the data dir may not exist yet
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	sp := persistence.NewSpace(dir)
+	waited := false
+	for {
+		free, total, err := sp.Free()
+		floor := a.cfg.Store.MinFreeBytes(total)
+		if err != nil || free >= floor {
+			if waited {
+				a.log.Info("disk space available again: opening the store", "data_dir", a.cfg.DataDir, "free", humanize.IBytes(free))
+			}
+			return nil
+		}
+		if !waited {
+			a.log.Warn("disk nearly full: waiting for free space before opening the store; free space on that filesystem (or lower [store] min_free)",
+				"data_dir", a.cfg.DataDir, "free", humanize.IBytes(free), "min_free", humanize.IBytes(floor))
+			waited = true
+		}
+		select {
+		case <-ctx.Done():
+			return &exitError{code: 0, err: fmt.Errorf("stopped while waiting for free space for the data dir %s", a.cfg.DataDir)}
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// diskFull reports whether the data dir's filesystem is below its
+// free-space floor.
+func (c *core) diskFull() bool {
+	if c.minFree == nil {
+		return false
+	}
+	free, total, err := persistence.NewSpace(c.store.Dir()).Free()
+	return err == nil && free < c.minFree(total)
 }
 
 // levelFloor drops records below a minimum level.

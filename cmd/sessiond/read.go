@@ -275,6 +275,10 @@ func (a *app) statusCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "sessiond %s: %s\ndata dir:   %s\nstore:      %s (%d sessions)\nevent head: %d\n",
 				v.Version, state, v.DataDir, humanBytes(v.Store.DiskBytes), v.Store.Sessions, v.EventHead)
+			if v.Store.Paused {
+				fmt.Fprintf(a.stdout, "PAUSED:     disk nearly full (%s free, floor %s); %d commits held until space is freed\n",
+					humanBytes(int64(v.Store.FreeBytes)), humanBytes(int64(v.Store.MinFreeBytes)), v.Store.HeldCommits)
+			}
 			for _, p := range v.Providers {
 				fmt.Fprintf(a.stdout, "\n%s\n  roots:    %s\n  watch:    %s (%d dirs)\n  files:    %d\n  sessions: %d (%d actors live)\n",
 					p.Provider, strings.Join(p.Roots, ", "), orDash(p.WatchMode), p.Dirs, p.Files, p.Sessions, p.Active)

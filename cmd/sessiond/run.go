@@ -40,7 +40,7 @@ func (a *app) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.startCore()
+	c, err := a.startCore(ctx)
 	if err != nil {
 		return err
 	}
@@ -193,6 +193,12 @@ type storeStatus struct {
 	DiskBytes int64  `json:"disk_bytes"`
 	Sessions  int    `json:"sessions"`
 	Error     string `json:"error,omitempty"`
+	// Paused: the data dir's filesystem is below its free-space floor and
+	// commits are held (HeldCommits) until it is not.
+	Paused       bool   `json:"paused"`
+	FreeBytes    uint64 `json:"free_bytes"`
+	MinFreeBytes uint64 `json:"min_free_bytes"`
+	HeldCommits  int    `json:"held_commits"`
 }
 
 func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {
@@ -202,6 +208,11 @@ func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {
 		EventHead: head,
 	}
 	v.Store, v.Providers = storeView(c.store, c.tree.ProviderStatus(ctx), false)
+	if res, err := c.sys.Root.RequestFuture(c.tree.Store, &messages.StoreStatusRequest{}, 5*time.Second).Result(); err == nil {
+		if ss, ok := res.(*messages.StoreStatus); ok {
+			v.Store.Paused, v.Store.FreeBytes, v.Store.MinFreeBytes, v.Store.HeldCommits = ss.Paused, ss.FreeBytes, ss.MinFreeBytes, ss.HeldCommits
+		}
+	}
 	return v, nil
 }
 

@@ -43,7 +43,7 @@ type scanProvider struct {
 
 func (a *app) scan(ctx context.Context) error {
 	start := time.Now()
-	c, err := a.startCore()
+	c, err := a.startCore(ctx)
 	if err != nil {
 		return err
 	}
