@@ -27,5 +27,9 @@
 //
 // The helpers [Stat], [StatFile] and [HeadHash] give the readers of files
 // the identity (device, inode, hash of the first bytes) that tells a grown
-// file from a rewritten one.
+// file from a rewritten one. A [Tail] reads the complete lines appended to
+// a file past a committed [Mark], in bounded chunks: it tells a rewrite
+// from growth, searches an unfinished line only in the bytes appended
+// since the last read, and skips a line longer than its cap without
+// holding it in memory.
 package watch
