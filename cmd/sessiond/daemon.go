@@ -137,7 +137,7 @@ func (a *app) startCore() (*core, error) {
 	setups := a.enabledProviders()
 	tree, err := supervision.Start(supervision.Config{
 		System: sys, Store: st, Metrics: m, Logger: a.log, Providers: setups,
-		Session:      actors.SessionConfig{PassivateAfter: a.cfg.Run.PassivateAfter.Duration},
+		Session:      actors.SessionConfig{PassivateAfter: a.cfg.Run.PassivateAfter.Duration, MaxLineBytes: a.cfg.Run.MaxLineBytes},
 		Reconcile:    a.cfg.Watch.Reconcile.Duration,
 		PollInterval: a.cfg.Watch.PollInterval.Duration,
 		ForcePolling: a.cfg.Watch.ForcePolling,
