@@ -172,6 +172,10 @@ func (p *Provider) Receive(ctx actor.Context) {
 	case *messages.SessionFailed:
 		// a read or commit error: the session is retried on its next change
 		p.lastErr = m.Key.String() + ": " + m.Reason
+	case *sessionRecovered:
+		if strings.HasPrefix(p.lastErr, m.key.String()+": ") {
+			p.lastErr = "" // that failure is over
+		}
 	case *messages.FailSessionResult:
 		if m.Result.Err != nil {
 			p.log.Error("mark session failed", "err", m.Result.Err)

@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +36,12 @@ type SessionConfig struct {
 	// MaxRetries is how many times a failed commit (other than a conflict)
 	// is retried before the session is marked failed (default 5).
 	MaxRetries int
+	// MaxLineBytes bounds one record of an append-only file (default 64
+	// MiB): a longer line is skipped and counted as malformed.
+	MaxLineBytes int64
+	// Open opens session files for reading (os.Open if nil); tests inject
+	// faults here.
+	Open func(name string) (*os.File, error)
 }
 
 func (c *SessionConfig) defaults() {
@@ -51,6 +56,12 @@ func (c *SessionConfig) defaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxLineBytes <= 0 {
+		c.MaxLineBytes = watch.DefaultMaxLineBytes
+	}
+	if c.Open == nil {
+		c.Open = os.Open
 	}
 }
 
@@ -73,20 +84,35 @@ type Session struct {
 	// tempRetries counts consecutive temporary read errors.
 	tempRetries int
 	seq         uint64 // highest FileChanged.Seq received
-	retrying    bool   // a sessionRetry is scheduled
+	// retry sends the next sessionRetry (nil: none scheduled); stopped
+	// when the actor stops.
+	retry *time.Timer
+	// backoff is the delay before the next read of a file that failed
+	// (0: none failed at the last read).
+	backoff time.Duration
 }
 
 // maxTempRetries bounds the retries of a temporarily unreadable file
 // (about half a minute) before the session is marked failed.
 const maxTempRetries = 30
 
+// A file whose read failed (EACCES, EMFILE, EIO, …) is read again after
+// firstBackoff, then twice as long each time up to maxBackoff, for as
+// long as the session actor lives, so a fixed file is seen within seconds
+// without waiting for its next change.
+const (
+	firstBackoff = time.Second
+	maxBackoff   = 30 * time.Second
+)
+
 // tail is one file of the session.
 type tail struct {
 	ck     session.Checkpoint // committed
 	known  bool               // ck is stored
 	parser providers.Parser
-	dirty  bool // may have unread bytes
-	gone   bool // missing on the last read
+	reader *watch.Tail // the append-only reader (scan state across appends)
+	dirty  bool        // may have unread bytes
+	gone   bool        // missing on the last read
 	next   *persistence.FileUpdate
 	bytes  int64 // bytes consumed by next
 	// version is the latest Version announced for a virtual document.
@@ -139,11 +165,13 @@ func (s *Session) Receive(ctx actor.Context) {
 	case *messages.FailSessionResult:
 		s.onFailed(m)
 	case *sessionRetry:
-		s.retrying = false
+		s.retry = nil
 		s.step(ctx)
 	case *actor.ReceiveTimeout:
 		s.onIdle(ctx)
-	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Stopping, *actor.Restarting:
+		s.stopRetry()
+	case *actor.Stopped:
 	default:
 		unhandled(s.log, m)
 	}
@@ -215,7 +243,9 @@ func (s *Session) newTail(ck session.Checkpoint, known bool) (*tail, error) {
 			return nil, fmt.Errorf("restore parser state of %s: %w", ck.Path, err)
 		}
 	}
-	return &tail{ck: ck, known: known, parser: p}, nil
+	return &tail{ck: ck, known: known, parser: p, reader: watch.NewTail(watch.TailConfig{
+		ChunkBytes: s.cfg.ChunkBytes, MaxLineBytes: s.cfg.MaxLineBytes, Open: s.cfg.Open,
+	})}, nil
 }
 
 func (s *Session) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
@@ -289,6 +319,8 @@ func (s *Session) step(ctx actor.Context) {
 	budget := s.cfg.ChunkBytes
 	var updates []persistence.FileUpdate
 	var readErr error
+	busyWait := false // a busy file is read again shortly: stay busy
+	var unchanged *tail
 	for _, t := range s.files {
 		if !t.dirty || budget <= 0 {
 			continue
@@ -298,17 +330,21 @@ func (s *Session) step(ctx actor.Context) {
 			// busy: read it again shortly; the session stays busy meanwhile
 			s.tempRetries++
 			s.retryLater(ctx, time.Second)
+			busyWait = true
 			continue // still dirty
 		}
 		if err != nil {
-			readErr = fmt.Errorf("read %s: %w", t.ck.Path, err)
-			t.dirty = false
+			// still dirty: read again after the backoff
+			readErr = fmt.Errorf("read %s: %w; sessiond reads it again with backoff (up to every %s) until it can", t.ck.Path, err, maxBackoff)
 			s.tempRetries = 0
 			s.docUnread(ctx, t)
 			continue
 		}
 		if fu == nil {
 			s.docUnread(ctx, t)
+			if t.known && t.renamedFrom == "" {
+				unchanged = t
+			}
 		}
 		t.dirty = more
 		s.tempRetries = 0
@@ -320,16 +356,32 @@ func (s *Session) step(ctx actor.Context) {
 		s.inflight = append(s.inflight, t)
 		updates = append(updates, *fu)
 	}
-	if readErr != nil && s.failed != readErr.Error() {
-		// Marked failed after the commit in hand (if any), so the two
-		// don't race for the session's version.
-		s.pendingFail = readErr.Error()
+	switch {
+	case readErr != nil:
+		if s.failed != readErr.Error() {
+			// Marked failed after the commit in hand (if any), so the two
+			// don't race for the session's version.
+			s.pendingFail = readErr.Error()
+		}
+		s.backoff = min(max(2*s.backoff, firstBackoff), maxBackoff)
+		s.retryLater(ctx, s.backoff)
+	case !busyWait:
+		s.backoff = 0
+		if len(updates) == 0 && s.failed != "" && s.pendingFail == "" && unchanged != nil {
+			// Readable again with nothing new: a commit of no change
+			// clears the failed status.
+			updates = append(updates, persistence.FileUpdate{Checkpoint: unchanged.ck, FromOffset: unchanged.ck.Offset})
+			unchanged.next, unchanged.bytes = &updates[0], 0
+			s.inflight = append(s.inflight, unchanged)
+		}
 	}
 	if len(updates) == 0 {
 		if s.pendingFail != "" {
 			s.fail(ctx, s.pendingFail)
 		}
-		if !s.retrying {
+		if !busyWait {
+			// A failed read waits for its backoff without holding one of
+			// the provider's busy slots.
 			s.caughtUp(ctx)
 		}
 		return
@@ -351,7 +403,10 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 		fu, n, err = s.readVirtual(t)
 		return fu, n, false, err
 	}
-	f, err := os.Open(t.ck.Path)
+	r, err := t.reader.Open(t.ck.Path, watch.Mark{
+		Known: t.known, Dev: t.ck.Identity.Dev, Ino: t.ck.Identity.Ino,
+		HeadHash: t.ck.Identity.HeadHash, HeadLen: t.ck.Identity.HeadLen, Offset: t.ck.Offset,
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		t.gone = true // deleted: keep what it contributed
 		if !t.known {
@@ -362,113 +417,64 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 	if err != nil {
 		return nil, 0, false, err
 	}
-	defer f.Close()
+	defer r.Close()
 	t.gone = false
-	st, err := watch.StatFile(f)
-	if err != nil {
-		return nil, 0, false, err
-	}
-	reset := false
-	if t.known {
-		switch {
-		case st.Ino != t.ck.Identity.Ino || st.Dev != t.ck.Identity.Dev, st.Size < t.ck.Offset:
-			reset = true
-		case t.ck.Identity.HeadLen > 0:
-			h, l, err := watch.HeadHash(f, int(t.ck.Identity.HeadLen))
-			if err != nil {
-				return nil, 0, false, err
-			}
-			reset = h != t.ck.Identity.HeadHash || l != t.ck.Identity.HeadLen
-		}
-	}
-	from := fromOffset(t, reset)
 	parser := t.parser
-	if reset {
+	if r.Reset {
 		parser = s.cfg.Provider.NewParser(t.ck.Role)
 		s.log.Info("file rewritten; re-reading it", "path", t.ck.Path)
 	}
-	if !reset && st.Size == from {
+	if !r.Reset && r.Stat.Size == r.From {
 		return nil, 0, false, nil
 	}
-	bp := getBuf(s.cfg.ChunkBytes)
-	defer putBuf(bp, s.cfg.ChunkBytes)
-	// buf is *bp's array unless one record outgrew it (then it is dropped)
-	buf, end, err := readRecords(f, *bp, from, st.Size, budget)
-	if err != nil {
-		return nil, 0, false, err
+	if r.Reset {
+		// A rewritten file replaces its contribution in one commit, read
+		// to its end, so totals never dip while it is re-read.
+		budget = 0
 	}
 	var d session.Delta
-	parse := func(buf []byte) {
-		for line := range bytes.SplitSeq(buf, []byte{'\n'}) {
-			line = bytes.TrimSuffix(line, []byte{'\r'})
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			parser.Line(line, &d)
-		}
-	}
-	parse(buf)
-	// A rewritten file replaces its contribution in one commit, read to
-	// its end, so totals never dip while it is re-read chunk by chunk.
-	for reset && end < st.Size {
-		more, next, err := readRecords(f, *bp, end, st.Size, s.cfg.ChunkBytes)
-		if err != nil {
-			return nil, 0, false, err
-		}
-		if next == end {
-			break
-		}
-		parse(more)
-		end = next
-	}
-	if end == from && !reset {
-		return nil, 0, false, nil // only a partial record so far
-	}
-	hh, hl, err := watch.HeadHash(f, session.HeadSize)
+	end, more, err := r.Lines(budget, func(line []byte) { parser.Line(line, &d) }, func(off, n int64) {
+		d.Malformed++
+		s.log.Warn("line longer than run.max_line_bytes skipped and counted as malformed",
+			"path", t.ck.Path, "offset", off, "bytes", n, "max_line_bytes", s.cfg.MaxLineBytes)
+	})
 	if err != nil {
+		if !r.Reset {
+			s.restoreParser(t) // it saw lines that are not committed
+		}
 		return nil, 0, false, err
 	}
-	if reset {
+	if end == r.From && !r.Reset {
+		return nil, 0, false, nil // only a partial record so far
+	}
+	hh, hl, err := r.Head(session.HeadSize)
+	if err != nil {
+		if !r.Reset {
+			s.restoreParser(t)
+		}
+		return nil, 0, false, err
+	}
+	if r.Reset {
 		t.parser = parser
 	}
+	st := r.Stat
 	return &persistence.FileUpdate{
 		Checkpoint: session.Checkpoint{
 			Path: t.ck.Path, Role: t.ck.Role, Mode: t.ck.Mode,
 			Identity: session.FileIdentity{Dev: st.Dev, Ino: st.Ino, HeadHash: hh, HeadLen: hl},
 			Size:     st.Size, Offset: end, ModTime: st.ModTime.UTC(), Parser: parser.State(),
 		},
-		FromOffset:  from,
-		Reset:       reset,
+		FromOffset:  r.From,
+		Reset:       r.Reset,
 		RenamedFrom: t.renamedFrom,
 		Delta:       d,
-	}, end - from, end < st.Size, nil
+	}, end - r.From, more, nil
 }
 
-// Read buffers are reused: every session reads through one, and without
-// reuse a cold scan's garbage, not its live data, sets the process size. A
-// bounded free list (unlike sync.Pool) survives garbage collections.
-var freeBufs = make(chan *[]byte, 16)
-
-func getBuf(size int) *[]byte {
-	select {
-	case b := <-freeBufs:
-		if cap(*b) >= size {
-			return b
-		}
-	default:
-	}
-	b := make([]byte, 0, size)
-	return &b
-}
-
-func putBuf(b *[]byte, size int) {
-	if cap(*b) > 2*size {
-		return // don't keep the buffer of a huge record
-	}
-	*b = (*b)[:0]
-	select {
-	case freeBufs <- b:
-	default:
+// restoreParser sets t's parser back to its committed state.
+func (s *Session) restoreParser(t *tail) {
+	if p, err := s.newTail(t.ck, t.known); err == nil {
+		t.parser = p.parser
 	}
 }
 
@@ -479,7 +485,7 @@ const maxDocument = 512 << 20
 // file's contribution. A document that does not parse yet (half written)
 // commits nothing: the next change retries.
 func (s *Session) readWhole(t *tail) (*persistence.FileUpdate, int64, error) {
-	f, err := os.Open(t.ck.Path)
+	f, err := s.cfg.Open(t.ck.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		t.gone = true
 		return nil, 0, nil
@@ -564,40 +570,6 @@ func (s *Session) document(t *tail, data []byte) (*persistence.FileUpdate, error
 	}, nil
 }
 
-// fromOffset is where a read's delta starts in the store's eyes: the
-// committed offset, or 0 for a new or reset file.
-func fromOffset(t *tail, reset bool) int64 {
-	if reset || !t.known {
-		return 0
-	}
-	return t.ck.Offset
-}
-
-// readRecords reads from offset from up to size, at most budget bytes
-// unless one record is longer, and returns the complete records (ending in
-// '\n') and the offset after them.
-func readRecords(f *os.File, buf []byte, from, size int64, budget int) ([]byte, int64, error) {
-	want := min(size-from, int64(budget))
-	buf = buf[:0:want]
-	for {
-		chunk := buf[len(buf):cap(buf)]
-		n, err := f.ReadAt(chunk, from+int64(len(buf)))
-		buf = buf[:len(buf)+n]
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, from, err
-		}
-		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-			return buf[:i+1], from + int64(i+1), nil
-		}
-		if n == 0 || from+int64(len(buf)) >= size {
-			return nil, from, nil // a half-written record: wait for its end
-		}
-		// one record longer than the budget: grow until it ends
-		grow := min(size-from-int64(len(buf)), int64(cap(buf))+1)
-		buf = append(buf, make([]byte, grow)...)[:len(buf)]
-	}
-}
-
 func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult) {
 	inflight := s.inflight
 	s.inflight = nil
@@ -605,7 +577,13 @@ func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult
 	switch {
 	case r.Err == nil:
 		s.retries, s.tempRetries = 0, 0
-		s.failed = ""
+		if s.failed != "" {
+			s.failed = ""
+			s.log.Info("session recovered")
+			if p := ctx.Parent(); p != nil {
+				ctx.Send(p, &sessionRecovered{key: s.key})
+			}
+		}
 		s.version = r.Record.Version
 		for i, t := range inflight {
 			current := t.ck.Path
@@ -656,9 +634,7 @@ func (s *Session) rollback(inflight []*tail) {
 	for _, t := range inflight {
 		t.next = nil
 		t.dirty = true
-		if p, err := s.newTail(t.ck, t.known); err == nil {
-			t.parser = p.parser
-		}
+		s.restoreParser(t)
 	}
 }
 
@@ -688,14 +664,25 @@ func (s *Session) docUnread(ctx actor.Context, t *tail) {
 type docUnread struct{ path string }
 
 // retryLater sends the actor a sessionRetry after d (once at a time).
+// The timer is the actor's: stopped when it stops or restarts.
 func (s *Session) retryLater(ctx actor.Context, d time.Duration) {
-	if s.retrying {
+	if s.retry != nil {
 		return
 	}
-	s.retrying = true
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	time.AfterFunc(d, func() { root.Send(self, &sessionRetry{}) })
+	s.retry = time.AfterFunc(d, func() { root.Send(self, &sessionRetry{}) })
 }
+
+func (s *Session) stopRetry() {
+	if s.retry != nil {
+		s.retry.Stop()
+		s.retry = nil
+	}
+}
+
+// sessionRecovered tells the provider that a failed session committed
+// again (its failure is over).
+type sessionRecovered struct{ key session.Key }
 
 func (s *Session) onFailed(m *messages.FailSessionResult) {
 	if m.Result.Err != nil {

@@ -21,11 +21,22 @@
 //     (a stat walk every Config.PollInterval, default 2s) and says so in
 //     [Status].
 //
+// A permission change (IN_ATTRIB) is handled like any change: the file is
+// reported again, a directory is listed again. A directory that cannot be
+// listed (EACCES, EIO, …) is logged and named in [Status]; its known files
+// are reported once more (so their readers find out) and never reported
+// removed for it, and it is listed again after 1s, 2s, 4s … up to 30s
+// until it can be, when every file below it is reported again.
+//
 // Roots that do not exist yet are picked up when they appear (the nearest
 // existing parent directory is watched for them, and reconcile checks too);
 // roots that vanish are reported as removed files and waited for again.
 //
 // The helpers [Stat], [StatFile] and [HeadHash] give the readers of files
 // the identity (device, inode, hash of the first bytes) that tells a grown
-// file from a rewritten one.
+// file from a rewritten one. A [Tail] reads the complete lines appended to
+// a file past a committed [Mark], in bounded chunks: it tells a rewrite
+// from growth, searches an unfinished line only in the bytes appended
+// since the last read, and skips a line longer than its cap without
+// holding it in memory.
 package watch

@@ -37,6 +37,14 @@ type loop struct {
 	parents map[string]struct{} // directories outside roots watched for missing roots to appear
 	missing map[string]struct{} // roots that do not exist (or are not directories)
 	warned  map[string]struct{} // directories already logged as unreadable
+	// unlisted holds the directories whose listing failed (not for being
+	// gone), each with its root. They are listed again with backoff
+	// (retry), and on any event about them.
+	unlisted   map[string]string
+	retry      *time.Timer // nil until a listing first fails
+	retryC     <-chan time.Time
+	retryDelay time.Duration
+	errDir     string // the directory lastErr is about, if any
 
 	pending     map[string]FileStat // changes not yet handed to emit
 	pendingFull bool                // the pending batch is a complete listing
@@ -60,6 +68,12 @@ func newLoop(ctx context.Context, w *Watcher) *loop {
 		missing: make(map[string]struct{}),
 		warned:  make(map[string]struct{}),
 		pending: make(map[string]FileStat),
+
+		unlisted:   make(map[string]string),
+		retryDelay: firstRetry,
+	}
+	if w.testRetryDelay > 0 {
+		l.retryDelay = w.testRetryDelay
 	}
 	for _, r := range w.cfg.Roots {
 		l.roots[r] = true
@@ -86,6 +100,9 @@ func (l *loop) run(emit func(Batch)) error {
 		l.closeInotify()
 		if l.ticker != nil {
 			l.ticker.Stop()
+		}
+		if l.retry != nil {
+			l.retry.Stop()
 		}
 		close(emitCh)
 		wg.Wait()
@@ -139,6 +156,9 @@ func (l *loop) run(emit func(Batch)) error {
 			l.handleError(err)
 		case <-l.ticker.C:
 			l.tick()
+		case <-l.retryC:
+			l.retryC = nil
+			l.relist()
 		}
 	}
 }
@@ -275,9 +295,9 @@ func (l *loop) handleError(err error) {
 }
 
 func (l *loop) handleEvent(ev fsnotify.Event) {
-	if ev.Op&^fsnotify.Chmod == 0 {
-		return // permission or timestamp changes carry no content
-	}
+	// A Chmod (IN_ATTRIB: permissions, owner, timestamps) is handled like
+	// any change: a file or directory that could not be read may be
+	// readable now, or the reverse.
 	p := ev.Name
 	if len(l.missing) > 0 && l.leadsToMissingRoot(p) {
 		l.checkMissing()
@@ -292,8 +312,13 @@ func (l *loop) handleEvent(ev fsnotify.Event) {
 	if p == root {
 		// The root itself was deleted or moved away. Forget what was under
 		// it; if a directory is already back in its place, walk that one.
-		if ev.Op.Has(fsnotify.Remove) || ev.Op.Has(fsnotify.Rename) {
+		switch {
+		case ev.Op.Has(fsnotify.Remove) || ev.Op.Has(fsnotify.Rename):
 			l.removePath(root) // marks it missing and checks whether it is back
+		case ev.Op.Has(fsnotify.Chmod):
+			if fi, err := os.Stat(root); err == nil && fi.IsDir() {
+				l.walkDir(root, root, fi, nil, make(map[fileID]struct{}), l.queueIfChanged)
+			}
 		}
 		return
 	}
@@ -595,11 +620,20 @@ func (l *loop) walkDir(root, dir string, fi fs.FileInfo, seen map[string]struct{
 	l.watchDir(dir)
 
 	entries, err := l.readDir(dir)
-	if err != nil {
+	switch _, was := l.unlisted[dir]; {
+	case err != nil:
 		l.unreadable(dir, err)
+		if !isGone(err) {
+			l.listFailed(root, dir, fn)
+		}
 		if len(entries) == 0 {
 			return
 		}
+	case was:
+		l.listedAgain(dir)
+		// hand over every file below again: reads that failed may work now
+		inner := fn
+		fn = func(st FileStat) { inner(st); l.queue(st) }
 	}
 	for _, e := range entries {
 		p := join(dir, e.Name())
@@ -660,9 +694,85 @@ func (l *loop) unreadable(dir string, err error) {
 	}
 	l.warned[dir] = struct{}{}
 	l.log.Warn("directory cannot be read or watched; skipping it (fix its permissions to have it watched)", "path", dir, "err", err)
+	l.errDir = dir
 	if l.roots[dir] {
 		l.lastErr = fmt.Sprintf("watch root %s cannot be read or watched (%v); fix its permissions", dir, err)
+	} else {
+		l.lastErr = fmt.Sprintf("directory %s cannot be read or watched (%v); the files below it are not read until it can be; fix its permissions", dir, err)
 	}
+}
+
+// Directories whose listing failed are listed again after firstRetry,
+// then twice as long each time up to maxRetry.
+const (
+	firstRetry = time.Second
+	maxRetry   = 30 * time.Second
+)
+
+// listFailed records that dir, below root, could not be listed. Its known
+// files stay known (passed to fn, so a sweep does not report them removed);
+// the first time, they are also handed over again, so their readers try
+// them and report what they find.
+func (l *loop) listFailed(root, dir string, fn func(FileStat)) {
+	_, again := l.unlisted[dir]
+	l.unlisted[dir] = root
+	for p, st := range l.known {
+		if within(p, dir) && p != dir {
+			if !again {
+				l.queue(st)
+			}
+			fn(st)
+		}
+	}
+	if l.retryC == nil {
+		if l.retry == nil {
+			l.retry = time.NewTimer(l.retryDelay)
+		} else {
+			l.retry.Reset(l.retryDelay)
+		}
+		l.retryC = l.retry.C
+	}
+}
+
+// listedAgain records that dir, which could not be listed, was listed.
+func (l *loop) listedAgain(dir string) {
+	delete(l.unlisted, dir)
+	delete(l.warned, dir)
+	l.log.Info("directory can be read again; listing it", "path", dir)
+	if l.errDir == dir {
+		l.lastErr, l.errDir = "", ""
+	}
+}
+
+// relist lists again the directories whose listing failed, and schedules
+// the next try, with a longer delay, for those still failing.
+func (l *loop) relist() {
+	dirs := make([]string, 0, len(l.unlisted))
+	for d := range l.unlisted {
+		dirs = append(dirs, d)
+	}
+	for _, d := range dirs {
+		root, ok := l.unlisted[d]
+		if !ok {
+			continue // listed again while walking another one
+		}
+		fi, err := os.Stat(d)
+		if err != nil || !fi.IsDir() {
+			delete(l.unlisted, d) // gone: events and sweeps report its files
+			continue
+		}
+		l.walkDir(root, d, fi, nil, make(map[fileID]struct{}), l.queueIfChanged)
+	}
+	if len(l.unlisted) == 0 {
+		l.retryDelay = firstRetry
+		if l.w.testRetryDelay > 0 {
+			l.retryDelay = l.w.testRetryDelay
+		}
+		return
+	}
+	l.retryDelay = min(2*l.retryDelay, maxRetry)
+	l.retry.Reset(l.retryDelay)
+	l.retryC = l.retry.C
 }
 
 // ---- pending changes ----

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 )
@@ -63,6 +64,8 @@ type Watcher struct {
 	testHookEvent func(fsnotify.Event) bool
 	// testHookOpenDir, when it returns an error, makes opening dir fail.
 	testHookOpenDir func(dir string) error
+	// testRetryDelay, when set, replaces firstRetry.
+	testRetryDelay time.Duration
 }
 
 // New validates cfg, applies its defaults and returns a Watcher that is not

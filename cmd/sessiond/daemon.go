@@ -162,7 +162,7 @@ func (a *app) startCore(ctx context.Context) (*core, error) {
 	tree, err := supervision.Start(supervision.Config{
 		System: sys, Store: st, Metrics: m, Logger: a.log, Providers: setups,
 		BackupInterval: a.cfg.Store.BackupInterval.Duration, BackupKeep: a.cfg.Store.BackupKeep, BackupDir: filepath.Join(a.cfg.DataDir, "backups"),
-		Session:      actors.SessionConfig{PassivateAfter: a.cfg.Run.PassivateAfter.Duration},
+		Session:      actors.SessionConfig{PassivateAfter: a.cfg.Run.PassivateAfter.Duration, MaxLineBytes: a.cfg.Run.MaxLineBytes},
 		Reconcile:    a.cfg.Watch.Reconcile.Duration,
 		PollInterval: a.cfg.Watch.PollInterval.Duration,
 		ForcePolling: a.cfg.Watch.ForcePolling,

@@ -39,7 +39,10 @@ type Env struct {
 	ChunkBytes  int
 	// MaxLive bounds the idle session actors (0: the default).
 	MaxLive int
-	sys     *actor.ActorSystem
+	// SessionConfig is the base session actor config (ChunkBytes above
+	// wins when set).
+	SessionConfig actors.SessionConfig
+	sys           *actor.ActorSystem
 }
 
 // New starts a tree for prov over roots (the data dir is a temporary
@@ -62,10 +65,14 @@ func (e *Env) Start() {
 	e.Store = st
 	e.Metrics = metrics.New("test")
 	e.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
+	sc := e.SessionConfig
+	if e.ChunkBytes > 0 {
+		sc.ChunkBytes = e.ChunkBytes
+	}
 	tree, err := supervision.Start(supervision.Config{
 		System: e.sys, Store: st, Metrics: e.Metrics,
 		Providers:       []supervision.ProviderSetup{{Provider: e.Prov, Roots: e.Roots}},
-		Session:         actors.SessionConfig{ChunkBytes: e.ChunkBytes},
+		Session:         sc,
 		Reconcile:       200 * time.Millisecond,
 		MaxLiveSessions: e.MaxLive,
 	})
