@@ -59,7 +59,12 @@ type Filter struct {
 }
 
 // Match reports whether r passes the filter.
+// Records that are not sessions (Record.Phantom: written by an older
+// sessiond for a file without any dated record) never pass.
 func (f Filter) Match(r *session.Record) bool {
+	if r.Phantom() {
+		return false
+	}
 	if f.Provider != "" && r.Provider != f.Provider {
 		return false
 	}

@@ -115,7 +115,22 @@ type Checkpoint struct {
 	// Contribution is everything the file's bytes [0, Offset) added, except
 	// claims, which live in the store's claim index.
 	Contribution FileContribution `json:"contribution"`
+	// Retained is spend the file once showed and no longer does (it was
+	// truncated, rewritten, rewound or replaced by new content): tokens
+	// once counted stay counted. The store derives it; it only grows.
+	Retained Spend `json:"retained,omitzero"`
 }
+
+// Spend is money already spent: token usage, the cost the agent reported,
+// and the models that spent it.
+type Spend struct {
+	Usage  Usage    `json:"usage,omitzero"`
+	Cost   float64  `json:"cost,omitempty"`
+	Models []string `json:"models,omitempty"`
+}
+
+// IsZero reports whether s holds no spend.
+func (s Spend) IsZero() bool { return s.Usage.IsZero() && s.Cost == 0 && len(s.Models) == 0 }
 
 // FileContribution is one file's share of its session.
 type FileContribution struct {

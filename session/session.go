@@ -127,6 +127,15 @@ type Record struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
+// Phantom reports whether the record is not a session yet: it has no dated
+// record, no spend and did not fail (a file that holds no session, such as
+// a transcript of summary lines only). The store keeps no record for such a
+// file until its first dated record; records an older sessiond wrote for
+// one are left out of listings.
+func (r *Record) Phantom() bool {
+	return r.StartedAt.IsZero() && r.Tokens.IsZero() && r.CostUSD == 0 && r.Status != StatusFailed
+}
+
 // AddModels merges models into the sorted, de-duplicated list ms.
 func AddModels(ms []string, add ...string) []string {
 	for _, m := range add {
