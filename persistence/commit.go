@@ -344,6 +344,11 @@ func (t *tx) commit(c *Commit) (Result, error) {
 		if old != nil {
 			ck.Retained = retain(old, &ck, fu.Reset)
 		}
+		if old == nil || !fu.Reset || !sameContent(old, &ck) {
+			// responses the parser dropped (a rewind) stay counted; a
+			// re-read of the same content drops them again: kept already
+			ck.Retained.Usage = ck.Retained.Usage.Add(fu.Delta.Dropped)
+		}
 		if err := t.applyClaims(c.Key, path, fu.Delta.Claims, adj); err != nil {
 			return Result{}, err
 		}

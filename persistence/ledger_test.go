@@ -332,3 +332,26 @@ func TestPhantomFailedSessionIsListed(t *testing.T) {
 		t.Fatalf("sessions = %+v, want the failed one", recs)
 	}
 }
+
+func TestLedgerDroppedUsageIsKept(t *testing.T) {
+	// Gemini CLI's $rewindTo read incrementally: the parser subtracts the
+	// rewound responses from the contribution and reports them dropped.
+	s := open(t)
+	k := session.Key{Provider: session.GeminiCode, ID: "g"}
+	id := head(42, 4096)
+	r := one(t, s, commitOf(k, 0, update("/g", session.ModeAppend, id, 0, 5000, false, t0, uA.Add(uB))))
+	rewind := update("/g", session.ModeAppend, id, 5000, 5020, false, t0, session.Usage{}.Sub(uB))
+	rewind.Delta.Dropped = uB
+	r = one(t, s, commitOf(k, r.Record.Version, rewind))
+	if want := uA.Add(uB); r.Record.Tokens != want {
+		t.Fatalf("after a rewind tokens = %+v, want %+v", r.Record.Tokens, want)
+	}
+	// the file truncated and re-read: the rewind is read again, its
+	// dropped usage is not kept twice
+	reread := update("/g", session.ModeAppend, id, 0, 5020, true, t0, uA)
+	reread.Delta.Dropped = uB
+	r = one(t, s, commitOf(k, r.Record.Version, reread))
+	if want := uA.Add(uB); r.Record.Tokens != want {
+		t.Fatalf("after a re-read tokens = %+v, want %+v", r.Record.Tokens, want)
+	}
+}

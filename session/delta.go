@@ -21,7 +21,13 @@ type Claim struct {
 // file's contribution to its session.
 type Delta struct {
 	Counts
-	Usage     Usage   // usage counted directly (providers without claims)
+	Usage Usage // usage counted directly (providers without claims)
+	// Dropped is usage the parser took out of the file's contribution
+	// because its responses left the conversation (Gemini CLI's
+	// $rewindTo, a checkpoint without them): Usage already has it
+	// subtracted, and the store keeps it as spend. A later copy of a
+	// response that is still there revises it and is not dropped.
+	Dropped   Usage
 	Claims    []Claim // usage deduplicated across files and sessions
 	Models    []string
 	FirstAt   time.Time
@@ -55,7 +61,7 @@ func (d *Delta) Observe(t time.Time) {
 
 // Empty reports whether the delta carries nothing.
 func (d *Delta) Empty() bool {
-	return d.Records == 0 && d.Malformed == 0 && len(d.Claims) == 0 && d.Usage.IsZero() && d.Counts == (Counts{})
+	return d.Records == 0 && d.Malformed == 0 && len(d.Claims) == 0 && d.Usage.IsZero() && d.Dropped.IsZero() && d.Counts == (Counts{})
 }
 
 // FileIdentity identifies a file independent of its path: a rewrite by

@@ -357,6 +357,17 @@ func TestLedgerGeminiDocument(t *testing.T) {
 	writeFile(t, filepath.Join(h.dir, ".gemini", "tmp", "ledger", ".project_root"), "/home/dev/ledger")
 	p := filepath.Join(h.dir, ".gemini", "tmp", "ledger", "chats", "session-2026-05-01T09-00-77777777.json")
 	writeFile(t, p, geminiDoc(t, sid, []string{"1", "2", "3"}, []int64{100, 20, 3}))
+	// and a JSONL conversation, rewound with $rewindTo
+	const jsid = "88888888-0000-4000-8000-000000000008"
+	jp := filepath.Join(h.dir, ".gemini", "tmp", "ledger", "chats", "session-2026-05-01T09-00-88888888.jsonl")
+	jsonl := func(id string, sec int, in int64) string {
+		return fmt.Sprintf(`{"id":"u%s","timestamp":%q,"type":"user","content":[{"text":"do it"}]}`+"\n"+
+			`{"id":"g%s","timestamp":%q,"type":"gemini","content":"ok","model":"gemini-2.5-pro","tokens":{"input":%d,"output":1,"cached":0,"thoughts":0,"tool":0,"total":%d}}`+"\n",
+			id, ledgerTS(sec), id, ledgerTS(sec+1), in, in+1)
+	}
+	sum := sha256.Sum256([]byte("/home/dev/ledger"))
+	writeFile(t, jp, fmt.Sprintf(`{"sessionId":%q,"projectHash":%q,"startTime":%q,"lastUpdated":%q}`+"\n", jsid, hex.EncodeToString(sum[:]), ledgerTS(0), ledgerTS(0))+
+		jsonl("1", 1, 100)+jsonl("2", 3, 20)+jsonl("3", 5, 3))
 	d := h.start(freePort(t))
 	d.ready(t)
 	l := &ledger{t: t, d: d}
@@ -371,6 +382,18 @@ func TestLedgerGeminiDocument(t *testing.T) {
 	// the conversation goes on from there: the new response adds
 	writeFile(t, p, geminiDoc(t, sid, []string{"1", "4"}, []int64{100, 4000}))
 	v = l.wait(sid, "the new response", func(v api.SessionView) bool { return v.AssistantMessages == 2 })
+	if v.Record.Tokens.Input != 4123 || v.Record.Tokens.Output != 4 {
+		t.Errorf("after a new response: tokens %+v, want input 4123 output 4", v.Record.Tokens)
+	}
+
+	l.wait(jsid, "123 input tokens", func(v api.SessionView) bool { return v.Record.Tokens.Input == 123 && v.AssistantMessages == 3 })
+	appendTo(t, jp, `{"$rewindTo":"u2"}`+"\n")
+	v = l.wait(jsid, "the rewind", func(v api.SessionView) bool { return v.AssistantMessages == 1 })
+	if v.Record.Tokens.Input != 123 || v.Record.Tokens.Output != 3 {
+		t.Errorf("rewound conversation: tokens %+v, want input 123 output 3 (spend kept)", v.Record.Tokens)
+	}
+	appendTo(t, jp, jsonl("4", 7, 4000))
+	v = l.wait(jsid, "the new response", func(v api.SessionView) bool { return v.AssistantMessages == 2 })
 	if v.Record.Tokens.Input != 4123 || v.Record.Tokens.Output != 4 {
 		t.Errorf("after a new response: tokens %+v, want input 4123 output 4", v.Record.Tokens)
 	}

@@ -154,19 +154,20 @@ func TestTreeJSONL(t *testing.T) {
 		t.Fatalf("after g2: %+v", r)
 	}
 
-	// rewind to g2: it goes, negatively
+	// rewind to g2: its counts go; its spend stays (issue 6)
 	appendLines(t, path, `{"$rewindTo":"g2"}`)
 	r = e.WaitSession(sid, func(r session.Record) bool { return r.AssistantMessages == 1 })
-	if r.Tokens.Input != 600 || r.Tokens.Output != 50 || r.UserMessages != 1 {
+	if r.Tokens.Input != 900 || r.Tokens.Output != 80 || r.UserMessages != 1 {
 		t.Fatalf("after rewind: %+v", r)
 	}
 
-	// a checkpoint replaces everything: a summary prompt and g1 without calls
+	// a checkpoint replaces everything: a summary prompt and g1 without
+	// calls (g1 revised: 400 input; g2's 300 kept)
 	appendLines(t, path, `{"$set":{"messages":[`+userLine("s1", 10)+`,`+geminiLine("g1", 2, "gemini-2.5-pro", 800, 400, 50)+`],"lastUpdated":"`+at(10)+`"}}`,
 		`{"id":"x","type":"gemini",`, // malformed
 		userLine("u2", 11))
 	r = e.WaitSession(sid, func(r session.Record) bool { return r.UserMessages == 2 })
-	if r.AssistantMessages != 1 || r.ToolCalls != 0 || r.ToolErrors != 0 || r.Tokens.Input != 400 ||
+	if r.AssistantMessages != 1 || r.ToolCalls != 0 || r.ToolErrors != 0 || r.Tokens.Input != 700 ||
 		!r.StartedAt.Equal(base) || !r.EndedAt.Equal(base.Add(11*time.Second)) {
 		t.Fatalf("after checkpoint: %+v", r)
 	}
@@ -185,7 +186,7 @@ func TestTreeJSONL(t *testing.T) {
 		t.Fatalf("restart changed the record:\nbefore %+v\nafter  %+v", before, after)
 	}
 	appendLines(t, path, geminiLine("g1", 2, "gemini-2.5-pro", 500, 400, 50))
-	r = e.WaitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 100 })
+	r = e.WaitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 400 }) // g1 revised to 100, g2's 300 kept
 	if r.AssistantMessages != 1 || r.UserMessages != 2 {
 		t.Fatalf("after restart and re-append: %+v", r)
 	}
