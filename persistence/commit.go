@@ -25,6 +25,12 @@ func (*Fail) isOp()   {}
 // commit. Event sequence numbers are assigned inside the transaction, so the
 // log is gapless: an event exists if and only if its change was committed.
 // Apply must be called by one goroutine at a time (the store actor).
+//
+// The ledger is monotonic (see package session): claims are never withdrawn,
+// a reset file keeps the spend it lost (retain), and a parser's dropped usage
+// is kept. A commit of a session that has no record and, after it, no dated
+// record and no spend stores its checkpoints only: no record, no event, and
+// Result.Record.Version 0, so the writer's next ExpectedVersion 0 matches.
 func (s *Store) Apply(ops []Op) []Result {
 	res := make([]Result, len(ops))
 	if s.closed.Load() || s.opts.ReadOnly {
