@@ -345,11 +345,14 @@ func TestTreeMalformed(t *testing.T) {
 	if err := e.db.PutKV(cursortest.ComposerKey("c2"), []byte(`{"composerId":"c2","fullConversationHeadersOnly":[{"bubbleId":"x","type":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	e.wait("c2", func(r session.Record) bool { return r.Files == 1 && r.UserMessages == 0 })
 	supervisiontest.Eventually(t, "parse errors counted", func() (bool, string) {
 		got := supervisionParseErrors(e)
 		return got == 2, fmt.Sprintf("parse errors = %v, want 2", got)
 	})
+	// a damaged composer holds no dated record: no session (issue 6)
+	if r, ok := e.settled()["c2"]; ok {
+		t.Fatalf("damaged composer became a session: %+v", r)
+	}
 }
 
 func TestTreeCorpusMatchesReference(t *testing.T) {
