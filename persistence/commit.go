@@ -435,8 +435,13 @@ func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, 
 			return err
 		}
 		if !ok {
-			// A sighting of a session not committed yet cannot own a claim.
-			return fmt.Errorf("claim owner %s has no record: %w", k, ErrCorrupt)
+			// A session known only by its checkpoints (no dated record
+			// yet) whose undated sighting came to own usage: spend makes
+			// it a session.
+			if err := t.createFromFiles(r, adj[id], now); err != nil {
+				return err
+			}
+			continue
 		}
 		r.ClaimedTokens = r.ClaimedTokens.Add(adj[id])
 		r.Tokens = r.Tokens.Add(adj[id])
@@ -445,6 +450,34 @@ func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, 
 		t.put(sessionKey(k), &staged{rec: r})
 		t.emit(now, r, session.EventUpdated, session.Change{Tokens: adj[id], Status: r.Status, Version: r.Version})
 	}
+	return nil
+}
+
+// createFromFiles writes the first record of a session that had only
+// checkpoints, now that it owns claimed usage.
+func (t *tx) createFromFiles(r *session.Record, claimed session.Usage, now time.Time) error {
+	cks, err := loadCheckpoints(t.txn, r.Key)
+	if err != nil {
+		return err
+	}
+	if len(cks) == 0 {
+		// A sighting is only written with its file's checkpoint.
+		return fmt.Errorf("claim owner %s has no record and no files: %w", r.Key, ErrCorrupt)
+	}
+	files := make(map[string]*session.Checkpoint, len(cks))
+	for i := range cks {
+		files[cks[i].Path] = &cks[i]
+	}
+	r.ClaimedTokens = claimed
+	aggregate(r, files)
+	r.Version = 1
+	t.setStatus(r, now)
+	r.UpdatedAt = now
+	t.put(sessionKey(r.Key), &staged{rec: r})
+	t.emit(now, r, session.EventCreated, session.Change{
+		Tokens: r.Tokens, Counts: r.Counts, Models: r.Models, Status: r.Status,
+		StartedAt: r.StartedAt, EndedAt: r.EndedAt, Duration: r.DurationMS, Version: r.Version,
+	})
 	return nil
 }
 

@@ -355,3 +355,27 @@ func TestLedgerDroppedUsageIsKept(t *testing.T) {
 		t.Fatalf("after a re-read tokens = %+v, want %+v", r.Record.Tokens, want)
 	}
 }
+
+func TestPhantomThatComesToOwnAClaimBecomesASession(t *testing.T) {
+	// Undated sightings sort last; among them the smaller session id
+	// owns. "a" (undated, zero usage) is known by its checkpoints only;
+	// "b" then sights the same response, undated, with usage: a owns it
+	// and so becomes a session.
+	s := open(t)
+	r := one(t, s, commit(key("a"), 0, "/a", 0, 10, session.Delta{Records: 1, Claims: []session.Claim{{Key: "m1"}}}))
+	if r.Record.Version != 0 {
+		t.Fatalf("a: version %d, want 0 (no session yet)", r.Record.Version)
+	}
+	r = one(t, s, commit(key("b"), 0, "/b", 0, 10, session.Delta{Records: 1, Claims: []session.Claim{{Key: "m1", Usage: uA}}}))
+	a, err := s.Session(key("a"))
+	if err != nil || a.Tokens != uA || a.Version != 1 {
+		t.Fatalf("a = %+v, %v; want it to own m1", a, err)
+	}
+	created := false
+	for _, e := range r.Events {
+		created = created || e.Key == key("a") && e.Kind == session.EventCreated && e.Change.Tokens == uA
+	}
+	if !created {
+		t.Fatalf("events = %+v, want a created", r.Events)
+	}
+}
