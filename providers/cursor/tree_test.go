@@ -118,11 +118,12 @@ func TestTreeComposerLiveUpdates(t *testing.T) {
 	if _, ok := sessions["draft"]; ok {
 		t.Fatal("an empty composer became a session")
 	}
-	// the user edits an earlier message: the conversation is cut short
+	// the user edits an earlier message: the conversation is cut short;
+	// its counts follow, the spend of the cut turns stays (issue 6)
 	c = conv("c1", 1, 100, 10)
 	c.Updated = c.Updated.Add(time.Hour)
 	e.write(c)
-	e.wait("c1", func(r session.Record) bool { return r.UserMessages == 1 && r.Tokens.Input == 100 && r.ToolErrors == 0 })
+	e.wait("c1", func(r session.Record) bool { return r.UserMessages == 1 && r.Tokens.Input == 300 && r.ToolErrors == 0 })
 }
 
 func TestTreeWorkspaceLink(t *testing.T) {
