@@ -20,14 +20,17 @@ type Commit struct {
 
 // FileUpdate advances (or resets) one file of the session.
 type FileUpdate struct {
-	// Checkpoint is the file's new checkpoint. Its Contribution is ignored:
-	// the store derives it from the stored one and Delta.
+	// Checkpoint is the file's new checkpoint. Its Contribution and
+	// Retained are ignored: the store derives them from the stored ones
+	// and Delta.
 	Checkpoint session.Checkpoint
 	// FromOffset is where Delta starts; it must equal the stored offset of
 	// the file (0 for a new or reset file).
 	FromOffset int64
-	// Reset drops the file's previous contribution (and its claims) before
-	// Delta is applied: the file was rewritten or truncated.
+	// Reset replaces the file's previous contribution by Delta: the file
+	// was rewritten or truncated (documents are reset on every read). The
+	// spend the contribution loses is kept in the checkpoint's Retained
+	// and the file's claims stay: tokens once counted stay counted.
 	Reset bool
 	// RenamedFrom is the file's previous path when it was moved (same
 	// inode, e.g. Codex archiving a rollout): its checkpoint, contribution
@@ -59,7 +62,12 @@ type Filter struct {
 }
 
 // Match reports whether r passes the filter.
+// Records that are not sessions (Record.Phantom: written by an older
+// sessiond for a file without any dated record) never pass.
 func (f Filter) Match(r *session.Record) bool {
+	if r.Phantom() {
+		return false
+	}
 	if f.Provider != "" && r.Provider != f.Provider {
 		return false
 	}

@@ -15,9 +15,11 @@ import (
 // one API response, message.id + requestId) across the files and sessions of
 // a provider. The usage counted is the field-wise maximum over all
 // sightings; it belongs to the session of the earliest sighting (ties: the
-// smaller session id, then the smaller path). Keeping every sighting lets a
-// rewritten file withdraw its own and hand the claim to the next one, so the
-// result never depends on the order files were read in.
+// smaller session id, then the smaller path), so the result never depends on
+// the order files were read in. A sighting is never withdrawn: a response
+// once counted stays counted when the file that showed it is truncated or
+// rewritten (its re-read lines revise the sighting, field-wise max), and it
+// stays with the session that owns it.
 type claimEntry struct {
 	Sightings []sighting `json:"s"`
 }
@@ -192,33 +194,6 @@ func (t *tx) renameClaims(k session.Key, from, to string) error {
 				s.File = to
 			}
 		}
-		t.put(h.key, &staged{cl: h.e})
-	}
-	return nil
-}
-
-// dropClaims withdraws every sighting of one file (it was rewritten).
-func (t *tx) dropClaims(k session.Key, path string, adj map[session.ID]session.Usage) error {
-	hits, err := t.claimsOf(k, path)
-	if err != nil {
-		return err
-	}
-	for _, h := range hits {
-		oldOwner, oldU := h.e.owner()
-		kept := h.e.Sightings[:0]
-		for _, s := range h.e.Sightings {
-			if s.ID != k.ID || s.File != path {
-				kept = append(kept, s)
-			}
-		}
-		h.e.Sightings = kept
-		adj[oldOwner] = adj[oldOwner].Sub(oldU)
-		if len(kept) == 0 {
-			t.del(h.key)
-			continue
-		}
-		newOwner, newU := h.e.owner()
-		adj[newOwner] = adj[newOwner].Add(newU)
 		t.put(h.key, &staged{cl: h.e})
 	}
 	return nil

@@ -25,6 +25,12 @@ func (*Fail) isOp()   {}
 // commit. Event sequence numbers are assigned inside the transaction, so the
 // log is gapless: an event exists if and only if its change was committed.
 // Apply must be called by one goroutine at a time (the store actor).
+//
+// The ledger is monotonic (see package session): claims are never withdrawn,
+// a reset file keeps the spend it lost (retain), and a parser's dropped usage
+// is kept. A commit of a session that has no record and, after it, no dated
+// record and no spend stores its checkpoints only: no record, no event, and
+// Result.Record.Version 0, so the writer's next ExpectedVersion 0 matches.
 func (s *Store) Apply(ops []Op) []Result {
 	res := make([]Result, len(ops))
 	if s.closed.Load() || s.opts.ReadOnly {
@@ -114,8 +120,8 @@ func (s *Store) CompleteIdle(now time.Time) ([]session.Event, error) {
 				return err
 			}
 			t.del(activeKey(k))
-			if !ok || rec.Status != session.StatusActive {
-				continue
+			if !ok || rec.Status != session.StatusActive || rec.Phantom() {
+				continue // a phantom of an older sessiond is no session to complete
 			}
 			rec.Status = session.StatusCompleted
 			rec.Version++
@@ -321,11 +327,8 @@ func (t *tx) commit(c *Commit) (Result, error) {
 		var base session.FileContribution
 		switch {
 		case fu.Reset:
-			if old != nil {
-				if err := t.dropClaims(c.Key, path, adj); err != nil {
-					return Result{}, err
-				}
-			}
+			// The file's claims stay: a response once counted stays
+			// counted, and its sightings in the new content revise it.
 			if fu.FromOffset != 0 {
 				return Result{}, fmt.Errorf("%w: session %s file %s: reset must start at offset 0", ErrInvalidCommit, c.Key, path)
 			}
@@ -343,6 +346,15 @@ func (t *tx) commit(c *Commit) (Result, error) {
 		base.Models = slices.Clone(base.Models)
 		base.Apply(&fu.Delta)
 		ck.Contribution = base
+		ck.Retained = session.Spend{}
+		if old != nil {
+			ck.Retained = retain(old, &ck, fu.Reset)
+		}
+		if old == nil || !fu.Reset || !sameContent(old, &ck) {
+			// responses the parser dropped (a rewind) stay counted; a
+			// re-read of the same content drops them again: kept already
+			ck.Retained.Usage = ck.Retained.Usage.Add(fu.Delta.Dropped)
+		}
 		if err := t.applyClaims(c.Key, path, fu.Delta.Claims, adj); err != nil {
 			return Result{}, err
 		}
@@ -361,6 +373,23 @@ func (t *tx) commit(c *Commit) (Result, error) {
 	rec.ClaimedTokens = rec.ClaimedTokens.Add(adj[c.Key.ID])
 	delete(adj, c.Key.ID)
 	aggregate(rec, files)
+	if (!exists || before.Phantom()) && rec.Phantom() {
+		// Not a session yet (no dated record, no spend: a summary-only
+		// transcript, a file that is not one): its checkpoints are kept
+		// so it is not read again, but it has no record and no event
+		// until its first dated record. The version stays where it was
+		// (0 when new), so the writer's next ExpectedVersion matches.
+		if exists {
+			t.del(activeKey(c.Key)) // a record written by an older sessiond
+			rec.Version++
+			rec.UpdatedAt = now
+			t.put(sessionKey(c.Key), &staged{rec: rec})
+		}
+		if err := t.adjustOthers(c.Key.Provider, adj, now); err != nil {
+			return Result{}, err
+		}
+		return Result{Record: *rec, Files: out}, nil
+	}
 	rec.Version++
 	t.setStatus(rec, now)
 	rec.UpdatedAt = now
@@ -372,13 +401,14 @@ func (t *tx) commit(c *Commit) (Result, error) {
 		Duration: rec.DurationMS, Version: rec.Version,
 	}
 	switch {
-	case !exists:
+	case !exists || before.Phantom():
+		// the session's first dated record (or spend): it appears now
 		ch.Tokens = rec.Tokens
 		t.emit(now, rec, session.EventCreated, ch)
 	case ch.Tokens != (session.Usage{}) || ch.Counts != (session.Counts{}) || ch.Records != 0 || before.Status != rec.Status && rec.Status == session.StatusActive:
 		t.emit(now, rec, session.EventUpdated, ch)
 	}
-	if rec.Status == session.StatusCompleted && (before.Status != session.StatusCompleted || !exists) {
+	if rec.Status == session.StatusCompleted && (before.Status != session.StatusCompleted || !exists || before.Phantom()) {
 		t.emit(now, rec, session.EventCompleted, session.Change{
 			Status: rec.Status, StartedAt: rec.StartedAt, EndedAt: rec.EndedAt, Duration: rec.DurationMS, Version: rec.Version,
 		})
@@ -405,8 +435,13 @@ func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, 
 			return err
 		}
 		if !ok {
-			// A sighting of a session not committed yet cannot own a claim.
-			return fmt.Errorf("claim owner %s has no record: %w", k, ErrCorrupt)
+			// A session known only by its checkpoints (no dated record
+			// yet) whose undated sighting came to own usage: spend makes
+			// it a session.
+			if err := t.createFromFiles(r, adj[id], now); err != nil {
+				return err
+			}
+			continue
 		}
 		r.ClaimedTokens = r.ClaimedTokens.Add(adj[id])
 		r.Tokens = r.Tokens.Add(adj[id])
@@ -415,6 +450,34 @@ func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, 
 		t.put(sessionKey(k), &staged{rec: r})
 		t.emit(now, r, session.EventUpdated, session.Change{Tokens: adj[id], Status: r.Status, Version: r.Version})
 	}
+	return nil
+}
+
+// createFromFiles writes the first record of a session that had only
+// checkpoints, now that it owns claimed usage.
+func (t *tx) createFromFiles(r *session.Record, claimed session.Usage, now time.Time) error {
+	cks, err := loadCheckpoints(t.txn, r.Key)
+	if err != nil {
+		return err
+	}
+	if len(cks) == 0 {
+		// A sighting is only written with its file's checkpoint.
+		return fmt.Errorf("claim owner %s has no record and no files: %w", r.Key, ErrCorrupt)
+	}
+	files := make(map[string]*session.Checkpoint, len(cks))
+	for i := range cks {
+		files[cks[i].Path] = &cks[i]
+	}
+	r.ClaimedTokens = claimed
+	aggregate(r, files)
+	r.Version = 1
+	t.setStatus(r, now)
+	r.UpdatedAt = now
+	t.put(sessionKey(r.Key), &staged{rec: r})
+	t.emit(now, r, session.EventCreated, session.Change{
+		Tokens: r.Tokens, Counts: r.Counts, Models: r.Models, Status: r.Status,
+		StartedAt: r.StartedAt, EndedAt: r.EndedAt, Duration: r.DurationMS, Version: r.Version,
+	})
 	return nil
 }
 
@@ -450,7 +513,10 @@ func aggregate(rec *session.Record, files map[string]*session.Checkpoint) {
 	estimated, unknown := false, len(paths) > 0
 	for _, p := range paths {
 		c := &files[p].Contribution
-		cost += c.Cost
+		kept := &files[p].Retained
+		cost += c.Cost + kept.Cost
+		usage = usage.Add(kept.Usage)
+		models = session.AddModels(models, kept.Models...)
 		estimated = estimated || c.Estimated
 		unknown = unknown && c.Unknown
 		counts = counts.Add(c.Counts)
@@ -502,6 +568,55 @@ func aggregate(rec *session.Record, files map[string]*session.Checkpoint) {
 	rec.Project = session.ProjectFromCWD(cwd)
 	rec.Files = int64(len(files))
 	rec.Subagents = subagents
+}
+
+// retain is the spend a file keeps after an update (old is its stored
+// checkpoint, ck the new one with its new contribution): what it retained
+// before, plus, when the file was reset, the spend its contribution lost.
+// The ledger is monotonic per file: a response that disappears from the
+// file (truncation, rewrite, rewind, a document losing a request) stays
+// counted. When the file still holds its old content, only the decrease
+// is kept, field by field, so re-read responses are not counted twice;
+// when it holds new content (copytruncate, another file at the path),
+// all of the old contribution is kept. Claims (Claude Code, Codex) are
+// exact per response and never dropped: they are not part of this.
+func retain(old, ck *session.Checkpoint, reset bool) session.Spend {
+	r := session.Spend{Usage: old.Retained.Usage, Cost: old.Retained.Cost, Models: slices.Clone(old.Retained.Models)}
+	if !reset {
+		return r
+	}
+	was, now := &old.Contribution, &ck.Contribution
+	lost, lostCost := was.Usage, was.Cost
+	if sameContent(old, ck) {
+		lost = was.Usage.Sub(now.Usage).Max(session.Usage{})
+		lostCost = max(0, was.Cost-now.Cost)
+	}
+	if lost.IsZero() && lostCost <= 0 {
+		return r
+	}
+	r.Usage = r.Usage.Add(lost)
+	r.Cost += lostCost
+	r.Models = session.AddModels(r.Models, was.Models...)
+	return r
+}
+
+// sameContent reports whether a reset file still holds the content it
+// had, truncated or revised (rather than new content): documents read
+// whole are always the same document revised; an append file is when its
+// head is unchanged. When the two head hashes cover different lengths
+// (the file is now shorter than the head that was hashed) the records'
+// times decide: content that starts after the old content ended is new
+// (copytruncate, then appends), anything else is the old content cut.
+func sameContent(old, ck *session.Checkpoint) bool {
+	if ck.Mode != session.ModeAppend {
+		return true
+	}
+	o, n := old.Identity, ck.Identity
+	if o.HeadLen > 0 && n.HeadLen == o.HeadLen {
+		return n.HeadHash == o.HeadHash
+	}
+	was, now := &old.Contribution, &ck.Contribution
+	return now.FirstAt.IsZero() || was.LastAt.IsZero() || !now.FirstAt.After(was.LastAt)
 }
 
 func negCounts(c session.Counts) session.Counts {

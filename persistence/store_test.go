@@ -166,7 +166,8 @@ func TestConcurrentCommitsNeverLoseAnUpdate(t *testing.T) {
 	// final totals must hold every writer's increments exactly once.
 	s := open(t)
 	k := key("hot")
-	one(t, s, commit(k, 0, "/f", 0, 0, session.Delta{}))
+	// dated: a file without a dated record is no session
+	one(t, s, commit(k, 0, "/f", 0, 0, delta(0, t0)))
 	var mu sync.Mutex // Apply's single-caller contract, as the actor provides
 	const writers, each = 8, 25
 	var wg sync.WaitGroup
@@ -272,31 +273,6 @@ func TestClaimOwnershipIndependentOfOrder(t *testing.T) {
 				t.Fatalf("a=%+v b=%+v, want each %+v", a.Tokens, b.Tokens, u)
 			}
 		})
-	}
-}
-
-func TestResetWithdrawsClaims(t *testing.T) {
-	s := open(t)
-	u := session.Usage{Input: 5}
-	one(t, s, commit(key("a"), 0, "/a", 0, 1, delta(0, t0, session.Claim{Key: "m1", At: t0, Usage: u})))
-	one(t, s, commit(key("b"), 0, "/b", 0, 1, delta(0, t0.Add(time.Hour), session.Claim{Key: "m1", At: t0.Add(time.Hour), Usage: u})))
-	// a's file is rewritten without m1: the claim passes to b
-	reset := commit(key("a"), 1, "/a", 0, 1, delta(1, t0))
-	reset.Files[0].Reset = true
-	r := one(t, s, reset)
-	if !r.Record.Tokens.IsZero() || r.Record.UserMessages != 1 {
-		t.Fatalf("a after reset = %+v", r.Record)
-	}
-	b, _ := s.Session(key("b"))
-	if b.Tokens != u {
-		t.Fatalf("b = %+v", b.Tokens)
-	}
-	var kinds []session.EventKind
-	for _, e := range r.Events {
-		kinds = append(kinds, e.Kind)
-	}
-	if len(kinds) != 2 {
-		t.Fatalf("reset events = %v (want a updated, b updated)", kinds)
 	}
 }
 

@@ -21,7 +21,13 @@ type Claim struct {
 // file's contribution to its session.
 type Delta struct {
 	Counts
-	Usage     Usage   // usage counted directly (providers without claims)
+	Usage Usage // usage counted directly (providers without claims)
+	// Dropped is usage the parser took out of the file's contribution
+	// because its responses left the conversation (Gemini CLI's
+	// $rewindTo, a checkpoint without them): Usage already has it
+	// subtracted, and the store keeps it as spend. A later copy of a
+	// response that is still there revises it and is not dropped.
+	Dropped   Usage
 	Claims    []Claim // usage deduplicated across files and sessions
 	Models    []string
 	FirstAt   time.Time
@@ -55,7 +61,7 @@ func (d *Delta) Observe(t time.Time) {
 
 // Empty reports whether the delta carries nothing.
 func (d *Delta) Empty() bool {
-	return d.Records == 0 && d.Malformed == 0 && len(d.Claims) == 0 && d.Usage.IsZero() && d.Counts == (Counts{})
+	return d.Records == 0 && d.Malformed == 0 && len(d.Claims) == 0 && d.Usage.IsZero() && d.Dropped.IsZero() && d.Counts == (Counts{})
 }
 
 // FileIdentity identifies a file independent of its path: a rewrite by
@@ -115,7 +121,22 @@ type Checkpoint struct {
 	// Contribution is everything the file's bytes [0, Offset) added, except
 	// claims, which live in the store's claim index.
 	Contribution FileContribution `json:"contribution"`
+	// Retained is spend the file once showed and no longer does (it was
+	// truncated, rewritten, rewound or replaced by new content): tokens
+	// once counted stay counted. The store derives it; it only grows.
+	Retained Spend `json:"retained,omitzero"`
 }
+
+// Spend is money already spent: token usage, the cost the agent reported,
+// and the models that spent it.
+type Spend struct {
+	Usage  Usage    `json:"usage,omitzero"`
+	Cost   float64  `json:"cost,omitempty"`
+	Models []string `json:"models,omitempty"`
+}
+
+// IsZero reports whether s holds no spend.
+func (s Spend) IsZero() bool { return s.Usage.IsZero() && s.Cost == 0 && len(s.Models) == 0 }
 
 // FileContribution is one file's share of its session.
 type FileContribution struct {

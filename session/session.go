@@ -1,6 +1,27 @@
 // Package session holds sessiond's domain types: providers, session keys,
 // token usage, session records, per-file checkpoints and events. It depends on
 // the standard library only; every other package speaks in these types.
+//
+// # Spend is monotonic
+//
+// Tokens (and the cost an agent reports) are money already spent: a response
+// once counted stays counted. A later copy of the same response may revise
+// it; its disappearing from a file (truncation, a rewrite, copytruncate, a
+// rewind, a document losing a request) never un-counts it. The store applies
+// this per response identity where the agent gives one (Claim: Claude Code's
+// message.id and requestId, Codex's cumulative totals), per file otherwise
+// (Checkpoint.Retained: what a file's contribution lost when it was re-read,
+// and Delta.Dropped: what a parser removed, such as Gemini CLI's rewound
+// messages). Counts (messages, tool calls, tool errors) and the file's
+// other facts follow the file as it is now; only spend is monotonic.
+//
+// # A session exists once it has a dated record
+//
+// A file that never showed a record with a timestamp (a transcript holding
+// only summary lines, a file that is not a transcript at all, a database row
+// that is NULL) is not a session: the store remembers how far it read it but
+// keeps no record and emits no event (see Record.Phantom). The session
+// appears, with its created event, when its first dated record arrives.
 package session
 
 import (
@@ -125,6 +146,15 @@ type Record struct {
 	// claims (see Claim); the rest is the sum of the files' direct usage.
 	ClaimedTokens Usage     `json:"claimed_tokens,omitzero"`
 	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Phantom reports whether the record is not a session yet: it has no dated
+// record, no spend and did not fail (a file that holds no session, such as
+// a transcript of summary lines only). The store keeps no record for such a
+// file until its first dated record; records an older sessiond wrote for
+// one are left out of listings.
+func (r *Record) Phantom() bool {
+	return r.StartedAt.IsZero() && r.Tokens.IsZero() && r.CostUSD == 0 && r.Status != StatusFailed
 }
 
 // AddModels merges models into the sorted, de-duplicated list ms.

@@ -139,7 +139,7 @@ func TestLiveAppendHalfLinesAndRestart(t *testing.T) {
 	}
 }
 
-func TestRewrittenFileReplacesItsContribution(t *testing.T) {
+func TestRewrittenFileReplacesCountsKeepsSpend(t *testing.T) {
 	e := newEnv(t, claudecode.New())
 	sid := "22222222-0000-4000-8000-000000000002"
 	p := e.path(sid)
@@ -153,7 +153,9 @@ func TestRewrittenFileReplacesItsContribution(t *testing.T) {
 	if err := os.Rename(tmp, p); err != nil {
 		t.Fatal(err)
 	}
-	r := e.waitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 7 })
+	// counts follow the file; spend is monotonic: the responses it lost
+	// stay counted, the new one adds
+	r := e.waitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 37 })
 	if r.AssistantMessages != 1 || r.UserMessages != 1 {
 		t.Fatalf("after rewrite: %+v", r)
 	}
@@ -161,7 +163,7 @@ func TestRewrittenFileReplacesItsContribution(t *testing.T) {
 	if err := os.WriteFile(p, []byte(prompt(sid, 1, "a")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.waitSession(sid, func(r session.Record) bool { return r.Tokens.IsZero() && r.AssistantMessages == 0 })
+	e.waitSession(sid, func(r session.Record) bool { return r.Tokens.Input == 37 && r.AssistantMessages == 0 })
 }
 
 // panicky wraps the Claude provider with a parser that panics on marked lines.

@@ -108,10 +108,12 @@
 //     instructions for ".
 //   - event_msg/token_count with info an object holding total_token_usage:
 //     skipped when the total equals the previous one. Otherwise the usage is
-//     the change of the total since the previous token_count of the file
-//     when no counter (input, cached, output, reasoning) went down; for the
-//     file's first token_count, or after a counter went down (a reset or a
-//     context-window fill), it is last_token_usage (the total when absent).
+//     its last_token_usage; without one, the change of the total since the
+//     previous token_count of the file when no counter (input, cached,
+//     output, reasoning) went down, else the total. (The change of the total
+//     equals last_token_usage in every file Codex writes; it does not in a
+//     file that lost lines, whose lost responses the store keeps counting:
+//     issue 6, tokens once counted stay counted.)
 //     It maps to input = input − cached, cache_read = cached, cache_write =
 //     0, output = output, reasoning = reasoning (negative values count 0).
 //     The last total is the parser's state (State/Restore).

@@ -230,10 +230,10 @@ func (p *Parser) bare(it *item, d *session.Delta) {
 	}
 }
 
-// tokenCount applies an event_msg/token_count: the change of the
-// cumulative total_token_usage since the last one (the file's first, or
-// one after a reset, counts its last_token_usage), as a claim keyed by the
-// lineage and the total so that a replayed copy counts once.
+// tokenCount applies an event_msg/token_count: its last_token_usage (the
+// change of the cumulative total_token_usage since the last one when it
+// has none), as a claim keyed by the lineage and the total so that a
+// replayed copy counts once.
 func (p *Parser) tokenCount(info *tokenInfo, at time.Time, d *session.Delta) {
 	if !info.obj || !info.hasTotal {
 		return
@@ -242,12 +242,16 @@ func (p *Parser) tokenCount(info *tokenInfo, at time.Time, d *session.Delta) {
 	if p.hasPrev && cur == p.prev {
 		return // repeated (rate-limit updates re-send the same total)
 	}
+	// last_token_usage is this response's own usage. The change of the
+	// total equals it in every file Codex writes, but not in a file that
+	// lost lines (truncated, rewritten): there the total continues past
+	// responses the file no longer shows, whose claims the store keeps.
 	var u tokens
 	switch {
-	case p.hasPrev && cur.covers(p.prev):
-		u = cur.sub(p.prev)
 	case info.hasLast:
 		u = info.last
+	case p.hasPrev && cur.covers(p.prev):
+		u = cur.sub(p.prev)
 	default:
 		u = cur
 	}

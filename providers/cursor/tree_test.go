@@ -118,11 +118,12 @@ func TestTreeComposerLiveUpdates(t *testing.T) {
 	if _, ok := sessions["draft"]; ok {
 		t.Fatal("an empty composer became a session")
 	}
-	// the user edits an earlier message: the conversation is cut short
+	// the user edits an earlier message: the conversation is cut short;
+	// its counts follow, the spend of the cut turns stays (issue 6)
 	c = conv("c1", 1, 100, 10)
 	c.Updated = c.Updated.Add(time.Hour)
 	e.write(c)
-	e.wait("c1", func(r session.Record) bool { return r.UserMessages == 1 && r.Tokens.Input == 100 && r.ToolErrors == 0 })
+	e.wait("c1", func(r session.Record) bool { return r.UserMessages == 1 && r.Tokens.Input == 300 && r.ToolErrors == 0 })
 }
 
 func TestTreeWorkspaceLink(t *testing.T) {
@@ -345,11 +346,14 @@ func TestTreeMalformed(t *testing.T) {
 	if err := e.db.PutKV(cursortest.ComposerKey("c2"), []byte(`{"composerId":"c2","fullConversationHeadersOnly":[{"bubbleId":"x","type":1}`)); err != nil {
 		t.Fatal(err)
 	}
-	e.wait("c2", func(r session.Record) bool { return r.Files == 1 && r.UserMessages == 0 })
 	supervisiontest.Eventually(t, "parse errors counted", func() (bool, string) {
 		got := supervisionParseErrors(e)
 		return got == 2, fmt.Sprintf("parse errors = %v, want 2", got)
 	})
+	// a damaged composer holds no dated record: no session (issue 6)
+	if r, ok := e.settled()["c2"]; ok {
+		t.Fatalf("damaged composer became a session: %+v", r)
+	}
 }
 
 func TestTreeCorpusMatchesReference(t *testing.T) {

@@ -20,6 +20,8 @@ type fileDelta struct {
 	id   session.ID
 	role session.FileRole
 	c    session.FileContribution
+	// dropped is usage the parser dropped (rewinds): the store keeps it
+	dropped session.Usage
 }
 
 // parseHome runs the provider over a Gemini CLI home the way the daemon
@@ -79,6 +81,7 @@ func parseHome(t testing.TB, home string, restartEvery int) map[session.Key]gemi
 				parser.Line(line, &d)
 			}
 			fd.c.Apply(&d)
+			fd.dropped = fd.dropped.Add(d.Dropped)
 			data = data[j+1:]
 			if n++; restartEvery > 0 && n%restartEvery == 0 {
 				state := parser.State()
@@ -122,7 +125,7 @@ func fold(files []fileDelta) map[session.Key]geminitest.Expected {
 			a.mainCWD = c.CWD
 		}
 		a.Counts = a.Counts.Add(c.Counts)
-		a.Tokens = a.Tokens.Add(c.Usage)
+		a.Tokens = a.Tokens.Add(c.Usage).Add(f.dropped)
 		a.Models = session.AddModels(a.Models, c.Models...)
 		if !c.FirstAt.IsZero() && (a.StartedAt.IsZero() || c.FirstAt.Before(a.StartedAt)) {
 			a.StartedAt = c.FirstAt

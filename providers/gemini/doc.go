@@ -97,7 +97,12 @@
 //   - $rewindTo subtracts the messages it drops (all when the id is not
 //     live); $set.messages (and messages on the metadata line) subtracts
 //     everything and adds the new list (an empty list empties it); a $set
-//     without a messages array changes no count.
+//     without a messages array changes no count;
+//   - the usage of the messages that leave the list (rewound, or missing
+//     from a new list) is reported as dropped (session.Delta.Dropped): their
+//     counts go, their spend stays counted (tokens once counted stay
+//     counted). A message kept in a new list or re-appended is revised, not
+//     dropped.
 //
 // What a message contributes: type "user" is a prompt (UserMessages)
 // unless its content (a part or an array of parts) holds a part whose

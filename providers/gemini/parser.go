@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/jsonscan"
@@ -19,7 +20,9 @@ import (
 // id, in order, what that message contributes. A message re-appended under
 // the same id adds the difference to what it contributed before (possibly
 // negative), a $rewindTo subtracts the messages it drops, and a
-// $set.messages checkpoint subtracts everything and adds the new list.
+// $set.messages checkpoint subtracts everything and adds the new list. The
+// usage of messages that leave the list (rewound, or missing from a
+// checkpoint) is reported as Delta.Dropped: spend the store keeps.
 // State and Restore carry that list, and whether the project directory was
 // found, across restarts.
 //
@@ -61,7 +64,9 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 	case r.rewindTo.OK:
 		var id []byte
 		id, p.buf = r.rewindTo.Text(p.buf[:0])
-		contrib{}.sub(p.book.rewind(id)).apply(d)
+		gone := p.book.rewind(id)
+		contrib{}.sub(gone).apply(d)
+		d.Dropped = d.Dropped.Add(gone.u)
 	case r.msg.id.OK:
 		p.message(&p.book, &r.msg, d)
 	case r.set:
@@ -178,11 +183,18 @@ func usage(t tokens) session.Usage {
 }
 
 // replace applies a full checkpoint of the message list.
+// Messages of the old list missing from the new one are dropped.
 func (p *Parser) replace(list []msgFacts, d *session.Delta) {
+	old := slices.Clone(p.book.list)
 	contrib{}.sub(p.book.truncate(0)).apply(d)
 	for i := range list {
 		if list[i].id.OK {
 			p.message(&p.book, &list[i], d)
+		}
+	}
+	for _, e := range old {
+		if _, live := p.book.index[e.id]; !live {
+			d.Dropped = d.Dropped.Add(e.c.u)
 		}
 	}
 }

@@ -77,9 +77,10 @@ func TestParserFixtures(t *testing.T) {
 		file string
 		want session.Delta
 	}{
-		// m2 counted, then dropped by $rewindTo m2
+		// m2 counted, then dropped by $rewindTo m2 (its spend: Dropped)
 		{"metadata.jsonl", session.Delta{
 			Counts: session.Counts{UserMessages: 1}, Models: []string{"gemini-2.5-pro"},
+			Dropped: session.Usage{Input: 1104, CacheRead: 4096, Output: 100, Reasoning: 60},
 			FirstAt: ts("2026-05-01T09:00:00Z"), LastAt: ts("2026-05-01T09:00:07.1Z"), CWD: shop, Records: 5,
 		}},
 		// m2 written three times (no tokens; tokens + 1 call; 2 calls, 1 error):
@@ -95,14 +96,17 @@ func TestParserFixtures(t *testing.T) {
 		// (no prompt), g2 (in 500, cached 1500, out 30); then g3 (in 800,
 		// out 10+5, thoughts 5) and g2 again with input 2500 (in 1000)
 		{"set_messages.jsonl", session.Delta{
-			Counts:  session.Counts{UserMessages: 1, AssistantMessages: 3},
-			Usage:   session.Usage{Input: 1000 + 800, CacheRead: 1500, Output: 30 + 15, Reasoning: 5},
+			Counts: session.Counts{UserMessages: 1, AssistantMessages: 3},
+			Usage:  session.Usage{Input: 1000 + 800, CacheRead: 1500, Output: 30 + 15, Reasoning: 5},
+			// the responses the checkpoint left out
+			Dropped: session.Usage{Input: 1000, Output: 150, Reasoning: 50},
 			Models:  []string{"gemini-2.5-pro", "gemini-3-pro-preview"},
 			FirstAt: ts("2026-05-02T10:00:00Z"), LastAt: ts("2026-05-02T10:02:00Z"), CWD: shop, Records: 9,
 		}},
 		// $rewindTo r3 drops r3, r4, i1; $rewindTo of an unknown id drops all; r7 stays
 		{"rewind.jsonl", session.Delta{
 			Counts:  session.Counts{UserMessages: 1},
+			Dropped: session.Usage{Input: 500, CacheRead: 100, Output: 65, Reasoning: 5},
 			Models:  []string{"gemini-2.5-flash", "gemini-2.5-pro"},
 			FirstAt: ts("2026-05-03T08:00:00Z"), LastAt: ts("2026-05-03T08:00:08Z"), CWD: shop, Records: 11,
 		}},
@@ -192,11 +196,11 @@ func TestLineDeltas(t *testing.T) {
 		{g("a", 120, 50, 10, 0, `{"status":"error"}`), session.Delta{Counts: session.Counts{ToolErrors: 1}, Usage: session.Usage{Input: -40, CacheRead: 10, Output: -5, Reasoning: -5}}},
 		{`{"id":"u2","type":"user","content":"more"}`, session.Delta{Counts: session.Counts{UserMessages: 1}}},
 		// rewind to a: a and u2 go
-		{`{"$rewindTo":"a"}`, session.Delta{Counts: session.Counts{UserMessages: -1, AssistantMessages: -1, ToolCalls: -1, ToolErrors: -1}, Usage: session.Usage{Input: -70, CacheRead: -50, Output: -10}}},
+		{`{"$rewindTo":"a"}`, session.Delta{Counts: session.Counts{UserMessages: -1, AssistantMessages: -1, ToolCalls: -1, ToolErrors: -1}, Usage: session.Usage{Input: -70, CacheRead: -50, Output: -10}, Dropped: session.Usage{Input: 70, CacheRead: 50, Output: 10}}},
 		// a checkpoint replacing u by itself and adding b
 		{`{"$set":{"messages":[{"id":"u","type":"user","content":"hi"},` + g("b", 10, 0, 1, 0, ``) + `]}}`, session.Delta{Counts: session.Counts{AssistantMessages: 1}, Usage: session.Usage{Input: 10, Output: 1}}},
 		// an empty checkpoint clears everything
-		{`{"$set":{"messages":[]}}`, session.Delta{Counts: session.Counts{UserMessages: -1, AssistantMessages: -1}, Usage: session.Usage{Input: -10, Output: -1}}},
+		{`{"$set":{"messages":[]}}`, session.Delta{Counts: session.Counts{UserMessages: -1, AssistantMessages: -1}, Usage: session.Usage{Input: -10, Output: -1}, Dropped: session.Usage{Input: 10, Output: 1}}},
 		// a $set without messages changes nothing
 		{`{"$set":{"messages":null,"summary":"s"}}`, session.Delta{}},
 	} {
@@ -307,6 +311,7 @@ func merge(into, d *session.Delta) {
 	c.Counts, c.Usage, c.Models, c.FirstAt, c.LastAt, c.CWD = into.Counts, into.Usage, into.Models, into.FirstAt, into.LastAt, into.CWD
 	c.Records, c.Malformed = into.Records, into.Malformed
 	c.Apply(d)
+	into.Dropped = into.Dropped.Add(d.Dropped)
 	into.Counts, into.Usage, into.Models, into.FirstAt, into.LastAt, into.CWD = c.Counts, c.Usage, c.Models, c.FirstAt, c.LastAt, c.CWD
 	into.Records, into.Malformed = c.Records, c.Malformed
 }

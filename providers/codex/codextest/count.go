@@ -614,12 +614,12 @@ func (fc *fileCount) tokenCount(st *state, p map[string]any, at time.Time) {
 		}
 	}
 	switch {
+	case hasLast:
+		u = last
 	case grew:
 		for i := range u {
 			u[i] = total[i] - st.prev[i]
 		}
-	case hasLast:
-		u = last
 	default:
 		u = total
 	}

@@ -36,7 +36,11 @@ type Expected struct {
 // FileCount is what one conversation file adds up to.
 type FileCount struct {
 	session.Counts
-	Tokens    session.Usage
+	Tokens session.Usage
+	// Dropped is the usage of responses that left the conversation
+	// ($rewindTo, a checkpoint without them): spend kept in the
+	// session's tokens, not in Tokens.
+	Dropped   session.Usage
 	Models    []string // sorted
 	First     time.Time
 	Last      time.Time
@@ -133,7 +137,7 @@ func Count(home string) (map[session.Key]Expected, error) {
 			a.mainCWD = fc.CWD
 		}
 		a.Counts = a.Counts.Add(fc.Counts)
-		a.Tokens = a.Tokens.Add(fc.Tokens)
+		a.Tokens = a.Tokens.Add(fc.Tokens).Add(fc.Dropped) // spend once counted stays counted
 		a.Records += fc.Records
 		a.Malformed += fc.Malformed
 		for _, m := range fc.Models {
@@ -484,18 +488,39 @@ func (r *replay) rewind(id string) {
 		i = 0
 	}
 	for _, x := range r.order[i:] {
+		r.fc.Dropped = r.fc.Dropped.Add(tokensOf(r.live[x]))
 		delete(r.live, x)
 	}
 	r.order = r.order[:i]
 }
 
 func (r *replay) replace(arr []any) {
+	was := r.live
 	r.order, r.live = nil, map[string]map[string]any{}
 	for _, e := range arr {
 		if m, ok := e.(map[string]any); ok && isString(m["id"]) {
 			r.message(m)
 		}
 	}
+	for id, m := range was {
+		if _, ok := r.live[id]; !ok {
+			r.fc.Dropped = r.fc.Dropped.Add(tokensOf(m))
+		}
+	}
+}
+
+// tokensOf is the usage of a live message (zero for all but responses
+// with a tokens object).
+func tokensOf(m map[string]any) session.Usage {
+	if m["type"] != "gemini" {
+		return session.Usage{}
+	}
+	t, ok := m["tokens"].(map[string]any)
+	if !ok {
+		return session.Usage{}
+	}
+	in, cached, out, thoughts, tool := integer(t["input"]), integer(t["cached"]), integer(t["output"]), integer(t["thoughts"]), integer(t["tool"])
+	return session.Usage{Input: in - cached + tool, CacheRead: cached, Output: out + thoughts, Reasoning: thoughts}
 }
 
 func (r *replay) addDirs(v any) {
@@ -559,10 +584,7 @@ func (r *replay) finish() FileCount {
 					}
 				}
 			}
-			if t, ok := m["tokens"].(map[string]any); ok {
-				in, cached, out, thoughts, tool := integer(t["input"]), integer(t["cached"]), integer(t["output"]), integer(t["thoughts"]), integer(t["tool"])
-				fc.Tokens = fc.Tokens.Add(session.Usage{Input: in - cached + tool, CacheRead: cached, Output: out + thoughts, Reasoning: thoughts})
-			}
+			fc.Tokens = fc.Tokens.Add(tokensOf(m))
 		}
 	}
 	slices.Sort(fc.Models)

@@ -1,0 +1,26 @@
+package cursor
+
+import (
+	"testing"
+
+	"github.com/sessiond/sessiond/providers/cursor/cursortest"
+	"github.com/sessiond/sessiond/session"
+)
+
+// TestTreeNullComposerIsNoSession: a composerData row whose value is SQL
+// NULL holds no dated record: it is no session (issue 6, §5).
+func TestTreeNullComposerIsNoSession(t *testing.T) {
+	e := newTree(t)
+	if _, err := e.db.Exec("INSERT INTO cursorDiskKV (key, value) VALUES (?, NULL)", cursortest.ComposerKey("n1")); err != nil {
+		t.Fatal(err)
+	}
+	e.write(conv("c1", 1, 5, 1))
+	e.wait("c1", func(r session.Record) bool { return r.UserMessages == 1 })
+	got := e.settled()
+	if r, ok := got["n1"]; ok {
+		t.Fatalf("a NULL row became a session: %+v", r)
+	}
+	if len(got) != 1 {
+		t.Fatalf("sessions = %v, want only c1", got)
+	}
+}
