@@ -60,7 +60,7 @@ func TestBackupActorRotates(t *testing.T) {
 	k := session.Key{Provider: session.ClaudeCode, ID: "a"}
 	if r := st.Apply([]persistence.Op{&persistence.Commit{Key: k, Files: []persistence.FileUpdate{{
 		Checkpoint: session.Checkpoint{Path: "/a", Offset: 1, Size: 1},
-		Delta:      session.Delta{Counts: session.Counts{UserMessages: 4}},
+		Delta:      session.Delta{Counts: session.Counts{UserMessages: 4}, FirstAt: time.Unix(1700000000, 0).UTC(), LastAt: time.Unix(1700000000, 0).UTC()}, // dated: a session
 	}}}})[0]; r.Err != nil {
 		t.Fatal(r.Err)
 	}

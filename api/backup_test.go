@@ -26,7 +26,7 @@ func TestBackupRoute(t *testing.T) {
 	k := session.Key{Provider: session.ClaudeCode, ID: "a"}
 	r := st.Apply([]persistence.Op{&persistence.Commit{Key: k, Files: []persistence.FileUpdate{{
 		Checkpoint: session.Checkpoint{Path: "/a", Offset: 1, Size: 1},
-		Delta:      session.Delta{Counts: session.Counts{UserMessages: 3}},
+		Delta:      session.Delta{Counts: session.Counts{UserMessages: 3}, FirstAt: time.Unix(1700000000, 0).UTC(), LastAt: time.Unix(1700000000, 0).UTC()}, // dated: a session
 	}}}})[0]
 	if r.Err != nil {
 		t.Fatal(r.Err)
