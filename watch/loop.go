@@ -37,6 +37,11 @@ type loop struct {
 	parents map[string]struct{} // directories outside roots watched for missing roots to appear
 	missing map[string]struct{} // roots that do not exist (or are not directories)
 	warned  map[string]struct{} // directories already logged as unreadable
+	// attrs holds the access attributes (permissions, owner) last seen of
+	// the files that had an attribute event: a Chmod event that changes
+	// none of them (a timestamp set, a link count, another reader's
+	// doing) is no change to report.
+	attrs map[string]uint64
 	// unlisted holds the directories whose listing failed (not for being
 	// gone), each with its root. They are listed again with backoff
 	// (retry), and on any event about them.
@@ -63,6 +68,7 @@ func newLoop(ctx context.Context, w *Watcher) *loop {
 		mode:    ModeInotify,
 		roots:   make(map[string]bool, len(w.cfg.Roots)),
 		known:   make(map[string]FileStat),
+		attrs:   make(map[string]uint64),
 		dirs:    make(map[string]struct{}),
 		parents: make(map[string]struct{}),
 		missing: make(map[string]struct{}),
@@ -350,9 +356,19 @@ func (l *loop) handlePath(root, p string, op fsnotify.Op) {
 			l.walkDir(root, p, fi, nil, make(map[fileID]struct{}), l.queueIfChanged)
 		}
 	case mode.IsRegular():
-		if l.match(root, p) {
-			l.queue(fileStatOf(p, fi))
+		if !l.match(root, p) {
+			return
 		}
+		if op == fsnotify.Chmod {
+			a := accessAttrs(fi)
+			last, seen := l.attrs[p]
+			l.attrs[p] = a
+			if seen && last == a {
+				l.queueIfChanged(fileStatOf(p, fi))
+				return
+			}
+		}
+		l.queue(fileStatOf(p, fi))
 	case mode&fs.ModeSymlink != 0:
 		if !l.match(root, p) {
 			return
@@ -781,6 +797,7 @@ func (l *loop) queue(st FileStat) {
 	l.pending[st.Path] = st
 	if st.Removed {
 		delete(l.known, st.Path)
+		delete(l.attrs, st.Path)
 	} else {
 		l.known[st.Path] = st
 	}

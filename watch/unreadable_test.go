@@ -124,3 +124,32 @@ func TestFileChmodIsReported(t *testing.T) {
 	}
 	eventually(t, func() bool { return c.emits(p) >= 1 }, "chmod reported")
 }
+
+// Attribute events that change nothing about access (an atime set, another
+// reader's doing) are not reported again and again: a database a provider
+// reads would otherwise be listed anew after every read, forever.
+func TestAttributeEventsWithoutChangeAreQuiet(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "s.jsonl")
+	write(t, p, "x\n")
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCollector()
+	start(t, Config{Roots: []string{root}, Match: jsonl, Reconcile: time.Hour}, c)
+	base := c.emits(p) // reports after the initial listing
+	for i := range 20 {
+		// same mtime, new atime: IN_ATTRIB, nothing else changes
+		if err := os.Chtimes(p, time.Unix(int64(1_700_000_000+i), 0), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(p, 0o600); err != nil { // a real change, after them
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { return c.emits(p) > base }, "chmod reported")
+	if n := c.emits(p) - base; n > 2 {
+		t.Fatalf("%d reports for 20 attribute events that changed nothing and one chmod", n)
+	}
+}

@@ -206,9 +206,20 @@ type daemon struct {
 
 func (h *home) start(addr string) *daemon {
 	h.t.Helper()
+	d := h.startWith(addr, nil)
+	return d
+}
+
+// startWith starts `sessiond run` on addr with extra flags; its log goes
+// to stderr (nil: the daemon's own buffer).
+func (h *home) startWith(addr string, stderr io.Writer, extra ...string) *daemon {
+	h.t.Helper()
 	d := &daemon{addr: addr, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	d.cmd = h.cmd("run", "--listen", addr, "--idle-timeout", "1h")
+	d.cmd = h.cmd(append([]string{"run", "--listen", addr, "--idle-timeout", "1h"}, extra...)...)
 	d.cmd.Stderr = d.stderr
+	if stderr != nil {
+		d.cmd.Stderr = stderr
+	}
 	if err := d.cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}

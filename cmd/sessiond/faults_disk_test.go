@@ -92,7 +92,8 @@ func fillTo(t *testing.T, dir string, left uint64) string {
 	}
 }
 
-// logBuf collects a daemon's log while it runs.
+// logBuf collects a daemon's log while it runs (written by exec's copying
+// goroutine, read by the test).
 type logBuf struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -113,20 +114,7 @@ func (l *logBuf) String() string {
 // startLogged starts `sessiond run` logging at info into log.
 func (h *home) startLogged(log *logBuf) *daemon {
 	h.t.Helper()
-	d := &daemon{addr: freePort(h.t), stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	d.cmd = h.cmd("run", "--listen", d.addr, "--idle-timeout", "1h", "--log-level", "info")
-	d.cmd.Stderr = log
-	if err := d.cmd.Start(); err != nil {
-		h.t.Fatal(err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	h.t.Cleanup(func() {
-		if d.cmd.ProcessState == nil {
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
-	})
-	return d
+	return h.startWith(freePort(h.t), log, "--log-level", "info")
 }
 
 func (d *daemon) status(t *testing.T) diskStatus {

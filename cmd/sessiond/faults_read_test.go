@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -106,37 +105,18 @@ func (h *faultHome) append(path, s string) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer written by exec's copying goroutine and
-// read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // faultDaemon is a running `sessiond run` over a faultHome.
 type faultDaemon struct {
 	tb     testing.TB
 	cmd    *exec.Cmd
 	addr   string
-	stderr *lockedBuffer
+	stderr *logBuf
 	done   chan error
 }
 
 func (h *faultHome) start(addr string) *faultDaemon {
 	h.tb.Helper()
-	d := &faultDaemon{tb: h.tb, addr: addr, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	d := &faultDaemon{tb: h.tb, addr: addr, stderr: &logBuf{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(h.bin, "--data-dir", filepath.Join(h.dir, "data"), "--log-level", "warn", "run", "--listen", addr, "--idle-timeout", "1h")
 	d.cmd.Env = append(os.Environ(), "HOME="+h.dir, "CLAUDE_CONFIG_DIR=", "XDG_DATA_HOME=", "XDG_CONFIG_HOME=",
 		"CODEX_HOME=", "GEMINI_CLI_HOME=", "COPILOT_HOME=", "OPENCODE_DB=", "SESSIOND_PROVIDERS=claude-code")
