@@ -301,22 +301,6 @@ func (s *Store) RunValueLogGC(ctx context.Context) error {
 	return nil
 }
 
-// Size reports the on-disk size of the LSM tree and the value log.
-func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
-
-// DiskUsage sums the real size of the files in the data directory.
-func (s *Store) DiskUsage() int64 {
-	var n int64
-	_ = filepath.WalkDir(s.dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	return n
-}
 
 // Head is the sequence of the last committed event (0: none).
 func (s *Store) Head() (uint64, error) {
@@ -419,38 +403,6 @@ func (s *Store) Events(since uint64, limit int) ([]session.Event, error) {
 			out = append(out, e)
 		}
 		return nil
-	})
-	return out, err
-}
-
-// CheckpointRef is a stored checkpoint with the session it belongs to.
-type CheckpointRef struct {
-	Key        session.Key
-	Checkpoint session.Checkpoint
-}
-
-// Checkpoints lists every file checkpoint of a provider, keyed by path.
-func (s *Store) Checkpoints(p session.Provider) (map[string]CheckpointRef, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
-	}
-	out := map[string]CheckpointRef{}
-	pfx := append(join(pfxCkpt, string(p)), sep)
-	err := s.view(func(txn *badger.Txn) error {
-		return scan(txn, pfx, true, func(k, v []byte) error {
-			key, ok := splitKey(pfxCkpt, k)
-			if !ok {
-				return fmt.Errorf("checkpoint key %q: %w", k, ErrCorrupt)
-			}
-			var cks []session.Checkpoint
-			if err := json.Unmarshal(v, &cks); err != nil {
-				return fmt.Errorf("checkpoints %q: %w: %w", k, ErrCorrupt, err)
-			}
-			for _, c := range cks {
-				out[c.Path] = CheckpointRef{Key: key, Checkpoint: c}
-			}
-			return nil
-		})
 	})
 	return out, err
 }
