@@ -301,7 +301,6 @@ func (s *Store) RunValueLogGC(ctx context.Context) error {
 	return nil
 }
 
-
 // Head is the sequence of the last committed event (0: none).
 func (s *Store) Head() (uint64, error) {
 	if s.closed.Load() {
