@@ -21,8 +21,8 @@
 // Errors are JSON objects {"error": "..."} with a matching status code.
 //
 // A web page the user opens must not read the API, so every request must
-// name the server by a loopback Host (127.0.0.1, [::1] or localhost, with
-// the server's port) or one of Config.AllowedHosts: any other Host, which is
+// name the server by a loopback Host (127.0.0.1, [::1] or localhost, on any
+// port: tunnels forward other ports) or one of Config.AllowedHosts: any other Host, which is
 // what a DNS-rebinding page sends, is refused with 421. No CORS header is
 // ever sent. With Config.Token set, every route but /healthz also requires
 // "Authorization: Bearer <token>" (401 otherwise).
@@ -204,12 +204,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // checkHost refuses a Host header that does not name this server by a
-// loopback name or address with its port, an allowed host, or (with
-// AllowRemote) an IP address.
+// loopback name or address, an allowed host, or (with AllowRemote) an IP
+// address.
 func (s *server) checkHost(r *http.Request) error {
-	host, port, err := net.SplitHostPort(r.Host)
+	// The port is not checked: a rebinding page sends its own host name,
+	// which is refused on any port, while a tunnel (ssh -L) or a port
+	// mapping legitimately sends another port.
+	host, _, err := net.SplitHostPort(r.Host)
 	if err != nil {
-		host, port = strings.TrimSuffix(strings.TrimPrefix(r.Host, "["), "]"), "80"
+		host = strings.TrimSuffix(strings.TrimPrefix(r.Host, "["), "]")
 	}
 	bad := fmt.Errorf("%w: Host %q is not a loopback name of this server; a page that reached the API through DNS rebinding sends such a Host (add the name to [api] allowed_hosts if it is yours)", ErrHostNotAllowed, r.Host)
 	if host == "" {
@@ -219,9 +222,6 @@ func (s *server) checkHost(r *http.Request) error {
 		if strings.EqualFold(a, host) || strings.EqualFold(a, r.Host) {
 			return nil
 		}
-	}
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok && port != strconv.Itoa(la.Port) {
-		return bad
 	}
 	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
 		return nil
