@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -158,13 +157,7 @@ func (a *BackupActor) loop(ctx context.Context, report func(*backupDone)) {
 func (a *BackupActor) backup(ctx context.Context, now time.Time) *backupDone {
 	name := BackupPrefix + now.Format("20060102T150405.000Z") + BackupSuffix
 	path := filepath.Join(a.cfg.Dir, name)
-	var size int64
-	err := persistence.WriteFileAtomic(path, func(w io.Writer) error {
-		cw := &ctxWriter{ctx: ctx, w: w}
-		err := a.cfg.Store.Backup(cw)
-		size = cw.n
-		return err
-	})
+	size, err := a.cfg.Store.BackupToFile(ctx, path)
 	if err != nil {
 		return &backupDone{Path: path, Err: err}
 	}
@@ -229,20 +222,4 @@ func removeTemps(dir string, log *slog.Logger) {
 			log.Info("removed an interrupted backup", "path", p)
 		}
 	}
-}
-
-// ctxWriter fails writes once ctx is done, so a backup stops with its owner.
-type ctxWriter struct {
-	ctx context.Context
-	w   io.Writer
-	n   int64
-}
-
-func (c *ctxWriter) Write(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -19,8 +19,10 @@ const BackupTrailer = "Sessiond-Backup"
 func (s *server) backup(w http.ResponseWriter, r *http.Request) {
 	fn := s.cfg.Backup
 	if fn == nil {
-		if b, ok := s.cfg.Store.(interface{ Backup(io.Writer) error }); ok {
-			fn = func(_ context.Context, w io.Writer) error { return b.Backup(w) }
+		if b, ok := s.cfg.Store.(interface {
+			BackupTo(context.Context, io.Writer) (int64, error)
+		}); ok {
+			fn = func(ctx context.Context, w io.Writer) error { _, err := b.BackupTo(ctx, w); return err }
 		}
 	}
 	if fn == nil {

@@ -67,7 +67,8 @@ type Store struct {
 	// MinFree pauses ingestion while the data dir's filesystem has less
 	// free space than this: a size ("256MiB", "2GB") or a share of the
 	// filesystem ("1%"). Empty: 256 MiB or 1 % of the filesystem,
-	// whichever is larger (see MinFreeBytes).
+	// whichever is larger, but at most a tenth of a small filesystem (see
+	// MinFreeBytes).
 	MinFree string `toml:"min_free"`
 	// BackupInterval > 0 makes the daemon write a full backup this often
 	// into <data_dir>/backups (off by default).
@@ -88,7 +89,10 @@ const (
 func (s Store) MinFreeBytes(total uint64) uint64 {
 	v := strings.TrimSpace(s.MinFree)
 	if v == "" {
-		return max(DefaultMinFree, uint64(float64(total)*DefaultMinFreePercent/100))
+		// On a filesystem too small for 256 MiB to make sense (a small
+		// container volume, a tmpfs) a tenth of it, so the daemon does not
+		// wait for space that can never be freed.
+		return max(min(DefaultMinFree, total/10), uint64(float64(total)*DefaultMinFreePercent/100))
 	}
 	if pct, ok := strings.CutSuffix(v, "%"); ok {
 		f, _ := strconv.ParseFloat(strings.TrimSpace(pct), 64)
@@ -183,7 +187,14 @@ func (c *Config) LoadFile(path string) error {
 	if err := dec.Decode(c); err != nil {
 		var sm *toml.StrictMissingError
 		if errors.As(err, &sm) {
-			return fmt.Errorf("config file %s: %w: %s", path, ErrInvalid, sm.String())
+			// Only the keys and their lines: the decoder's own text quotes
+			// the lines around them, which may hold [api] token.
+			var keys []string
+			for _, e := range sm.Errors {
+				row, _ := e.Position()
+				keys = append(keys, fmt.Sprintf("%s (line %d)", strings.Join(e.Key(), "."), row))
+			}
+			return fmt.Errorf("config file %s: %w: unknown setting %s", path, ErrInvalid, strings.Join(keys, ", "))
 		}
 		return fmt.Errorf("config file %s: %w", path, err)
 	}

@@ -114,3 +114,30 @@ func TestAPISettings(t *testing.T) {
 		}
 	}
 }
+
+// An unknown key is named with its line, never with the lines around it
+// (they may hold the API token).
+func TestUnknownKeyDoesNotQuoteTheToken(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(f, []byte("[api]\ntoken = \"s3cret-token-0123456789\"\nalow_remote = true\n"), 0o600)
+	c := Default("/h", env(nil))
+	err := c.LoadFile(f)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "api.alow_remote (line 3)") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error %q", err)
+	}
+}
+
+// The default free-space floor is 256 MiB or 1 %, but at most a tenth of
+// a small filesystem.
+func TestDefaultMinFree(t *testing.T) {
+	var s Store
+	for _, c := range []struct{ total, want uint64 }{
+		{1 << 40, 1 << 40 / 100},
+		{10 << 30, 256 << 20},
+		{200 << 20, 20 << 20},
+	} {
+		if got := s.MinFreeBytes(c.total); got != c.want {
+			t.Errorf("MinFreeBytes(%d) = %d, want %d", c.total, got, c.want)
+		}
+	}
+}

@@ -1,20 +1,29 @@
 package persistence
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 )
 
+// BackupTo writes a full backup to w and returns its size. It stops with
+// ctx (the next write fails), so a caller that must close the store can
+// end a backup in progress.
+func (s *Store) BackupTo(ctx context.Context, w io.Writer) (int64, error) {
+	cw := &ctxWriter{ctx: ctx, w: w}
+	err := s.Backup(cw)
+	return cw.n, err
+}
+
 // BackupToFile writes a full backup to path atomically (see WriteFileAtomic)
 // and returns its size.
-func (s *Store) BackupToFile(path string) (int64, error) {
+func (s *Store) BackupToFile(ctx context.Context, path string) (int64, error) {
 	var n int64
 	err := WriteFileAtomic(path, func(w io.Writer) error {
-		cw := &countWriter{w: w}
-		err := s.Backup(cw)
-		n = cw.n
+		var err error
+		n, err = s.BackupTo(ctx, w)
 		return err
 	})
 	return n, err
@@ -47,19 +56,28 @@ func WriteFileAtomic(path string, fn func(io.Writer) error) (err error) {
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("rename %s to %s: %w", f.Name(), path, err)
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %s to make the rename durable: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s after renaming %s: %w", dir, filepath.Base(path), err)
 	}
 	return nil
 }
 
-type countWriter struct {
-	w io.Writer
-	n int64
+// ctxWriter counts what it writes and fails once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+	n   int64
 }
 
-func (c *countWriter) Write(p []byte) (int, error) {
+func (c *ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err

@@ -163,6 +163,20 @@ func (t *Tree) AwaitIdle(ctx context.Context) ([]messages.AwaitIdleResult, error
 	return out, nil
 }
 
+// StoreStatus asks the store actor whether it is paused and how much room
+// is left, for as long as ctx allows (at most 5 s).
+func (t *Tree) StoreStatus(ctx context.Context) (*messages.StoreStatus, error) {
+	res, err := waitFuture(ctx, t.sys.Root.RequestFuture(t.Store, &messages.StoreStatusRequest{}, 5*time.Second))
+	if err != nil {
+		return nil, err
+	}
+	st, ok := res.(*messages.StoreStatus)
+	if !ok {
+		return nil, fmt.Errorf("store answered %T", res)
+	}
+	return st, nil
+}
+
 // ProviderStatus asks every provider for its status.
 func (t *Tree) ProviderStatus(ctx context.Context) []messages.ProviderStatus {
 	var out []messages.ProviderStatus

@@ -115,9 +115,13 @@ func (a *app) run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Run.ShutdownTimeout.Duration)
 	defer cancel()
 	ready.Store(false)
-	err = c.stop(sctx)
+	// The API stops first: a request in flight (a backup streams for
+	// minutes) must not read Badger while the store closes. Cancelling
+	// the base context ends streams and backups at their next write.
 	cancelBase()
-	if herr := srv.Shutdown(sctx); herr != nil && !errors.Is(herr, http.ErrServerClosed) {
+	herr := srv.Shutdown(sctx)
+	err = c.stop(sctx)
+	if herr != nil && !errors.Is(herr, http.ErrServerClosed) {
 		err = errors.Join(err, fmt.Errorf("stop HTTP server: %w", herr))
 	}
 	if err != nil {
@@ -208,10 +212,11 @@ func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {
 		EventHead: head,
 	}
 	v.Store, v.Providers = storeView(c.store, c.tree.ProviderStatus(ctx), false)
-	if res, err := c.sys.Root.RequestFuture(c.tree.Store, &messages.StoreStatusRequest{}, 5*time.Second).Result(); err == nil {
-		if ss, ok := res.(*messages.StoreStatus); ok {
-			v.Store.Paused, v.Store.FreeBytes, v.Store.MinFreeBytes, v.Store.HeldCommits = ss.Paused, ss.FreeBytes, ss.MinFreeBytes, ss.HeldCommits
-		}
+	ss, err := c.tree.StoreStatus(ctx)
+	if err != nil {
+		v.Store.Error = fmt.Sprintf("store actor: %v", err) // not "not paused": unknown
+	} else {
+		v.Store.Paused, v.Store.FreeBytes, v.Store.MinFreeBytes, v.Store.HeldCommits = ss.Paused, ss.FreeBytes, ss.MinFreeBytes, ss.HeldCommits
 	}
 	return v, nil
 }

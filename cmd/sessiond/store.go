@@ -202,7 +202,7 @@ func (a *app) backup(ctx context.Context, file string) error {
 			return err
 		})
 	} else {
-		n, err = src.store.BackupToFile(file)
+		n, err = src.store.BackupToFile(ctx, file)
 	}
 	if err != nil {
 		return fmt.Errorf("backup to %s: %w", file, err)
