@@ -434,10 +434,11 @@ func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, 
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if !ok || r.Phantom() {
 			// A session known only by its checkpoints (no dated record
-			// yet) whose undated sighting came to own usage: spend makes
-			// it a session.
+			// yet, or the hidden phantom record an older version wrote)
+			// whose undated sighting came to own usage: spend makes it a
+			// session.
 			if err := t.createFromFiles(r, adj[id], now); err != nil {
 				return err
 			}
@@ -470,7 +471,7 @@ func (t *tx) createFromFiles(r *session.Record, claimed session.Usage, now time.
 	}
 	r.ClaimedTokens = claimed
 	aggregate(r, files)
-	r.Version = 1
+	r.Version++ // 1, or past an older version's phantom record
 	t.setStatus(r, now)
 	r.UpdatedAt = now
 	t.put(sessionKey(r.Key), &staged{rec: r})

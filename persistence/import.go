@@ -34,6 +34,9 @@ func (s *Store) Import(recs []session.Record, now time.Time) ([]session.Key, err
 				if r.Provider == "" || r.ID == "" {
 					return fmt.Errorf("%w: imported record without a key", ErrInvalidCommit)
 				}
+				if r.Phantom() {
+					continue // an older version's record of a file with no dated record: no session
+				}
 				_, exists, err := t.record(r.Key)
 				if err != nil {
 					return err

@@ -3,6 +3,7 @@ package persistence_test
 import (
 	"errors"
 	"math"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -377,5 +378,24 @@ func TestPhantomThatComesToOwnAClaimBecomesASession(t *testing.T) {
 	}
 	if !created {
 		t.Fatalf("events = %+v, want a created", r.Events)
+	}
+}
+
+// A store that remembers a file with no dated record (its checkpoint, no
+// session) is sound: verify passes, so a backup of it can be restored.
+func TestPhantomFileStoreVerifies(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := persistence.Open(dir, persistence.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one(t, s, commit(key("passwd"), 0, "/passwd.jsonl", 0, 1200, session.Delta{Malformed: 30}))
+	one(t, s, commit(key("real"), 0, "/real.jsonl", 0, 10, delta(1, t0)))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := persistence.Verify(dir)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify: %+v, %v", rep, err)
 	}
 }

@@ -48,7 +48,7 @@ func (s *Store) FileMarks(p session.Provider, fn func(FileMark)) error {
 	}
 	pfx := append(join(pfxCkpt, string(p)), sep)
 	var cks []markJSON
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		return scan(txn, pfx, true, func(k, v []byte) error {
 			key, ok := splitKey(pfxCkpt, k)
 			if !ok {

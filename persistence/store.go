@@ -99,7 +99,10 @@ func Open(dir string, opts Options) (*Store, error) {
 		// Before Badger touches the directory: it skips or deletes
 		// damaged tables without a word (see checkFiles).
 		if err := whileNoWriter(dir, func() error { return checkFiles(dir) }); err != nil {
-			return nil, damaged(dir, err)
+			if isDamage(err) {
+				return nil, damaged(dir, err)
+			}
+			return nil, fmt.Errorf("check store %q: %w", dir, err)
 		}
 	}
 	if !opts.InMemory && !opts.ReadOnly {
@@ -158,6 +161,12 @@ func isDamage(err error) bool {
 		errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE),
 		errors.Is(err, ErrLocked), errors.Is(err, ErrSchema):
 		return false
+	}
+	// Any other system error (quota, memory for a mapping, a filesystem
+	// without mmap) is the environment's, except an I/O error.
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno == syscall.EIO
 	}
 	return true
 }
