@@ -79,8 +79,10 @@ type Session struct {
 	inflight []*tail
 	retries  int
 	failed   string // reason the session was last marked failed ("" if not)
-	// pendingFail is a read error to record once no commit is in flight.
+	// pendingFail is a read error to record once no commit is in flight;
+	// refail: it is the failure already reported, recorded again.
 	pendingFail string
+	refail      bool
 	// tempRetries counts consecutive temporary read errors.
 	tempRetries int
 	seq         uint64 // highest FileChanged.Seq received
@@ -119,6 +121,9 @@ type tail struct {
 	version string
 	// renamedFrom is the committed path of a file that moved here.
 	renamedFrom string
+	// readFailed: the last read of the file failed (it is retried with
+	// backoff); the session is not recovered while any file is so.
+	readFailed bool
 }
 
 type sessionRetry struct{}
@@ -333,6 +338,7 @@ func (s *Session) step(ctx actor.Context) {
 			busyWait = true
 			continue // still dirty
 		}
+		t.readFailed = err != nil
 		if err != nil {
 			// still dirty: read again after the backoff
 			readErr = fmt.Errorf("read %s: %w; sessiond reads it again with backoff (up to every %s) until it can", t.ck.Path, err, maxBackoff)
@@ -473,9 +479,13 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 
 // restoreParser sets t's parser back to its committed state.
 func (s *Session) restoreParser(t *tail) {
-	if p, err := s.newTail(t.ck, t.known); err == nil {
-		t.parser = p.parser
+	p, err := s.newTail(t.ck, t.known)
+	if err != nil {
+		// Going on with a parser that saw uncommitted lines would count
+		// them twice; as at load, supervision restarts the session.
+		panic(fmt.Errorf("session %s: %w", s.key, err))
 	}
+	t.parser = p.parser
 }
 
 // maxDocument bounds a whole document read into memory.
@@ -577,7 +587,14 @@ func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult
 	switch {
 	case r.Err == nil:
 		s.retries, s.tempRetries = 0, 0
-		if s.failed != "" {
+		switch {
+		case s.failed == "":
+		case s.readFailing():
+			// Another file committed, which cleared the stored failure,
+			// but one is still unreadable: record it again, quietly
+			// (no new warning, no recovery announced).
+			s.pendingFail, s.refail = s.failed, true
+		default:
 			s.failed = ""
 			s.log.Info("session recovered")
 			if p := ctx.Parent(); p != nil {
@@ -695,13 +712,27 @@ func (s *Session) onFailed(m *messages.FailSessionResult) {
 }
 
 func (s *Session) fail(ctx actor.Context, reason string) {
-	s.pendingFail = ""
+	again := s.refail && reason == s.failed
+	s.pendingFail, s.refail = "", false
 	s.failed = reason
-	s.log.Warn("session failed", "reason", reason)
 	ctx.Request(s.cfg.StorePID, &messages.FailSession{Fail: persistence.Fail{Key: s.key, Reason: reason}})
+	if again {
+		return // the same failure, recorded again after another file's commit
+	}
+	s.log.Warn("session failed", "reason", reason)
 	if p := ctx.Parent(); p != nil {
 		ctx.Send(p, &messages.SessionFailed{Key: s.key, Reason: reason})
 	}
+}
+
+// readFailing reports whether a file's last read failed.
+func (s *Session) readFailing() bool {
+	for _, t := range s.files {
+		if t.readFailed {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Session) caughtUp(ctx actor.Context) {

@@ -357,10 +357,12 @@ func (s *Store) answerPending(ctx actor.Context, err error) {
 // hovering at the floor does not flap) and the memtable logs are allocated.
 func (s *Store) checkSpace(ctx actor.Context) {
 	if s.space == nil {
+		s.resumeUnmeasured(ctx)
 		return
 	}
 	free, total, err := s.space.Free()
 	if err != nil {
+		s.resumeUnmeasured(ctx)
 		// unknown: keep the current state
 		if msg := err.Error(); msg != s.spaceErr {
 			s.spaceErr = msg
@@ -390,6 +392,21 @@ func (s *Store) checkSpace(ctx actor.Context) {
 	if m := s.cfg.Metrics; m != nil && !s.paused {
 		m.StorePaused.Set(0) // also after a restart that found space again
 	}
+}
+
+// resumeUnmeasured resumes a store paused by an ENOSPC from Badger where
+// free space cannot be measured: the held commits are tried again at the
+// next check, and a disk still full pauses it again.
+func (s *Store) resumeUnmeasured(ctx actor.Context) {
+	if !s.paused {
+		return
+	}
+	s.paused = false
+	s.log.Info("retrying the held commits after a full disk (free space cannot be measured here)", "held_commits", len(s.pending))
+	if m := s.cfg.Metrics; m != nil {
+		m.StorePaused.Set(0)
+	}
+	s.schedule(ctx)
 }
 
 // noSpace reports whether err says the filesystem is full. Badger wraps

@@ -3,7 +3,6 @@ package watch
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 )
@@ -231,8 +230,11 @@ func (r *Reader) longLine(buf []byte, start int64, line func([]byte), skip func(
 			return 0, false, err
 		}
 		if int64(k) < n || whole[n-1] != '\n' {
-			// changed under us (a rewrite): the next read tells
-			return 0, false, fmt.Errorf("line at offset %d of %s changed while it was read", start, r.Stat.Path)
+			// Changed under us (a rewrite or truncation): not an error
+			// of the file. Forget the scan state; the change's own event
+			// brings a read that sees it.
+			t.ok = false
+			return 0, false, nil
 		}
 		r.emit(whole, start, line, skip)
 		return n, true, nil
