@@ -305,7 +305,7 @@ func TestRemoteListenNeedsAllowRemoteAndToken(t *testing.T) {
 	}
 
 	h.env = append(h.env, "SESSIOND_API_ALLOW_REMOTE=true", "SESSIOND_API_TOKEN="+token)
-	d := h.start("0.0.0.0:" + port)
+	d := h.startWith("0.0.0.0:"+port, nil, "--log-level", "debug") // every log line is searched for the token
 	d.addr = "127.0.0.1:" + port
 	ready := func() bool {
 		req, _ := http.NewRequest("GET", "http://"+d.addr+"/readyz", nil)

@@ -229,11 +229,12 @@ func TestLedgerFilesThatAreNotSessions(t *testing.T) {
 			Sessions int    `json:"sessions"`
 		} `json:"providers"`
 	}
-	if err := json.Unmarshal([]byte(h.run("status", "--json")), &status); err == nil {
-		for _, p := range status.Providers {
-			if p.Provider == string(session.ClaudeCode) && p.Sessions > 1 {
-				t.Errorf("status counts %d sessions, want 1", p.Sessions)
-			}
+	if err := json.Unmarshal([]byte(h.run("status", "--json")), &status); err != nil {
+		t.Fatalf("status --json: %v", err)
+	}
+	for _, p := range status.Providers {
+		if p.Provider == string(session.ClaudeCode) && p.Sessions > 1 {
+			t.Errorf("status counts %d sessions, want 1", p.Sessions)
 		}
 	}
 

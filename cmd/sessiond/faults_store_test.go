@@ -329,4 +329,7 @@ func TestBackupWhileRunningAndRestore(t *testing.T) {
 	if _, err := os.Stat(empty.data); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed restore left %s behind", empty.data)
 	}
+	if left, _ := filepath.Glob(empty.data + ".restoring-*"); len(left) > 0 {
+		t.Errorf("a failed restore left its temporary store behind: %v", left)
+	}
 }
