@@ -192,10 +192,11 @@ func TestTemporaryReadErrorsAreRetried(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(e.root, "db.box"), []byte(`{"busy":{"version":"1","prompts":1,"input":3}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.idle() // answers only once the busy session was read
-	r, err := e.store.Session(session.Key{Provider: session.ClaudeCode, ID: "busy"})
-	if err != nil || r.Tokens.Input != 3 || r.Status == session.StatusFailed {
-		t.Fatalf("busy session: %+v %v", r, err)
+	// Waiting for the session, not for idle: idle may answer before the
+	// watcher has seen the new file at all (that made this test flaky).
+	r := e.waitSession("busy", func(r session.Record) bool { return r.Tokens.Input == 3 })
+	if r.Status == session.StatusFailed || busyReads.Load() >= 0 {
+		t.Fatalf("busy session: %+v (busy reads left %d)", r, busyReads.Load())
 	}
 }
 
