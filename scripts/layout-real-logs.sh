@@ -122,12 +122,13 @@ done
 # transcripts (.jsonl) go to ~/.cursor/projects/<slug>/agent-transcripts/<id>.jsonl; Cursor Agent
 # CLI stores (store.db) to ~/.cursor/chats/<hash>/<id>/store.db.
 n=0
-for f in "$src"/cursor/*/*; do
+for f in "$src"/cursor/*/* "$src"/cursor/*/*/store.db*; do
+	[ -f "$f" ] || continue
 	s=$(stem "$f")
 	case $s in
 	store.db)
 		id=$(basename "$(dirname "$f")")
-		put "$f" "$home/.cursor/chats/$(uuid_like chats | cut -c1-8)/$(uuid_like "$id")/store.db"
+		put "$f" "$home/.cursor/chats/$(uuid_like chats | cut -c1-32)/$id/store.db"
 		;;
 	*.vscdb)
 		tmp=$(mktemp)
