@@ -94,6 +94,8 @@ func fold(files []fileDelta) map[session.Key]claudetest.Expected {
 		u     session.Usage
 		at    time.Time
 		owner session.ID
+		bg    bool         // the owner's sighting is Background
+		bgIn  []session.ID // sessions with a Background sighting
 	}
 	claims := map[string]*claim{}
 	type agg struct {
@@ -127,18 +129,29 @@ func fold(files []fileDelta) map[session.Key]claudetest.Expected {
 		for _, c := range f.d.Claims {
 			x := claims[c.Key]
 			if x == nil {
-				claims[c.Key] = &claim{c.Usage, c.At, f.id}
-				continue
+				x = &claim{u: c.Usage, at: c.At, owner: f.id, bg: c.Background}
+				claims[c.Key] = x
+			} else {
+				x.u = x.u.Max(c.Usage)
+				tie := c.At.Equal(x.at) && (x.bg && !c.Background || x.bg == c.Background && f.id < x.owner)
+				if c.At.Before(x.at) || tie {
+					x.at, x.owner, x.bg = c.At, f.id, c.Background
+				}
 			}
-			x.u = x.u.Max(c.Usage)
-			if c.At.Before(x.at) || (c.At.Equal(x.at) && f.id < x.owner) {
-				x.at, x.owner = c.At, f.id
+			if c.Background {
+				x.bgIn = append(x.bgIn, f.id)
 			}
 		}
 	}
+	parents := map[session.ID]session.ID{}
 	for _, c := range claims {
 		a := sessions[c.owner]
 		a.c.Usage = a.c.Usage.Add(c.u)
+		for _, id := range c.bgIn {
+			if p, ok := parents[id]; !c.bg && id != c.owner && (!ok || c.owner < p) {
+				parents[id] = c.owner
+			}
+		}
 	}
 	out := map[session.Key]claudetest.Expected{}
 	for id, a := range sessions {
@@ -154,6 +167,7 @@ func fold(files []fileDelta) map[session.Key]claudetest.Expected {
 			e.GitBranch = a.subBranch
 		}
 		e.Project = session.ProjectFromCWD(e.CWD)
+		e.Parent = string(parents[id])
 		out[session.Key{Provider: session.ClaudeCode, ID: id}] = e
 	}
 	return out
@@ -193,7 +207,7 @@ func equalExpected(a, b claudetest.Expected) bool {
 	return a.Project == b.Project && a.CWD == b.CWD && a.GitBranch == b.GitBranch &&
 		a.Counts == b.Counts && a.Subagents == b.Subagents && a.Files == b.Files &&
 		slices.Equal(a.Models, b.Models) && a.Tokens == b.Tokens &&
-		a.Records == b.Records && a.Malformed == b.Malformed
+		a.Records == b.Records && a.Malformed == b.Malformed && a.Parent == b.Parent
 }
 
 // TestCorpusMatchesReference checks the provider against the independent
@@ -208,6 +222,8 @@ func TestCorpusMatchesReference(t *testing.T) {
 		{"default", claudetest.Options{TotalBytes: 6 << 20, Seed: 1}, 0},
 		{"restarts", claudetest.Options{TotalBytes: 4 << 20, Seed: 2, ReplayFraction: 0.4, SubagentFraction: 0.6}, 7},
 		{"damaged", claudetest.Options{TotalBytes: 3 << 20, Seed: 3, MalformedFraction: 0.05, LargeLineFraction: 0.2}, 3},
+		// resumes and background hand-offs of small sessions
+		{"forks", claudetest.Options{Files: 24, Seed: 5, ReplayFraction: 0.9, Projects: 1}, 5},
 		{"plain", claudetest.Options{TotalBytes: 1 << 20, Seed: 4, ReplayFraction: -1, SubagentFraction: -1, MalformedFraction: -1, LargeLineFraction: -1}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,6 +243,15 @@ func TestCorpusMatchesReference(t *testing.T) {
 			for _, e := range want {
 				records += e.Records
 				malformed += e.Malformed
+			}
+			forks := 0
+			for _, e := range want {
+				if e.Parent != "" {
+					forks++
+				}
+			}
+			if (tc.name == "forks" && sum.BackgroundForks == 0) || (sum.BackgroundForks > 0 && forks == 0) {
+				t.Errorf("corpus has %d background hand-offs, %d sessions with a parent: want some", sum.BackgroundForks, forks)
 			}
 			if records+malformed != sum.Lines || malformed != sum.Malformed {
 				t.Errorf("Count saw %d records + %d malformed, Generate wrote %d lines, %d malformed",
