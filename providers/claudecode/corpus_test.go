@@ -261,3 +261,49 @@ func TestCorpusMatchesReference(t *testing.T) {
 		})
 	}
 }
+
+// TestFlatSubagentsRollUp: flat subagent files in the 2.0.28 layout whose
+// names are not agent-<8hex> and whose lines carry no agentId (the shape
+// of a hand-written fixture seen among real files) roll up into the session
+// their sessionId names, as subagents; their Task prompts are not the
+// user's and their responses count once.
+func TestFlatSubagentsRollUp(t *testing.T) {
+	dir := t.TempDir()
+	slug := filepath.Join(dir, "projects", "-path-to-demo")
+	if err := os.MkdirAll(slug, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const id = "5ca1ab1e-0000-4f26-b12d-000000000001"
+	env := `"userType":"external","cwd":"/path/to/demo","sessionId":"` + id + `","version":"1.0.108","gitBranch":"main"`
+	sub := `"isSidechain":true,"userType":"external","cwd":"/path/to/demo","sessionId":"` + id + `","version":"2.0.28","gitBranch":""`
+	files := map[string]string{
+		id + ".jsonl": `{"parentUuid":null,"isSidechain":false,` + env + `,"type":"user","message":{"role":"user","content":"<command-name>/plan</command-name>"},"uuid":"m1","timestamp":"2026-03-05T09:00:00.000Z"}
+{"parentUuid":"m1","isSidechain":false,` + env + `,"type":"assistant","message":{"id":"msg_m1","model":"claude-sonnet-4-5","content":[{"type":"tool_use","id":"tu1","name":"Task","input":{}}],"usage":{"input_tokens":10,"cache_creation_input_tokens":20,"cache_read_input_tokens":30,"output_tokens":40}},"requestId":"req_m1","uuid":"m2","timestamp":"2026-03-05T09:00:02.000Z"}
+`,
+		"agent-handwritten-1.jsonl": `{"parentUuid":null,` + sub + `,"type":"user","message":{"role":"user","content":"Run the linter"},"uuid":"s1","timestamp":"2026-03-01T08:00:00.000Z"}
+{"parentUuid":"s1",` + sub + `,"type":"assistant","message":{"id":"msg_s1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":10}},"requestId":"req_s1","uuid":"s2","timestamp":"2026-03-01T08:00:02.000Z"}
+`,
+		"agent-handwritten-2.jsonl": `{"parentUuid":null,` + sub + `,"type":"user","message":{"role":"user","content":"Build it"},"uuid":"s3","timestamp":"2026-03-01T08:03:00.000Z"}
+{"parentUuid":"s3",` + sub + `,"type":"assistant","message":{"id":"msg_s2","model":"claude-sonnet-4-5","content":[{"type":"text","text":"built"}],"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":10}},"requestId":"req_s2","uuid":"s4","timestamp":"2026-03-01T08:03:02.000Z"}
+`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(slug, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := claudetest.Count(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseCorpus(t, dir, 0)
+	diffExpected(t, want, got)
+	k := session.Key{Provider: session.ClaudeCode, ID: id}
+	g := got[k]
+	wantCounts := session.Counts{UserMessages: 1, AssistantMessages: 3, ToolCalls: 1}
+	wantTokens := session.Usage{Input: 210, CacheWrite: 20, CacheRead: 30, Output: 60}
+	if len(got) != 1 || g.Files != 3 || g.Subagents != 2 || g.Counts != wantCounts || g.Tokens != wantTokens ||
+		!g.StartedAt.Equal(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)) || g.GitBranch != "main" {
+		t.Errorf("got %d sessions, %s: %+v", len(got), k, g)
+	}
+}
