@@ -65,6 +65,23 @@ func TestBackgroundForkDoesNotTakeItsOriginsTokens(t *testing.T) {
 			if f.ParentSessionID != orig || o.ParentSessionID != "" {
 				t.Errorf("parents: fork %q, origin %q; want %q, none", f.ParentSessionID, o.ParentSessionID, orig)
 			}
+			// the event log says when the fork learnt its parent, once
+			evs, err := s.Events(0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, e := range evs {
+				if e.Change.Parent != "" {
+					n++
+					if e.Key != key(fork) || e.Change.Parent != orig || e.Change.Version != f.Version {
+						t.Errorf("event %+v: want the fork's last change naming %s", e, orig)
+					}
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d events name a parent, want 1", n)
+			}
 		})
 	}
 }

@@ -403,12 +403,16 @@ func (t *tx) commit(c *Commit) (Result, error) {
 		Models: delta.Models, Status: rec.Status, StartedAt: rec.StartedAt, EndedAt: rec.EndedAt,
 		Duration: rec.DurationMS, Version: rec.Version,
 	}
+	if rec.ParentSessionID != before.ParentSessionID {
+		ch.Parent = rec.ParentSessionID
+	}
 	switch {
 	case !exists || before.Phantom():
 		// the session's first dated record (or spend): it appears now
 		ch.Tokens = rec.Tokens
 		t.emit(now, rec, session.EventCreated, ch)
-	case ch.Tokens != (session.Usage{}) || ch.Counts != (session.Counts{}) || ch.Records != 0 || before.Status != rec.Status && rec.Status == session.StatusActive:
+	case ch.Tokens != (session.Usage{}) || ch.Counts != (session.Counts{}) || ch.Records != 0 || ch.Parent != "" ||
+		before.Status != rec.Status && rec.Status == session.StatusActive:
 		t.emit(now, rec, session.EventUpdated, ch)
 	}
 	if rec.Status == session.StatusCompleted && (before.Status != session.StatusCompleted || !exists || before.Phantom()) {
@@ -454,7 +458,7 @@ func (t *tx) setParents(p session.Provider, ps map[session.ID]session.ID, now ti
 		r.Version++
 		r.UpdatedAt = now
 		t.put(sessionKey(k), &staged{rec: r})
-		t.emit(now, r, session.EventUpdated, session.Change{Status: r.Status, Version: r.Version})
+		t.emit(now, r, session.EventUpdated, session.Change{Parent: parent, Status: r.Status, Version: r.Version})
 	}
 	return nil
 }
