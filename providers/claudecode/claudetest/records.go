@@ -538,14 +538,31 @@ func (c *conv) toolResult(b []byte, toolID, tool string) []byte {
 	return c.end(c.tail(b), start)
 }
 
-// sidechainPair appends an inline subagent exchange (isSidechain:true), as
-// older builds wrote into the main transcript.
+// sidechainPair appends inline subagent exchanges (isSidechain:true), as
+// 1.0.x builds wrote into the main transcript: parallel Task calls start
+// 1–3 subagents whose prompts (parentUuid null, plain strings) share one
+// timestamp, then each answers.
 func (c *conv) sidechainPair(b []byte) []byte {
-	saved := c.sidechain
+	saved, chain := c.sidechain, c.parent
 	c.sidechain = true
-	b = c.prompt(b, false)
-	b = c.response(b, true)
-	c.sidechain = saved
+	c.tick(time.Second, 20*time.Second)
+	n := 1 + c.r.IntN(3)
+	tips := make([]string, n)
+	for i := range tips {
+		c.parent = ""
+		start := c.lineStart(b)
+		b = c.head(b, "user")
+		b = append(b, `,"message":{"role":"user","content":"`...)
+		b = appendText(b, c.r, 100+c.r.IntN(600))
+		b = append(b, `"}`...)
+		b = c.end(c.tail(b), start)
+		tips[i] = c.parent
+	}
+	for _, tip := range tips {
+		c.parent = tip
+		b = c.response(b, true)
+	}
+	c.sidechain, c.parent = saved, chain
 	return b
 }
 
