@@ -14,9 +14,13 @@ import (
 // A claim entry records every sighting of one dedupe key (for Claude Code:
 // one API response, message.id + requestId) across the files and sessions of
 // a provider. The usage counted is the field-wise maximum over all
-// sightings; it belongs to the session of the earliest sighting (ties: the
-// smaller session id, then the smaller path), so the result never depends on
-// the order files were read in. A sighting is never withdrawn: a response
+// sightings; it belongs to the session of the earliest sighting (ties: a
+// sighting that is not Background before one that is, then the smaller
+// session id, then the smaller path), so the result never depends on the
+// order files were read in. A Background sighting is a line of a background
+// session that copied the chain of the session it was handed off from:
+// the response belongs to the session that produced it, not to the copy,
+// whichever id is smaller. A sighting is never withdrawn: a response
 // once counted stays counted when the file that showed it is truncated or
 // rewritten (its re-read lines revise the sighting, field-wise max), and it
 // stays with the session that owns it.
@@ -29,6 +33,9 @@ type sighting struct {
 	File  string        `json:"f"`
 	At    time.Time     `json:"t"`
 	Usage session.Usage `json:"u"`
+	// BG: every line of this file that showed the claim was a background
+	// session's (see session.Claim.Background).
+	BG bool `json:"b,omitempty"`
 }
 
 func (a *sighting) before(b *sighting) bool {
@@ -39,6 +46,9 @@ func (a *sighting) before(b *sighting) bool {
 		}
 		return a.At.Before(b.At)
 	}
+	if a.BG != b.BG {
+		return b.BG
+	}
 	if a.ID != b.ID {
 		return a.ID < b.ID
 	}
@@ -47,8 +57,17 @@ func (a *sighting) before(b *sighting) bool {
 
 // owner is the owning session and the usage it is credited with.
 func (e *claimEntry) owner() (session.ID, session.Usage) {
+	best, u := e.best()
+	if best == nil {
+		return "", u
+	}
+	return best.ID, u
+}
+
+// best is the owning sighting (nil if none) and the usage counted.
+func (e *claimEntry) best() (*sighting, session.Usage) {
 	if len(e.Sightings) == 0 {
-		return "", session.Usage{}
+		return nil, session.Usage{}
 	}
 	best := &e.Sightings[0]
 	u := best.Usage
@@ -59,7 +78,32 @@ func (e *claimEntry) owner() (session.ID, session.Usage) {
 			best = s
 		}
 	}
-	return best.ID, u
+	return best, u
+}
+
+// parents adds to ps, for every session with a Background sighting of the
+// claim, the session that produced it: the owner, when its sighting is not
+// Background itself. Of several candidates the smaller id is kept, so the
+// result does not depend on the order claims are seen in.
+func (e *claimEntry) parents(ps map[session.ID]session.ID) {
+	best, _ := e.best()
+	if best == nil || best.BG {
+		return
+	}
+	for i := range e.Sightings {
+		s := &e.Sightings[i]
+		if s.BG && s.ID != best.ID {
+			ps[s.ID] = minParent(ps[s.ID], best.ID)
+		}
+	}
+}
+
+// minParent is the parent kept of two candidates ("" is none).
+func minParent(a, b session.ID) session.ID {
+	if a == "" || (b != "" && b < a) {
+		return b
+	}
+	return a
 }
 
 func (t *tx) claim(p session.Provider, key string) (*claimEntry, []byte, error) {
@@ -85,8 +129,8 @@ func (t *tx) claim(p session.Provider, key string) (*claimEntry, []byte, error) 
 }
 
 // applyClaims records a file's sightings and accumulates, per session, the
-// change of claimed usage in adj.
-func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj map[session.ID]session.Usage) error {
+// change of claimed usage in adj and the parents learnt in ps.
+func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj map[session.ID]session.Usage, ps map[session.ID]session.ID) error {
 	if len(claims) == 0 {
 		return nil
 	}
@@ -100,6 +144,7 @@ func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj
 		if i, ok := merged[c.Key]; ok {
 			u := &uniq[i]
 			u.Usage = u.Usage.Max(c.Usage)
+			u.Background = u.Background && c.Background
 			if !c.At.IsZero() && (u.At.IsZero() || c.At.Before(u.At)) {
 				u.At = c.At
 			}
@@ -120,13 +165,14 @@ func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj
 			if s.ID == k.ID && s.File == path {
 				found = true
 				s.Usage = s.Usage.Max(c.Usage)
+				s.BG = s.BG && c.Background
 				if !c.At.IsZero() && (s.At.IsZero() || c.At.Before(s.At)) {
 					s.At = c.At.UTC()
 				}
 			}
 		}
 		if !found {
-			e.Sightings = append(e.Sightings, sighting{ID: k.ID, File: path, At: c.At.UTC(), Usage: c.Usage})
+			e.Sightings = append(e.Sightings, sighting{ID: k.ID, File: path, At: c.At.UTC(), Usage: c.Usage, BG: c.Background})
 		}
 		newOwner, newU := e.owner()
 		if oldOwner != newOwner || oldU != newU {
@@ -135,6 +181,7 @@ func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj
 			}
 			adj[newOwner] = adj[newOwner].Add(newU)
 		}
+		e.parents(ps)
 		t.put(key, &staged{cl: e})
 	}
 	return nil

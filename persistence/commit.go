@@ -302,6 +302,7 @@ func (t *tx) commit(c *Commit) (Result, error) {
 	}
 	before := *rec
 	adj := map[session.ID]session.Usage{}
+	ps := map[session.ID]session.ID{}
 	var delta session.Delta
 	out := make([]session.Checkpoint, 0, len(c.Files))
 	for i := range c.Files {
@@ -355,7 +356,7 @@ func (t *tx) commit(c *Commit) (Result, error) {
 			// re-read of the same content drops them again: kept already
 			ck.Retained.Usage = ck.Retained.Usage.Add(fu.Delta.Dropped)
 		}
-		if err := t.applyClaims(c.Key, path, fu.Delta.Claims, adj); err != nil {
+		if err := t.applyClaims(c.Key, path, fu.Delta.Claims, adj, ps); err != nil {
 			return Result{}, err
 		}
 		files[path] = &ck
@@ -372,6 +373,8 @@ func (t *tx) commit(c *Commit) (Result, error) {
 	t.put(ckptKey(c.Key), &staged{cks: sortedFiles(files)})
 	rec.ClaimedTokens = rec.ClaimedTokens.Add(adj[c.Key.ID])
 	delete(adj, c.Key.ID)
+	rec.ParentSessionID = minParent(rec.ParentSessionID, ps[c.Key.ID])
+	delete(ps, c.Key.ID)
 	aggregate(rec, files)
 	if (!exists || before.Phantom()) && rec.Phantom() {
 		// Not a session yet (no dated record, no spend: a summary-only
@@ -385,7 +388,7 @@ func (t *tx) commit(c *Commit) (Result, error) {
 			rec.UpdatedAt = now
 			t.put(sessionKey(c.Key), &staged{rec: rec})
 		}
-		if err := t.adjustOthers(c.Key.Provider, adj, now); err != nil {
+		if err := t.adjustOthers(c.Key.Provider, adj, ps, now); err != nil {
 			return Result{}, err
 		}
 		return Result{Record: *rec, Files: out}, nil
@@ -400,12 +403,16 @@ func (t *tx) commit(c *Commit) (Result, error) {
 		Models: delta.Models, Status: rec.Status, StartedAt: rec.StartedAt, EndedAt: rec.EndedAt,
 		Duration: rec.DurationMS, Version: rec.Version,
 	}
+	if rec.ParentSessionID != before.ParentSessionID {
+		ch.Parent = rec.ParentSessionID
+	}
 	switch {
 	case !exists || before.Phantom():
 		// the session's first dated record (or spend): it appears now
 		ch.Tokens = rec.Tokens
 		t.emit(now, rec, session.EventCreated, ch)
-	case ch.Tokens != (session.Usage{}) || ch.Counts != (session.Counts{}) || ch.Records != 0 || before.Status != rec.Status && rec.Status == session.StatusActive:
+	case ch.Tokens != (session.Usage{}) || ch.Counts != (session.Counts{}) || ch.Records != 0 || ch.Parent != "" ||
+		before.Status != rec.Status && rec.Status == session.StatusActive:
 		t.emit(now, rec, session.EventUpdated, ch)
 	}
 	if rec.Status == session.StatusCompleted && (before.Status != session.StatusCompleted || !exists || before.Phantom()) {
@@ -413,14 +420,51 @@ func (t *tx) commit(c *Commit) (Result, error) {
 			Status: rec.Status, StartedAt: rec.StartedAt, EndedAt: rec.EndedAt, Duration: rec.DurationMS, Version: rec.Version,
 		})
 	}
-	if err := t.adjustOthers(c.Key.Provider, adj, now); err != nil {
+	if err := t.adjustOthers(c.Key.Provider, adj, ps, now); err != nil {
 		return Result{}, err
 	}
 	return Result{Record: *rec, Files: out}, nil
 }
 
-// adjustOthers moves claimed tokens of other sessions (ownership changed).
-func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, now time.Time) error {
+// adjustOthers moves claimed tokens of other sessions (ownership changed)
+// and records the parents learnt for them (ps).
+func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, ps map[session.ID]session.ID, now time.Time) error {
+	if err := t.moveClaimed(p, adj, now); err != nil {
+		return err
+	}
+	return t.setParents(p, ps, now)
+}
+
+// setParents records parents learnt from claims on the sessions that have
+// a record (a session without one gets its parent when its own file is
+// committed: its sightings are the ones that name it).
+func (t *tx) setParents(p session.Provider, ps map[session.ID]session.ID, now time.Time) error {
+	ids := make([]session.ID, 0, len(ps))
+	for id := range ps {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		k := session.Key{Provider: p, ID: id}
+		r, ok, err := t.record(k)
+		if err != nil {
+			return err
+		}
+		parent := minParent(r.ParentSessionID, ps[id])
+		if !ok || r.Phantom() || parent == r.ParentSessionID {
+			continue
+		}
+		r.ParentSessionID = parent
+		r.Version++
+		r.UpdatedAt = now
+		t.put(sessionKey(k), &staged{rec: r})
+		t.emit(now, r, session.EventUpdated, session.Change{Parent: parent, Status: r.Status, Version: r.Version})
+	}
+	return nil
+}
+
+// moveClaimed moves claimed tokens of other sessions (ownership changed).
+func (t *tx) moveClaimed(p session.Provider, adj map[session.ID]session.Usage, now time.Time) error {
 	ids := make([]session.ID, 0, len(adj))
 	for id, u := range adj {
 		if !u.IsZero() {

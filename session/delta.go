@@ -10,11 +10,19 @@ import (
 // copies old lines into resumed or forked sessions. The store keeps one entry
 // per claim key; the usage counted is the field-wise maximum over every
 // sighting, and it belongs to the session whose sighting has the earliest
-// time (ties: the smaller session id), independent of discovery order.
+// time (ties: a sighting that is not Background, then the smaller session
+// id), independent of discovery order.
 type Claim struct {
 	Key   string    // provider-specific dedupe key, e.g. message.id + "/" + requestId
 	At    time.Time // timestamp of the line carrying it
 	Usage Usage
+	// Background marks a sighting on a line of a background session
+	// (Claude Code's sessionKind "bg"), whose transcript begins with a copy
+	// of the chain of the session it was handed off from, timestamps and
+	// usage unchanged. On a time tie another sighting wins over it, and a
+	// session whose Background sighting is owned by a foreground one
+	// records that session as its parent.
+	Background bool
 }
 
 // Delta is what parsing a run of complete records of one file adds to that

@@ -35,5 +35,7 @@ type Change struct {
 	EndedAt   time.Time `json:"ended_at,omitzero"`
 	Duration  int64     `json:"duration_ms,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
-	Version   uint64    `json:"version"`
+	// Parent is the session's parent_session_id when this change set it.
+	Parent  ID     `json:"parent_session_id,omitempty"`
+	Version uint64 `json:"version"`
 }

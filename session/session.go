@@ -131,11 +131,15 @@ type Record struct {
 	Status     Status    `json:"status"`
 	FailReason string    `json:"fail_reason,omitempty"`
 	Counts
-	Subagents int64    `json:"subagents"`
-	Files     int64    `json:"files"`
-	Version   uint64   `json:"version"`
-	Models    []string `json:"models"`
-	Tokens    Usage    `json:"tokens"`
+	Subagents int64 `json:"subagents"`
+	// ParentSessionID is the session this one was forked from, when the
+	// lineage is certain (Claude Code: the session that produced the
+	// responses a background session's transcript replays).
+	ParentSessionID ID       `json:"parent_session_id,omitempty"`
+	Files           int64    `json:"files"`
+	Version         uint64   `json:"version"`
+	Models          []string `json:"models"`
+	Tokens          Usage    `json:"tokens"`
 	// TokensEstimated: the agent's usage figures are estimates (Copilot).
 	TokensEstimated bool `json:"tokens_estimated,omitempty"`
 	// TokensUnknown: the agent reported no usage for this session (Cursor).

@@ -130,10 +130,10 @@ func (h *home) expect(got map[session.Key]api.SessionView) {
 			h.t.Errorf("session %s failed: %s", k, g.FailReason)
 		case g.Record.Tokens != w.Tokens || g.Counts != w.Counts || g.Files != w.Files || g.Subagents != w.Subagents ||
 			!slices.Equal(g.Models, w.Models) || g.CWD != w.CWD || g.Project != w.Project || g.GitBranch != w.GitBranch ||
-			!g.StartedAt.Equal(w.StartedAt) || !g.EndedAt.Equal(w.EndedAt):
-			h.t.Errorf("session %s:\n got  tokens=%+v counts=%+v files=%d sub=%d models=%v cwd=%q branch=%q %s..%s\n want tokens=%+v counts=%+v files=%d sub=%d models=%v cwd=%q branch=%q %s..%s",
-				k, g.Record.Tokens, g.Counts, g.Files, g.Subagents, g.Models, g.CWD, g.GitBranch, g.StartedAt, g.EndedAt,
-				w.Tokens, w.Counts, w.Files, w.Subagents, w.Models, w.CWD, w.GitBranch, w.StartedAt, w.EndedAt)
+			!g.StartedAt.Equal(w.StartedAt) || !g.EndedAt.Equal(w.EndedAt) || string(g.ParentSessionID) != w.Parent:
+			h.t.Errorf("session %s:\n got  tokens=%+v counts=%+v files=%d sub=%d models=%v cwd=%q branch=%q %s..%s parent=%q\n want tokens=%+v counts=%+v files=%d sub=%d models=%v cwd=%q branch=%q %s..%s parent=%q",
+				k, g.Record.Tokens, g.Counts, g.Files, g.Subagents, g.Models, g.CWD, g.GitBranch, g.StartedAt, g.EndedAt, g.ParentSessionID,
+				w.Tokens, w.Counts, w.Files, w.Subagents, w.Models, w.CWD, w.GitBranch, w.StartedAt, w.EndedAt, w.Parent)
 		default:
 			continue
 		}

@@ -94,6 +94,8 @@ func fold(files []fileDelta) map[session.Key]claudetest.Expected {
 		u     session.Usage
 		at    time.Time
 		owner session.ID
+		bg    bool         // the owner's sighting is Background
+		bgIn  []session.ID // sessions with a Background sighting
 	}
 	claims := map[string]*claim{}
 	type agg struct {
@@ -127,18 +129,29 @@ func fold(files []fileDelta) map[session.Key]claudetest.Expected {
 		for _, c := range f.d.Claims {
 			x := claims[c.Key]
 			if x == nil {
-				claims[c.Key] = &claim{c.Usage, c.At, f.id}
-				continue
+				x = &claim{u: c.Usage, at: c.At, owner: f.id, bg: c.Background}
+				claims[c.Key] = x
+			} else {
+				x.u = x.u.Max(c.Usage)
+				tie := c.At.Equal(x.at) && (x.bg && !c.Background || x.bg == c.Background && f.id < x.owner)
+				if c.At.Before(x.at) || tie {
+					x.at, x.owner, x.bg = c.At, f.id, c.Background
+				}
 			}
-			x.u = x.u.Max(c.Usage)
-			if c.At.Before(x.at) || (c.At.Equal(x.at) && f.id < x.owner) {
-				x.at, x.owner = c.At, f.id
+			if c.Background {
+				x.bgIn = append(x.bgIn, f.id)
 			}
 		}
 	}
+	parents := map[session.ID]session.ID{}
 	for _, c := range claims {
 		a := sessions[c.owner]
 		a.c.Usage = a.c.Usage.Add(c.u)
+		for _, id := range c.bgIn {
+			if p, ok := parents[id]; !c.bg && id != c.owner && (!ok || c.owner < p) {
+				parents[id] = c.owner
+			}
+		}
 	}
 	out := map[session.Key]claudetest.Expected{}
 	for id, a := range sessions {
@@ -154,6 +167,7 @@ func fold(files []fileDelta) map[session.Key]claudetest.Expected {
 			e.GitBranch = a.subBranch
 		}
 		e.Project = session.ProjectFromCWD(e.CWD)
+		e.Parent = string(parents[id])
 		out[session.Key{Provider: session.ClaudeCode, ID: id}] = e
 	}
 	return out
@@ -193,7 +207,7 @@ func equalExpected(a, b claudetest.Expected) bool {
 	return a.Project == b.Project && a.CWD == b.CWD && a.GitBranch == b.GitBranch &&
 		a.Counts == b.Counts && a.Subagents == b.Subagents && a.Files == b.Files &&
 		slices.Equal(a.Models, b.Models) && a.Tokens == b.Tokens &&
-		a.Records == b.Records && a.Malformed == b.Malformed
+		a.Records == b.Records && a.Malformed == b.Malformed && a.Parent == b.Parent
 }
 
 // TestCorpusMatchesReference checks the provider against the independent
@@ -208,6 +222,8 @@ func TestCorpusMatchesReference(t *testing.T) {
 		{"default", claudetest.Options{TotalBytes: 6 << 20, Seed: 1}, 0},
 		{"restarts", claudetest.Options{TotalBytes: 4 << 20, Seed: 2, ReplayFraction: 0.4, SubagentFraction: 0.6}, 7},
 		{"damaged", claudetest.Options{TotalBytes: 3 << 20, Seed: 3, MalformedFraction: 0.05, LargeLineFraction: 0.2}, 3},
+		// resumes and background hand-offs of small sessions
+		{"forks", claudetest.Options{Files: 24, Seed: 5, ReplayFraction: 0.9, Projects: 1}, 5},
 		{"plain", claudetest.Options{TotalBytes: 1 << 20, Seed: 4, ReplayFraction: -1, SubagentFraction: -1, MalformedFraction: -1, LargeLineFraction: -1}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,11 +244,66 @@ func TestCorpusMatchesReference(t *testing.T) {
 				records += e.Records
 				malformed += e.Malformed
 			}
+			forks := 0
+			for _, e := range want {
+				if e.Parent != "" {
+					forks++
+				}
+			}
+			if (tc.name == "forks" && sum.BackgroundForks == 0) || (sum.BackgroundForks > 0 && forks == 0) {
+				t.Errorf("corpus has %d background hand-offs, %d sessions with a parent: want some", sum.BackgroundForks, forks)
+			}
 			if records+malformed != sum.Lines || malformed != sum.Malformed {
 				t.Errorf("Count saw %d records + %d malformed, Generate wrote %d lines, %d malformed",
 					records, malformed, sum.Lines, sum.Malformed)
 			}
 			diffExpected(t, want, parseCorpus(t, dir, tc.restart))
 		})
+	}
+}
+
+// TestFlatSubagentsRollUp: flat subagent files in the 2.0.28 layout whose
+// names are not agent-<8hex> and whose lines carry no agentId (the shape
+// of a hand-written fixture seen among real files) roll up into the session
+// their sessionId names, as subagents; their Task prompts are not the
+// user's and their responses count once.
+func TestFlatSubagentsRollUp(t *testing.T) {
+	dir := t.TempDir()
+	slug := filepath.Join(dir, "projects", "-path-to-demo")
+	if err := os.MkdirAll(slug, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const id = "5ca1ab1e-0000-4f26-b12d-000000000001"
+	env := `"userType":"external","cwd":"/path/to/demo","sessionId":"` + id + `","version":"1.0.108","gitBranch":"main"`
+	sub := `"isSidechain":true,"userType":"external","cwd":"/path/to/demo","sessionId":"` + id + `","version":"2.0.28","gitBranch":""`
+	files := map[string]string{
+		id + ".jsonl": `{"parentUuid":null,"isSidechain":false,` + env + `,"type":"user","message":{"role":"user","content":"<command-name>/plan</command-name>"},"uuid":"m1","timestamp":"2026-03-05T09:00:00.000Z"}
+{"parentUuid":"m1","isSidechain":false,` + env + `,"type":"assistant","message":{"id":"msg_m1","model":"claude-sonnet-4-5","content":[{"type":"tool_use","id":"tu1","name":"Task","input":{}}],"usage":{"input_tokens":10,"cache_creation_input_tokens":20,"cache_read_input_tokens":30,"output_tokens":40}},"requestId":"req_m1","uuid":"m2","timestamp":"2026-03-05T09:00:02.000Z"}
+`,
+		"agent-handwritten-1.jsonl": `{"parentUuid":null,` + sub + `,"type":"user","message":{"role":"user","content":"Run the linter"},"uuid":"s1","timestamp":"2026-03-01T08:00:00.000Z"}
+{"parentUuid":"s1",` + sub + `,"type":"assistant","message":{"id":"msg_s1","model":"claude-sonnet-4-5","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":10}},"requestId":"req_s1","uuid":"s2","timestamp":"2026-03-01T08:00:02.000Z"}
+`,
+		"agent-handwritten-2.jsonl": `{"parentUuid":null,` + sub + `,"type":"user","message":{"role":"user","content":"Build it"},"uuid":"s3","timestamp":"2026-03-01T08:03:00.000Z"}
+{"parentUuid":"s3",` + sub + `,"type":"assistant","message":{"id":"msg_s2","model":"claude-sonnet-4-5","content":[{"type":"text","text":"built"}],"usage":{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":10}},"requestId":"req_s2","uuid":"s4","timestamp":"2026-03-01T08:03:02.000Z"}
+`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(slug, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := claudetest.Count(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := parseCorpus(t, dir, 0)
+	diffExpected(t, want, got)
+	k := session.Key{Provider: session.ClaudeCode, ID: id}
+	g := got[k]
+	wantCounts := session.Counts{UserMessages: 1, AssistantMessages: 3, ToolCalls: 1}
+	wantTokens := session.Usage{Input: 210, CacheWrite: 20, CacheRead: 30, Output: 60}
+	if len(got) != 1 || g.Files != 3 || g.Subagents != 2 || g.Counts != wantCounts || g.Tokens != wantTokens ||
+		!g.StartedAt.Equal(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)) || g.GitBranch != "main" {
+		t.Errorf("got %d sessions, %s: %+v", len(got), k, g)
 	}
 }

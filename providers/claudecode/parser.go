@@ -98,12 +98,102 @@ func (p *Parser) user(f *facts, d *session.Delta) {
 		return
 	}
 	d.ToolErrors += m.toolErrors
-	if m.toolResults > 0 || f.isMeta || f.isCompactSummary {
+	if m.toolResults > 0 || f.isMeta || f.isCompactSummary || f.isSidechain || f.promptSource.Is("system") {
 		return
 	}
-	if m.content == contentText || (m.content == contentBlocks && m.texts > 0) {
-		d.UserMessages++
+	switch m.content {
+	case contentText:
+		if !notTyped(m.text.Raw) {
+			d.UserMessages++
+		}
+	case contentBlocks:
+		if m.typed > 0 {
+			d.UserMessages++
+		}
 	}
+}
+
+// notTypedPrefixes begin the text of user lines that Claude Code writes
+// itself: interruption markers and the output of local and shell commands.
+var notTypedPrefixes = [...]string{
+	"[Request interrupted by user",
+	"<local-command-stdout>",
+	"<local-command-stderr>",
+	"<bash-stdout>",
+	"<bash-stderr>",
+}
+
+// notTyped reports whether a user line's text, given as the raw (still
+// escaped) bytes of a valid JSON string, is one Claude Code wrote rather
+// than a person.
+func notTyped(raw []byte) bool {
+	for _, p := range notTypedPrefixes {
+		if hasPrefixJSON(raw, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixJSON reports whether the JSON string whose valid raw bytes are
+// raw decodes to text starting with the ASCII prefix, without decoding
+// more than the prefix needs. A non-ASCII character (or a byte of invalid
+// UTF-8, which decodes to U+FFFD) never matches an ASCII one.
+func hasPrefixJSON(raw []byte, prefix string) bool {
+	i := 0
+	for k := 0; k < len(prefix); k++ {
+		if i >= len(raw) {
+			return false
+		}
+		c := raw[i]
+		i++
+		if c == '\\' && i < len(raw) {
+			e := raw[i]
+			i++
+			switch e {
+			case 'b':
+				c = '\b'
+			case 'f':
+				c = '\f'
+			case 'n':
+				c = '\n'
+			case 'r':
+				c = '\r'
+			case 't':
+				c = '\t'
+			case 'u':
+				if i+4 > len(raw) {
+					return false
+				}
+				var r rune
+				for _, h := range raw[i : i+4] {
+					r = r<<4 | rune(unhex(h))
+				}
+				i += 4
+				if r >= 0x80 {
+					return false
+				}
+				c = byte(r)
+			default: // '"', '\\', '/'
+				c = e
+			}
+		}
+		if c != prefix[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// unhex is the value of a hex digit (valid JSON guarantees one).
+func unhex(h byte) byte {
+	switch {
+	case h >= 'a':
+		return h - 'a' + 10
+	case h >= 'A':
+		return h - 'A' + 10
+	}
+	return h - '0'
 }
 
 // assistant applies an assistant line: one content block of a response.
@@ -140,18 +230,20 @@ func (p *Parser) assistant(f *facts, at time.Time, d *session.Delta) {
 	if !keyIs(p.key, id, req) {
 		p.key = string(id) + "\x00" + string(req)
 	}
+	bg := f.sessionKind.Is("bg")
 	// The lines of one response usually follow each other: fold them into
 	// one claim (earliest time, field-wise max usage), which is what the
 	// store makes of several sightings anyway.
 	if n := len(d.Claims); n > 0 && d.Claims[n-1].Key == p.key {
 		c := &d.Claims[n-1]
 		c.Usage = c.Usage.Max(m.usage)
+		c.Background = c.Background && bg
 		if at.Before(c.At) {
 			c.At = at
 		}
 		return
 	}
-	d.Claims = append(d.Claims, session.Claim{Key: p.key, At: at, Usage: m.usage})
+	d.Claims = append(d.Claims, session.Claim{Key: p.key, At: at, Usage: m.usage, Background: bg})
 }
 
 // keyIs reports whether k == id + "\x00" + req.
@@ -179,7 +271,9 @@ const (
 // values alias the line.
 type facts struct {
 	typ, timestamp, cwd, gitBranch, requestID jsonscan.Str
+	promptSource, sessionKind                 jsonscan.Str
 	isMeta, isCompactSummary, isAPIError      bool
+	isSidechain                               bool
 	message                                   message
 }
 
@@ -188,9 +282,10 @@ type message struct {
 	ok        bool // message is an object
 	id, model jsonscan.Str
 	content   int
-	// Content blocks by type; toolErrors counts tool_result blocks with
-	// is_error true.
-	texts, toolUses, toolResults, toolErrors int64
+	text      jsonscan.Str // content when it is a string
+	// Content blocks by type; typed counts the text blocks a person typed
+	// (see notTyped), toolErrors the tool_result blocks with is_error true.
+	typed, toolUses, toolResults, toolErrors int64
 	usage                                    session.Usage
 	hasUsage                                 bool // usage is an object
 }
@@ -235,6 +330,12 @@ func (f *facts) scan(b []byte) int {
 			f.isCompactSummary, i = jsonscan.ScanTrue(b, v, 1)
 		case "isApiErrorMessage":
 			f.isAPIError, i = jsonscan.ScanTrue(b, v, 1)
+		case "isSidechain":
+			f.isSidechain, i = jsonscan.ScanTrue(b, v, 1)
+		case "promptSource":
+			f.promptSource, i = jsonscan.ScanStr(b, v, 1)
+		case "sessionKind":
+			f.sessionKind, i = jsonscan.ScanStr(b, v, 1)
 		case "message":
 			i = f.message.scan(b, v)
 		default:
@@ -300,18 +401,20 @@ func (m *message) scan(b []byte, i int) int {
 
 // scanContent scans message.content at i.
 func (m *message) scanContent(b []byte, i int) int {
-	m.content, m.texts, m.toolUses, m.toolResults, m.toolErrors = contentNone, 0, 0, 0, 0
+	m.content, m.typed, m.toolUses, m.toolResults, m.toolErrors = contentNone, 0, 0, 0, 0
+	m.text = jsonscan.Str{}
 	if i >= len(b) {
 		return -1
 	}
 	switch b[i] {
 	case '"':
-		e, _ := jsonscan.ScanString(b, i+1)
+		var e int
+		m.text, e = jsonscan.ScanStr(b, i, 2)
 		if e < 0 {
 			return -1
 		}
 		m.content = contentText
-		if e == i+2 {
+		if len(m.text.Raw) == 0 {
 			m.content = contentEmpty
 		}
 		return e
@@ -343,7 +446,7 @@ func (m *message) scanContent(b []byte, i int) int {
 // scanBlock scans the content block object at i (depth 4 members) and
 // tallies it.
 func (m *message) scanBlock(b []byte, i int) int {
-	var typ jsonscan.Str
+	var typ, text jsonscan.Str
 	var isError bool
 	i, done := jsonscan.SkipWS(b, i+1), false
 	if i < len(b) && b[i] == '}' {
@@ -363,6 +466,8 @@ func (m *message) scanBlock(b []byte, i int) int {
 			typ, i = jsonscan.ScanStr(b, v, 4)
 		case "is_error":
 			isError, i = jsonscan.ScanTrue(b, v, 4)
+		case "text":
+			text, i = jsonscan.ScanStr(b, v, 4)
 		default:
 			i = jsonscan.SkipValue(b, v, 4)
 		}
@@ -375,7 +480,9 @@ func (m *message) scanBlock(b []byte, i int) int {
 	}
 	switch {
 	case typ.Is("text"):
-		m.texts++
+		if !text.OK || !notTyped(text.Raw) {
+			m.typed++
+		}
 	case typ.Is("tool_use"):
 		m.toolUses++
 	case typ.Is("tool_result"):

@@ -96,11 +96,38 @@ func TestParserFixtures(t *testing.T) {
 			CWD: "/home/dev/other", GitBranch: "dev", Records: 10,
 		}},
 		{"sidechain.jsonl", session.Delta{
-			Counts:  session.Counts{UserMessages: 1, AssistantMessages: 1, ToolCalls: 1},
+			// the Task prompt on the sidechain is not the user's
+			Counts:  session.Counts{AssistantMessages: 1, ToolCalls: 1},
 			Claims:  []session.Claim{claim("msg_s1\x00req_s1", "2026-03-02T10:10:01Z", session.Usage{Input: 3, Output: 20, CacheRead: 500})},
 			Models:  []string{"claude-haiku-4-5-20251001"},
 			FirstAt: ts("2026-03-02T10:10:00Z"), LastAt: ts("2026-03-02T10:10:01Z"),
 			CWD: "/home/dev/shop", GitBranch: "main", Records: 2,
+		}},
+		// What a person typed, in a 1.0.x main file: slash commands and
+		// prompts count; inline sidechain (Task) prompts, isMeta lines,
+		// interruption markers, command output and system-sourced
+		// notifications do not.
+		{"not_typed.jsonl", session.Delta{
+			Counts: session.Counts{UserMessages: 3, AssistantMessages: 2, ToolCalls: 2},
+			Claims: []session.Claim{
+				claim("msg_n1\x00req_n1", "2026-03-03T09:00:05Z", session.Usage{Input: 4, Output: 50, CacheRead: 2000, CacheWrite: 100}),
+				claim("msg_n2\x00req_n2", "2026-03-03T09:00:07Z", session.Usage{Input: 3, Output: 20, CacheRead: 900}),
+			},
+			Models:  []string{"claude-sonnet-4-5"},
+			FirstAt: ts("2026-03-03T09:00:00Z"), LastAt: ts("2026-03-03T09:00:20Z"),
+			CWD: "/home/dev/todo", GitBranch: "main", Records: 16,
+		}},
+		// A background session (sessionKind "bg" on its chain entries):
+		// its claims are Background, a line without the mark is not.
+		{"bg_fork.jsonl", session.Delta{
+			Counts: session.Counts{UserMessages: 1, AssistantMessages: 2, ToolCalls: 1},
+			Claims: []session.Claim{
+				{Key: "msg_g1\x00req_g1", At: ts("2026-03-04T08:00:04Z"), Usage: session.Usage{Input: 6, Output: 310, CacheRead: 15000, CacheWrite: 1200}, Background: true},
+				claim("msg_g2\x00req_g2", "2026-03-04T08:00:09Z", session.Usage{Input: 2, Output: 12, CacheRead: 16200, CacheWrite: 300}),
+			},
+			Models:  []string{"claude-opus-4-6"},
+			FirstAt: ts("2026-03-04T08:00:00Z"), LastAt: ts("2026-03-04T08:00:09Z"),
+			CWD: "/home/dev/todo", GitBranch: "main", Records: 6,
 		}},
 		{"malformed.jsonl", session.Delta{
 			Counts:  session.Counts{UserMessages: 1},
@@ -269,5 +296,27 @@ func TestState(t *testing.T) {
 	}
 	if err := q.Restore(nil); err != nil || q.State() != nil {
 		t.Errorf("Restore(nil) = %v, state %q", err, q.State())
+	}
+}
+
+// TestNotTypedEscaped: the markers are recognised however the JSON string
+// spells them, as encoding/json would decode it.
+func TestNotTypedEscaped(t *testing.T) {
+	for raw, want := range map[string]bool{
+		`[Request interrupted by user]`:                   true,
+		`\u005bRequest interrupted by user for tool use]`: true,
+		`\u003clocal-command-stdout\u003eok`:              true,
+		`<local-command-stdout\u003E`:                     true,
+		`<bash-stdout>`:                                   true,
+		`<bash-std`:                                       false,
+		`\u00e9<bash-stdout>`:                             false,
+		` [Request interrupted by user]`:                  false,
+		`\"[Request interrupted by user]`:                 false,
+		`<command-name>/review</command-name>`:            false,
+		``:                                                false,
+	} {
+		if got := notTyped([]byte(raw)); got != want {
+			t.Errorf("notTyped(%s) = %v, want %v", raw, got, want)
+		}
 	}
 }

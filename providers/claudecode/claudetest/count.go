@@ -33,6 +33,10 @@ type Expected struct {
 	Tokens    session.Usage
 	Records   int64 // valid records (JSON objects)
 	Malformed int64 // non-blank lines that are not
+	// Parent is the session a background session was handed off from:
+	// the smallest id among the owners of its background sightings that
+	// are not background sightings themselves ("" if none).
+	Parent string
 }
 
 // Count is a reference implementation of the Claude Code counting rules,
@@ -49,17 +53,23 @@ type Expected struct {
 //
 // Per line: blank lines are ignored; lines that are not a JSON object are
 // malformed; every object is a record whose timestamp (RFC 3339), cwd and
-// gitBranch are taken. A user line is a prompt if it is neither isMeta nor
-// isCompactSummary, holds no tool_result block, and its message.content is a
-// non-empty string or holds a text block; every tool_result with is_error
-// true is a tool error. An assistant line that is not isApiErrorMessage and
+// gitBranch are taken. A user line is a prompt if it is not isMeta,
+// isCompactSummary or isSidechain (a subagent's prompt), its promptSource is
+// not "system", it holds no tool_result block, and its message.content is a
+// non-empty string or holds a text block, where a text that Claude Code
+// writes itself (an interruption marker, command output: see
+// writtenByAgent) does not count; every tool_result with is_error true is a
+// tool error. An assistant line that is not isApiErrorMessage and
 // has a message object counts a response when its message.id differs from
 // the previous such line's in the file, a tool call per tool_use block, and
 // its message.model unless empty or "<synthetic>". Its usage (integers only)
 // counts directly when message.id is empty; otherwise it is a sighting of the
-// claim message.id + "\x00" + requestId. Each claim counts once: its usage
-// is the field-wise maximum over all sightings, and it goes to the session
-// whose sighting has the earliest timestamp (ties: the smaller session id).
+// claim message.id + "\x00" + requestId; a sighting on a line with
+// sessionKind "bg" (a background session, whose transcript begins with a
+// copy of its origin's chain) is a background sighting. Each claim counts
+// once: its usage is the field-wise maximum over all sightings, and it goes
+// to the session whose sighting has the earliest timestamp (ties: a
+// sighting that is not a background one, then the smaller session id).
 func Count(dir string) (map[session.Key]Expected, error) {
 	files, err := transcripts(filepath.Join(dir, "projects"))
 	if err != nil {
@@ -75,6 +85,8 @@ func Count(dir string) (map[session.Key]Expected, error) {
 		usage session.Usage
 		at    time.Time
 		owner string
+		bg    bool     // the owning sighting is a background one
+		bgIn  []string // sessions with a background sighting
 	}
 	claims := map[string]*claim{}
 
@@ -124,18 +136,34 @@ func Count(dir string) (map[session.Key]Expected, error) {
 		for _, s := range fr.sightings {
 			c := claims[s.key]
 			if c == nil {
-				claims[s.key] = &claim{usage: s.usage, at: s.at, owner: id}
-				continue
+				c = &claim{usage: s.usage, at: s.at, owner: id, bg: s.bg}
+				claims[s.key] = c
+			} else {
+				c.usage = c.usage.Max(s.usage)
+				earlier := s.at.Before(c.at)
+				if s.at.Equal(c.at) {
+					earlier = (!s.bg && c.bg) || (s.bg == c.bg && id < c.owner)
+				}
+				if earlier {
+					c.at, c.owner, c.bg = s.at, id, s.bg
+				}
 			}
-			c.usage = c.usage.Max(s.usage)
-			if s.at.Before(c.at) || (s.at.Equal(c.at) && id < c.owner) {
-				c.at, c.owner = s.at, id
+			if s.bg {
+				c.bgIn = append(c.bgIn, id)
 			}
 		}
 	}
 	for _, c := range claims {
 		e := &sessions[c.owner].Expected
 		e.Tokens = e.Tokens.Add(c.usage)
+		if c.bg {
+			continue
+		}
+		for _, id := range c.bgIn {
+			if f := &sessions[id].Expected; id != c.owner && (f.Parent == "" || c.owner < f.Parent) {
+				f.Parent = c.owner
+			}
+		}
 	}
 
 	out := make(map[session.Key]Expected, len(sessions))
@@ -305,6 +333,7 @@ type sighting struct {
 	key   string
 	at    time.Time
 	usage session.Usage
+	bg    bool // on a line with sessionKind "bg"
 }
 
 func countFile(data []byte) fileCount {
@@ -347,13 +376,15 @@ func countFile(data []byte) fileCount {
 			prompt, results := false, false
 			switch content := msg["content"].(type) {
 			case string:
-				prompt = content != ""
+				prompt = content != "" && !writtenByAgent(content)
 			case []any:
 				for _, b := range content {
 					block, _ := b.(map[string]any)
 					switch block["type"] {
 					case "text":
-						prompt = true
+						if text, ok := block["text"].(string); !ok || !writtenByAgent(text) {
+							prompt = true
+						}
 					case "tool_result":
 						results = true
 						if block["is_error"] == true {
@@ -362,7 +393,9 @@ func countFile(data []byte) fileCount {
 					}
 				}
 			}
-			if prompt && !results && m["isMeta"] != true && m["isCompactSummary"] != true {
+			typed := m["isMeta"] != true && m["isCompactSummary"] != true &&
+				m["isSidechain"] != true && m["promptSource"] != "system"
+			if prompt && !results && typed {
 				fc.counts.UserMessages++
 			}
 		case "assistant":
@@ -399,10 +432,19 @@ func countFile(data []byte) fileCount {
 				break
 			}
 			req, _ := m["requestId"].(string)
-			fc.sightings = append(fc.sightings, sighting{key: id + "\x00" + req, at: at, usage: usage})
+			fc.sightings = append(fc.sightings, sighting{key: id + "\x00" + req, at: at, usage: usage, bg: m["sessionKind"] == "bg"})
 		}
 	}
 	return fc
+}
+
+// writtenByAgent reports whether the text of a user line is one Claude Code
+// writes itself: an interruption marker, or the output of a local or shell
+// command.
+func writtenByAgent(text string) bool {
+	return strings.HasPrefix(text, "[Request interrupted by user") ||
+		strings.HasPrefix(text, "<local-command-stdout>") || strings.HasPrefix(text, "<local-command-stderr>") ||
+		strings.HasPrefix(text, "<bash-stdout>") || strings.HasPrefix(text, "<bash-stderr>")
 }
 
 // integer returns v if it is an integer JSON number that fits an int64.

@@ -58,13 +58,14 @@ func TestCountHandmade(t *testing.T) {
 		`{"type":"assistant",`+env+`,"timestamp":"2026-03-02T10:00:04.000Z","requestId":"req_2","message":{"id":"msg_2","model":"claude-opus-4-6","content":[],"usage":{"input_tokens":1,"cache_creation_input_tokens":2,"cache_read_input_tokens":3,"output_tokens":4}}}`,
 		`{"type":"assistant",`+env+`,"timestamp":"2026-03-02T10:00:05.000Z","isApiErrorMessage":true,"message":{"id":"e","model":"<synthetic>","content":[],"usage":{"input_tokens":99}}}`,
 	)+`{"type":"user","message":{"content":"not yet"}}`)
-	// Session A, nested subagent: U1, A1 (haiku), 2 records, later end.
+	// Session A, nested subagent: the Task prompt (a sidechain line: not
+	// the user's), A1 (haiku), 2 records, later end.
 	writeFile(t, dir, shop+idA+"/subagents/agent-a0123456789abcdef.jsonl", lines(
 		`{"type":"user","isSidechain":true,"cwd":"/home/dev/shop/sub","sessionId":"`+idA+`","timestamp":"2026-03-02T10:00:10.000Z","message":{"role":"user","content":"task"}}`,
 		`{"type":"assistant","isSidechain":true,"sessionId":"`+idA+`","timestamp":"2026-03-02T10:00:11.000Z","requestId":"req_s","message":{"id":"msg_s","model":"claude-haiku-4-5","content":[],"usage":{"input_tokens":1,"cache_creation_input_tokens":1,"cache_read_input_tokens":1,"output_tokens":1}}}`,
 	))
-	// Session A, flat subagent resolved by its second line: U1, 2 records,
-	// earlier start.
+	// Session A, flat subagent resolved by its second line: a sidechain
+	// prompt (not the user's), 2 records, earlier start.
 	writeFile(t, dir, shop+"agent-1234abcd.jsonl", lines(
 		`{"type":"summary","summary":"s","leafUuid":"x"}`,
 		`{"type":"user","isSidechain":true,"agentId":"1234abcd","sessionId":"`+idA+`","timestamp":"2026-03-02T09:59:00.000Z","message":{"role":"user","content":"search"}}`,
@@ -98,7 +99,7 @@ func TestCountHandmade(t *testing.T) {
 		{Provider: session.ClaudeCode, ID: idA}: {
 			Project: "shop", CWD: "/home/dev/shop", GitBranch: "main",
 			StartedAt: at("2026-03-02T09:59:00Z"), EndedAt: at("2026-03-02T10:00:11Z"),
-			Counts:    session.Counts{UserMessages: 3, AssistantMessages: 3, ToolCalls: 1, ToolErrors: 1},
+			Counts:    session.Counts{UserMessages: 1, AssistantMessages: 3, ToolCalls: 1, ToolErrors: 1},
 			Subagents: 2, Files: 3,
 			Models: []string{"claude-haiku-4-5", "claude-opus-4-6", "claude-sonnet-4-5"},
 			// msg_1 (max over A and B, tie at 10:00:01 → A) + msg_s.
@@ -140,6 +141,28 @@ func TestCountHandmade(t *testing.T) {
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("%s:\ngot  %+v\nwant %+v", k, g, w)
 		}
+	}
+}
+
+// TestCountNotTyped: only what a person typed is a prompt. The fixture
+// (the parser's, shaped like a Claude Code 1.0.x main file) holds two slash
+// commands and one typed prompt among inline sidechain prompts, isMeta
+// lines, interruption markers, command output and a system-sourced
+// notification.
+func TestCountNotTyped(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "not_typed.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "projects/-home-dev-todo/"+idA+".jsonl", string(data))
+	got, err := Count(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := session.Counts{UserMessages: 3, AssistantMessages: 2, ToolCalls: 2}
+	if g := got[session.Key{Provider: session.ClaudeCode, ID: idA}].Counts; g != want {
+		t.Errorf("counts %+v, want %+v", g, want)
 	}
 }
 

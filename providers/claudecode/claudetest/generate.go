@@ -146,6 +146,7 @@ type Summary struct {
 	Sessions          int
 	Projects          int
 	Replays           int   // sessions starting with a copy of an earlier one
+	BackgroundForks   int   // of which background hand-offs (sessionKind "bg")
 	Lines             int64 // non-blank lines, malformed ones included
 	Malformed         int64 // damaged lines
 	Blank             int64 // empty or whitespace-only lines
@@ -175,7 +176,11 @@ type sessionPlan struct {
 	subs     []int64   // target sizes of the subagent files
 	oldStyle bool
 	replayOf *sessionPlan
-	path     string
+	// bg: a background hand-off of replayOf (--fork-session with
+	// CLAUDE_CODE_SESSION_KIND=bg): every chain entry, copied or new,
+	// carries "sessionKind":"bg".
+	bg   bool
+	path string
 }
 
 // projectNames name the generated projects; cwds with non-ASCII and
@@ -261,6 +266,8 @@ func Generate(dir string, opt Options) (Summary, error) {
 		p.id = string(newUUID(r, nil))
 		if p.proj.last != nil && r.Float64() < opt.ReplayFraction {
 			p.replayOf = p.proj.last
+			// the first possible one is a background hand-off, then half
+			p.bg = !p.oldStyle && (g.sum.BackgroundForks == 0 || r.IntN(2) == 0)
 		}
 		if err := g.session(p); err != nil {
 			return Summary{}, err
@@ -305,11 +312,15 @@ func (g *generator) session(p *sessionPlan) error {
 	slugDir := filepath.Join(g.dir, "projects", p.proj.slug)
 	p.path = filepath.Join(slugDir, p.id+".jsonl")
 	c := g.conv(p)
+	c.bg = p.bg
 	var prefix []byte
 	if p.replayOf != nil {
 		var err error
-		if prefix, err = replayPrefix(p.replayOf, p.id, p.main*6/10); err != nil {
+		if prefix, err = replayPrefix(p.replayOf, p.id, p.main*6/10, p.bg); err != nil {
 			return err
+		}
+		if p.bg {
+			g.sum.BackgroundForks++
 		}
 		c.at = maxTime(c.at, p.replayOf.end.Add(time.Minute))
 		g.sum.Replays++
@@ -416,8 +427,10 @@ func (g *generator) write(path string, size int64, c *conv, first func([]byte) [
 
 // replayPrefix reads the first lines of src's main file (at most limit
 // bytes, whole lines) and re-labels them with the new session id, as
-// Claude Code does when it resumes or forks a session into a new file.
-func replayPrefix(src *sessionPlan, id string, limit int64) ([]byte, error) {
+// Claude Code does when it resumes or forks a session into a new file. For
+// a background hand-off (bg) every chain entry (a whole object with a uuid)
+// also gains "sessionKind":"bg".
+func replayPrefix(src *sessionPlan, id string, limit int64, bg bool) ([]byte, error) {
 	f, err := os.Open(src.path)
 	if err != nil {
 		return nil, fmt.Errorf("claudetest: replay: %w", err)
@@ -430,8 +443,30 @@ func replayPrefix(src *sessionPlan, id string, limit int64) ([]byte, error) {
 	}
 	b = b[:n]
 	b = b[:bytes.LastIndexByte(b, '\n')+1]
-	return bytes.ReplaceAll(b, []byte(src.id), []byte(id)), nil
+	b = bytes.ReplaceAll(b, []byte(src.id), []byte(id))
+	if !bg {
+		return b, nil
+	}
+	out := make([]byte, 0, len(b)+len(b)/20)
+	for len(b) > 0 {
+		j := bytes.IndexByte(b, '\n')
+		line := b[:j]
+		b = b[j+1:]
+		if json.Valid(line) && bytes.HasSuffix(line, []byte("}")) && bytes.Contains(line, []byte(`"uuid":"`)) &&
+			!bytes.Contains(line, []byte(bgMark)) {
+			out = append(out, line[:len(line)-1]...)
+			out = append(out, bgMark...)
+			out = append(out, "}\n"...)
+			continue
+		}
+		out = append(out, line...)
+		out = append(out, '\n')
+	}
+	return out, nil
 }
+
+// bgMark is what a background session adds to each of its chain entries.
+const bgMark = `,"sessionKind":"bg"`
 
 // tally counts copied lines into c's statistics.
 func (g *generator) tally(c *conv, b []byte) {

@@ -93,6 +93,9 @@ func TestGenerate(t *testing.T) {
 	if sum.Replays == 0 || sum.Malformed == 0 {
 		t.Errorf("want replays and malformed lines: %d, %d", sum.Replays, sum.Malformed)
 	}
+	if sum.BackgroundForks == 0 || sum.BackgroundForks == sum.Replays {
+		t.Errorf("want background hand-offs among the %d replays: %d", sum.Replays, sum.BackgroundForks)
+	}
 	if sum.FileP50 < 40e3 || sum.FileP50 > 250e3 || sum.FileP90 < 300e3 || sum.FileP90 > 1.5e6 {
 		t.Errorf("file sizes p50 %d, p90 %d: off shape", sum.FileP50, sum.FileP90)
 	}

@@ -34,6 +34,7 @@ type conv struct {
 	agentID   string // subagent transcripts
 	sidechain bool   // lines are isSidechain:true
 	oldStyle  bool   // older build: progress lines, inline sidechains
+	bg        bool   // a background session: lines carry sessionKind "bg"
 	parent    string // uuid of the previous line, "" for null
 	at        time.Time
 
@@ -155,6 +156,9 @@ func (c *conv) head(b []byte, typ string) []byte {
 	b = append(b, `,"type":"`...)
 	b = append(b, typ...)
 	b = append(b, '"')
+	if c.bg {
+		b = append(b, bgMark...)
+	}
 	return b
 }
 
@@ -247,7 +251,11 @@ func (c *conv) turn(b []byte) []byte {
 	if c.chance(0.03) {
 		b = c.prompt(b, true)
 	}
-	b = c.prompt(b, false)
+	if c.chance(0.03) {
+		b = c.command(b)
+	} else {
+		b = c.prompt(b, false)
+	}
 	n := 1 + c.r.IntN(4)
 	for i := 0; i < n; i++ {
 		if c.oldStyle && c.chance(0.05) {
@@ -260,6 +268,9 @@ func (c *conv) turn(b []byte) []byte {
 			b = c.apiError(b)
 		}
 		b = c.response(b, i == n-1)
+	}
+	if c.chance(0.04) {
+		b = c.agentWritten(b)
 	}
 	switch k := c.r.IntN(200); {
 	case k < 20:
@@ -311,6 +322,55 @@ func (c *conv) prompt(b []byte, meta bool) []byte {
 	b = append(b, `},"promptId":"`...)
 	b = append(b, c.uuid()...)
 	b = append(b, '"')
+	return c.end(c.tail(b), start)
+}
+
+// command appends a slash command the user typed (a prompt), and now and
+// then the caveat and the command's output Claude Code writes around a
+// local one (not prompts).
+func (c *conv) command(b []byte) []byte {
+	c.tick(time.Second, 20*time.Second)
+	local := c.chance(0.5)
+	if local {
+		b = c.prompt(b, true)
+	}
+	start := c.lineStart(b)
+	b = c.head(b, "user")
+	b = append(b, `,"message":{"role":"user","content":"<command-name>/review</command-name>\n<command-message>review</command-message>\n<command-args>`...)
+	b = appendText(b, c.r, c.r.IntN(40))
+	b = append(b, `</command-args>"}`...)
+	b = c.end(c.tail(b), start)
+	if local {
+		start = c.lineStart(b)
+		b = c.head(b, "user")
+		b = append(b, `,"message":{"role":"user","content":"<local-command-stdout>`...)
+		b = appendText(b, c.r, c.r.IntN(200))
+		b = append(b, `</local-command-stdout>"}`...)
+		b = c.end(c.tail(b), start)
+	}
+	return b
+}
+
+// agentWritten appends a user line Claude Code writes itself: an
+// interruption marker, shell output, or a system-sourced notification.
+func (c *conv) agentWritten(b []byte) []byte {
+	c.tick(time.Second, 10*time.Second)
+	start := c.lineStart(b)
+	b = c.head(b, "user")
+	switch c.r.IntN(4) {
+	case 0:
+		b = append(b, `,"message":{"role":"user","content":[{"type":"text","text":"[Request interrupted by user]"}]}`...)
+	case 1:
+		b = append(b, `,"message":{"role":"user","content":[{"type":"text","text":"[Request interrupted by user for tool use]"}]}`...)
+	case 2:
+		b = append(b, `,"message":{"role":"user","content":"<bash-stdout>`...)
+		b = appendText(b, c.r, c.r.IntN(100))
+		b = append(b, `</bash-stdout><bash-stderr></bash-stderr>"}`...)
+	default:
+		b = append(b, `,"message":{"role":"user","content":"<task-notification>\n<task-id>`...)
+		b = c.hex(b, 17)
+		b = append(b, `</task-id>\n</task-notification>"},"origin":{"kind":"task-notification"},"promptSource":"system"`...)
+	}
 	return c.end(c.tail(b), start)
 }
 
@@ -478,14 +538,31 @@ func (c *conv) toolResult(b []byte, toolID, tool string) []byte {
 	return c.end(c.tail(b), start)
 }
 
-// sidechainPair appends an inline subagent exchange (isSidechain:true), as
-// older builds wrote into the main transcript.
+// sidechainPair appends inline subagent exchanges (isSidechain:true), as
+// 1.0.x builds wrote into the main transcript: parallel Task calls start
+// 1–3 subagents whose prompts (parentUuid null, plain strings) share one
+// timestamp, then each answers.
 func (c *conv) sidechainPair(b []byte) []byte {
-	saved := c.sidechain
+	saved, chain := c.sidechain, c.parent
 	c.sidechain = true
-	b = c.prompt(b, false)
-	b = c.response(b, true)
-	c.sidechain = saved
+	c.tick(time.Second, 20*time.Second)
+	n := 1 + c.r.IntN(3)
+	tips := make([]string, n)
+	for i := range tips {
+		c.parent = ""
+		start := c.lineStart(b)
+		b = c.head(b, "user")
+		b = append(b, `,"message":{"role":"user","content":"`...)
+		b = appendText(b, c.r, 100+c.r.IntN(600))
+		b = append(b, `"}`...)
+		b = c.end(c.tail(b), start)
+		tips[i] = c.parent
+	}
+	for _, tip := range tips {
+		c.parent = tip
+		b = c.response(b, true)
+	}
+	c.sidechain, c.parent = saved, chain
 	return b
 }
 
