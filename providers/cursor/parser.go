@@ -329,16 +329,34 @@ func (p *Parser) scanBubble(data []byte, v, depth int, f *bubbleFacts) int {
 			f.model = jsonscan.Str{}
 			return p.scanModel(data, v, depth, "modelName", &f.model)
 		case k.Is("toolFormerData"):
-			f.tool, f.toolErr = false, false
-			return objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
-				f.tool = true
-				if k.Is("status") {
+			// every bubble may carry a placeholder {"additionalData":…}: only
+			// one that names its tool or call is an invocation
+			// (the last of duplicate members wins, as in encoding/json)
+			var name, call, tool, failed bool
+			e := objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
+				switch {
+				case k.Is("status"):
 					s, e := jsonscan.ScanStr(data, v, depth)
-					f.toolErr = s.Is("error")
+					failed = s.Is("error")
+					return e
+				case k.Is("name"), k.Is("toolCallId"):
+					s, e := jsonscan.ScanStr(data, v, depth)
+					if k.Is("name") {
+						name = s.OK && len(s.Raw) > 0
+					} else {
+						call = s.OK && len(s.Raw) > 0
+					}
+					return e
+				case k.Is("tool"):
+					n, e := jsonscan.ScanInt(data, v, depth)
+					tool = n > 0
 					return e
 				}
 				return jsonscan.SkipValue(data, v, depth)
 			})
+			named := name || call || tool
+			f.tool, f.toolErr = named, named && failed
+			return e
 		}
 		return jsonscan.SkipValue(data, v, depth)
 	})

@@ -93,6 +93,12 @@ func TestComposerDocuments(t *testing.T) {
 		{"composer_empty.json", "", session.Delta{
 			FirstAt: ts("2026-03-02T09:00:00Z"), LastAt: ts("2026-03-02T09:00:00Z"), Records: 1, UsageUnknown: true}},
 		{"composer_invalid.json", "", session.Delta{Malformed: 1, UsageUnknown: true}},
+		// every bubble carries a placeholder toolFormerData ({"additionalData":…}, as
+		// Cursor 0.50 writes): only the three that name a tool and a call id are calls
+		{"composer_placeholders.json", "", session.Delta{
+			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 5, ToolCalls: 3, ToolErrors: 1},
+			Usage:   session.Usage{Input: 120, Output: 30},
+			FirstAt: ts("2025-05-25T08:00:00Z"), LastAt: ts("2025-05-25T09:00:00Z"), Records: 8}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			composer, bubbles := loadFixture(t, tc.file)

@@ -327,10 +327,15 @@ func (c *composer) count() Expected {
 			e.Models = session.AddModels(e.Models, str(mi["modelName"]))
 			bubbleModel = true
 		}
-		if tf := obj(m["toolFormerData"]); len(tf) > 0 {
-			e.ToolCalls++
-			if str(tf["status"]) == "error" {
-				e.ToolErrors++
+		// a tool call names its tool or call; {"additionalData":…} alone is
+		// the placeholder every bubble may carry
+		if tf := obj(m["toolFormerData"]); tf != nil {
+			tool, _ := integer(tf["tool"])
+			if str(tf["name"]) != "" || str(tf["toolCallId"]) != "" || tool > 0 {
+				e.ToolCalls++
+				if str(tf["status"]) == "error" {
+					e.ToolErrors++
+				}
 			}
 		}
 		if t := timeOf(m["createdAt"]); !t.IsZero() {

@@ -178,16 +178,17 @@ func Generate(root string, opt Options) (Summary, error) {
 		c.Pad = r.IntN(8000)
 		zero := r.Float64() < opt.ZeroTokenFraction
 		empty := r.Float64() < opt.EmptyFraction
+		placeholders := r.IntN(2) == 0 // Cursor ≥ 0.50: a toolFormerData on every bubble
 		t := at
 		if !empty {
 			turns := 1 + r.IntN(8)
 			for turn := range turns {
 				t = t.Add(time.Duration(20+r.IntN(300)) * time.Second)
-				c.Bubbles = append(c.Bubbles, Bubble{ID: fmt.Sprintf("b%d-u%d-%x", n, turn, r.Uint32()), Type: 1, Text: sentence(r, 5+r.IntN(30)), Created: t, Pad: r.IntN(2000)})
+				c.Bubbles = append(c.Bubbles, Bubble{ID: fmt.Sprintf("b%d-u%d-%x", n, turn, r.Uint32()), Type: 1, Text: sentence(r, 5+r.IntN(30)), Created: t, Pad: r.IntN(2000), Placeholder: placeholders})
 				steps := 1 + r.IntN(6)
 				for s := range steps {
 					t = t.Add(time.Duration(1+r.IntN(40)) * time.Second)
-					b := Bubble{ID: fmt.Sprintf("b%d-a%d-%d-%x", n, turn, s, r.Uint32()), Type: 2, Created: t, Model: c.Model}
+					b := Bubble{ID: fmt.Sprintf("b%d-a%d-%d-%x", n, turn, s, r.Uint32()), Type: 2, Created: t, Model: c.Model, Placeholder: placeholders}
 					if r.IntN(4) == 0 {
 						b.Model = ""
 					}

@@ -28,6 +28,10 @@ type Bubble struct {
 	// ToolStatus (completed, error, cancelled, loading).
 	Tool       string
 	ToolStatus string
+	// Placeholder gives a bubble that is no tool call the empty
+	// toolFormerData Cursor writes on every bubble since about 0.50
+	// ({"additionalData":{…}}): not a tool call.
+	Placeholder bool
 	// Created is written as createdAt (ISO 8601) unless zero.
 	Created time.Time
 	// Pad adds this many bytes of tool output or thinking text.
@@ -81,7 +85,7 @@ type bubbleJSON struct {
 	CreatedAt      string          `json:"createdAt,omitempty"`
 	TokenCount     *tokenCountJSON `json:"tokenCount,omitempty"`
 	ModelInfo      *modelJSON      `json:"modelInfo,omitempty"`
-	ToolFormerData *toolJSON       `json:"toolFormerData,omitempty"`
+	ToolFormerData any             `json:"toolFormerData,omitempty"`
 	Thinking       *thinkingJSON   `json:"thinking,omitempty"`
 	TimingInfo     *timingJSON     `json:"timingInfo,omitempty"`
 }
@@ -146,8 +150,13 @@ func (b Bubble) JSON() []byte {
 		result, _ := json.Marshal(map[string]any{"output": pad, "exitCode": 0, "rejected": false})
 		j.ToolFormerData = &toolJSON{Tool: 15, ModelCallID: "mc-" + b.ID, ToolCallID: "toolu_" + b.ID, Status: b.ToolStatus,
 			RawArgs: string(args), Name: b.Tool, Params: string(args), Result: string(result), AdditionalData: map[string]any{}}
-	} else if b.Type == 2 && pad != "" {
-		j.Thinking = &thinkingJSON{Text: pad, Signature: "sig"}
+	} else {
+		if b.Placeholder {
+			j.ToolFormerData = map[string]any{"additionalData": map[string]any{"status": "error"}}
+		}
+		if b.Type == 2 && pad != "" {
+			j.Thinking = &thinkingJSON{Text: pad, Signature: "sig"}
+		}
 	}
 	out, err := json.Marshal(j)
 	if err != nil {
