@@ -110,8 +110,8 @@
 //     'composerData;', the key index; no LIKE scan, no bubble value):
 //     rowid and octet_length(value) for every row, the value only for rows
 //     that changed since the last listing. A composer without messages is
-//     not listed. Version = "1." + lastUpdatedAt, or "1.h" + a CRC-32C of
-//     the value when it has none ("1.x" + CRC for a value that is not a
+//     not listed. Version = "2." + lastUpdatedAt, or "2.h" + a CRC-32C of
+//     the value when it has none ("2.x" + CRC for a value that is not a
 //     JSON object), + "/" + a CRC of the linked folder when there is one,
 //     so that a link found later reads the conversation again.
 //   - A WAL commit is appended to the -wal file before it is published in
@@ -153,7 +153,7 @@
 // A transcript is read whole, as a one-document container, not tailed:
 // the parser cannot see a file's path or times, and a transcript needs
 // both (its cwd from the slug, its only timestamps from the file), and
-// Cursor writes one per turn, so whole reads stay small. Version = "1." +
+// Cursor writes one per turn, so whole reads stay small. Version = "2." +
 // size + modification time. Document parses it line by line (Line; .txt
 // files with the label rules), a partial last line not yet. A transcript
 // counts its conversation only when no known database holds a composer

@@ -35,7 +35,7 @@ const (
 
 // versionPrefix starts every Version; bump it when the counting rules
 // change so that documents are read again.
-const versionPrefix = "1."
+const versionPrefix = "2."
 
 // maxDocument bounds one session's document.
 const maxDocument = 256 << 20
@@ -361,8 +361,11 @@ func (g *globalState) listComposers(ctx context.Context, c driver.Conn) error {
 // composerVersion computes a composerData value's Version (without the
 // workspace part) and whether it holds a message. A value that is not a
 // JSON object is versioned by its CRC and listed (its document counts it
-// malformed).
+// malformed); a NULL or empty value is not listed.
 func composerVersion(value []byte) (string, bool) {
+	if jsonscan.SkipWS(value, 0) == len(value) {
+		return "", false // SQL NULL or empty: no conversation (and no damage)
+	}
 	var updated int64
 	var messages, valid bool
 	if i := jsonscan.SkipWS(value, 0); i < len(value) && value[i] == '{' {

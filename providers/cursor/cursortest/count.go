@@ -182,7 +182,9 @@ func readComposers(path string) (map[string]*composer, error) {
 		if id, ok := strings.CutPrefix(key, "composerData:"); ok {
 			c := &composer{}
 			c.value, c.valid = decode(value)
-			c.messages = !c.valid || nonEmptyArray(c.value["fullConversationHeadersOnly"]) || nonEmptyArray(c.value["conversation"])
+			// a NULL or blank value is no conversation, and not damaged
+			blank := len(bytes.TrimLeft(value, " \t\r\n")) == 0
+			c.messages = !c.valid && !blank || nonEmptyArray(c.value["fullConversationHeadersOnly"]) || nonEmptyArray(c.value["conversation"])
 			out[id] = c
 			continue
 		}

@@ -266,6 +266,15 @@ func Generate(root string, opt Options) (Summary, error) {
 		default:
 			wsComposers[proj] = append(wsComposers[proj], c.ID)
 		}
+		if r.IntN(25) == 0 {
+			// a composer row whose value is SQL NULL, beside a NULL bubble row
+			// no header lists (both seen in a real global database)
+			null := fmt.Sprintf("n%07d-0000-4000-8000-%012x", n, r.Uint64()&0xffffffffffff)
+			if _, err := tx.Exec("INSERT INTO cursorDiskKV (key, value) VALUES (?, NULL), (?, NULL)", ComposerKey(null), BubbleKey(c.ID, "orphan-"+null)); err != nil {
+				return sum, err
+			}
+			sum.Composers++
+		}
 		if !empty && r.Float64() < opt.MirrorFraction {
 			if err := mirror(l, projects[proj], c); err != nil {
 				return sum, err
