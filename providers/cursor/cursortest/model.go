@@ -316,3 +316,56 @@ func TranscriptLine(role, text string, toolUses, toolResults, toolErrors int) []
 
 // TurnEnded is the marker line Cursor writes after a turn.
 const TurnEnded = `{"type":"turn_ended","status":"completed"}`
+
+// ChatTab is a tab of the old chat panel (Cursor ≤ 0.42), kept in a
+// workspace database's ItemTable workbench.panel.aichat.view.aichat.chatdata.
+type ChatTab struct {
+	ID, Title string
+	LastSend  time.Time // lastSendTime; zero: left out
+	Bubbles   []ChatBubble
+	// Draft ends the tab with the empty user bubble of its input box, as
+	// Cursor stores it.
+	Draft bool
+}
+
+// ChatBubble is one message of a chat tab.
+type ChatBubble struct {
+	ID    string
+	User  bool // "user", else "ai"
+	Text  string
+	Model string // modelType of an "ai" bubble; "" leaves it out
+}
+
+// JSON renders a chat tab as Cursor 0.42 stores it.
+func (t ChatTab) JSON() []byte {
+	bubbles := make([]map[string]any, 0, len(t.Bubbles)+1)
+	user := func(id, text string) map[string]any {
+		return map[string]any{"type": "user", "id": id, "text": text, "messageType": 2, "selections": []any{},
+			"fileSelections": []any{}, "folderSelections": []any{}, "terminalSelections": []any{}, "selectedDocs": []any{},
+			"externalLinks": []any{}, "notepads": []any{}, "mentions": map[string]any{}, "useWeb": false, "isFocused": false}
+	}
+	for _, b := range t.Bubbles {
+		if b.User {
+			bubbles = append(bubbles, user(b.ID, b.Text))
+			continue
+		}
+		a := map[string]any{"type": "ai", "id": b.ID, "text": b.Text, "rawText": b.Text, "messageType": 3,
+			"requestId": "req-" + b.ID, "codeBlocks": []any{}, "suggestedDiffs": []any{}, "referencedCodeBlockURIs": []any{}}
+		if b.Model != "" {
+			a["modelType"] = b.Model
+		}
+		bubbles = append(bubbles, a)
+	}
+	if t.Draft {
+		bubbles = append(bubbles, user(t.ID+"-draft", ""))
+	}
+	j := map[string]any{"tabId": t.ID, "chatTitle": t.Title, "bubbles": bubbles, "tabState": "chat", "hasNamedTab": true}
+	if !t.LastSend.IsZero() {
+		j["lastSendTime"] = t.LastSend.UnixMilli()
+	}
+	out, err := json.Marshal(j)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
