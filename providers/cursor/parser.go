@@ -176,15 +176,16 @@ type composer struct {
 // bubbles, aligned with the composer's headers. See the package
 // documentation for the counting rules.
 func (p *Parser) composerDoc(data []byte, h *header, d *session.Delta) {
+	if h.shadowed {
+		d.UsageUnknown = true
+		return // a workspace's inline copy of a global composer: counted there
+	}
 	if h.cwd.OK && len(h.cwd.Raw) > 0 {
 		var cwd []byte
 		cwd, p.buf = h.cwd.Text(p.buf[:0])
 		d.CWD = string(cwd)
 	}
 	d.UsageUnknown = true
-	if h.shadowed {
-		return // a workspace's inline copy of a global composer
-	}
 	var c composer
 	if h.composer.start < 0 || !p.composer(data, h.composer.start, &c) {
 		d.Malformed++

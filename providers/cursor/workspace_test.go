@@ -70,7 +70,7 @@ func TestWorkspaceInlineConversations(t *testing.T) {
 	want := map[string]session.Delta{
 		"w1": {Counts: session.Counts{UserMessages: 2, AssistantMessages: 2}, FirstAt: at, LastAt: at.Add(5 * time.Minute),
 			CWD: folder, Records: 5, UsageUnknown: true},
-		"dup": {CWD: folder, UsageUnknown: true},
+		"dup": {UsageUnknown: true},
 		"t1": {Counts: session.Counts{UserMessages: 2, AssistantMessages: 2}, Models: []string{"claude-3.5-sonnet"},
 			FirstAt: at.Add(10 * time.Minute), LastAt: at.Add(10 * time.Minute), CWD: folder, Records: 6, UsageUnknown: true},
 	}

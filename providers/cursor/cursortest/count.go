@@ -56,6 +56,9 @@ func Count(l Layout) (map[string]Expected, error) {
 		e.Files = 1
 		out[id] = e
 	}
+	if err := countInline(l, composers, out); err != nil {
+		return nil, err
+	}
 	slugs := map[string]string{}
 	if entries, err := os.ReadDir(l.Code); err == nil {
 		for _, d := range entries {
@@ -559,4 +562,100 @@ func Sorted(m map[string]Expected) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// countInline counts the conversations Cursor 0.42 workspace databases keep
+// inline: each allComposers entry of composer.composerData with a non-empty
+// conversation is a composer (the composer rules), unless the global
+// database holds that composer with a message (then its inline copy is one
+// more file of that session and counts nothing); each chat tab with
+// bubbles is a session: the tab a record dated by lastSendTime, each
+// bubble object a record, "user" with a non-empty text a prompt, "ai" a
+// response naming its modelType, other elements malformed. Both take the
+// workspace's folder.
+func countInline(l Layout, global map[string]*composer, out map[string]Expected) error {
+	wsRoot := filepath.Join(l.User, "workspaceStorage")
+	entries, err := os.ReadDir(wsRoot)
+	if err != nil {
+		return nil
+	}
+	for _, d := range entries {
+		dir := filepath.Join(wsRoot, d.Name())
+		folder := ""
+		var w struct{ Folder string }
+		if data, err := os.ReadFile(filepath.Join(dir, "workspace.json")); err == nil && json.Unmarshal(data, &w) == nil {
+			if u, err := url.Parse(w.Folder); err == nil && u.Path != "" {
+				folder = filepath.Clean(u.Path)
+			}
+		}
+		value, err := item(filepath.Join(dir, "state.vscdb"), "composer.composerData")
+		if err != nil {
+			return err
+		}
+		var cv struct {
+			All []json.RawMessage `json:"allComposers"`
+		}
+		if json.Unmarshal(value, &cv) == nil {
+			for _, raw := range cv.All {
+				m, ok := decode(raw)
+				id := str(m["composerId"])
+				if !ok || id == "" || !nonEmptyArray(m["conversation"]) {
+					continue
+				}
+				if g := global[id]; g != nil && g.messages {
+					e := out[id]
+					e.Files++
+					out[id] = e
+					continue
+				}
+				e := (&composer{value: m, valid: true}).count()
+				e.CWD, e.Files = folder, 1
+				out[id] = e
+			}
+		}
+		value, err = item(filepath.Join(dir, "state.vscdb"), "workbench.panel.aichat.view.aichat.chatdata")
+		if err != nil {
+			return err
+		}
+		var tv struct {
+			Tabs []map[string]any `json:"tabs"`
+		}
+		d := json.NewDecoder(bytes.NewReader(value))
+		d.UseNumber()
+		if d.Decode(&tv) != nil {
+			continue
+		}
+		for _, t := range tv.Tabs {
+			id := str(t["tabId"])
+			bubbles, _ := t["bubbles"].([]any)
+			if id == "" || len(bubbles) == 0 {
+				continue
+			}
+			e := Expected{CWD: folder, Files: 1, Records: 1}
+			if at := timeOf(t["lastSendTime"]); !at.IsZero() {
+				e.StartedAt, e.EndedAt = at, at
+			}
+			for _, b := range bubbles {
+				m, ok := b.(map[string]any)
+				if !ok {
+					e.Malformed++
+					continue
+				}
+				e.Records++
+				switch str(m["type"]) {
+				case "user":
+					if str(m["text"]) != "" {
+						e.UserMessages++
+					}
+				case "ai":
+					e.AssistantMessages++
+					if mt := str(m["modelType"]); mt != "" {
+						e.Models = session.AddModels(e.Models, mt)
+					}
+				}
+			}
+			out[id] = e
+		}
+	}
+	return nil
 }

@@ -165,6 +165,7 @@ func Generate(root string, opt Options) (Summary, error) {
 		return err
 	}
 
+	var shadow *Composer // a composer with messages, copied into an old workspace
 	wsComposers := make([][]string, len(projects))
 	var headers []HeaderLink
 	at := opt.Start
@@ -254,6 +255,9 @@ func Generate(root string, opt Options) (Summary, error) {
 		sum.Bubbles += len(c.Bubbles)
 		if !empty {
 			sum.Sessions++
+			if shadow == nil || r.IntN(8) == 0 {
+				shadow = &c
+			}
 		}
 		switch u := r.Float64(); {
 		case u < opt.UnlinkedFraction:
@@ -294,6 +298,45 @@ func Generate(root string, opt Options) (Summary, error) {
 	for i, ids := range wsComposers {
 		// every project has a workspace directory, so header links by id resolve
 		if err := Workspace(l.User, fmt.Sprintf("ws%02d", i), projects[i], ids); err != nil {
+			return sum, err
+		}
+	}
+	// Cursor 0.42 workspaces: composers and chat tabs kept inline, one
+	// composer a copy of a global one (counted there)
+	for i := 0; i < len(projects); i += 4 {
+		var inline []Composer
+		var tabs []ChatTab
+		for n := range 1 + r.IntN(3) {
+			c := Composer{ID: fmt.Sprintf("i%02d%05d-0000-4000-8000-%012x", i, n, r.Uint64()&0xffffffffffff), Created: at, Legacy: true}
+			for turn := range 1 + r.IntN(3) {
+				at = at.Add(time.Duration(30+r.IntN(300)) * time.Second)
+				c.Bubbles = append(c.Bubbles,
+					Bubble{ID: fmt.Sprintf("%s-u%d", c.ID, turn), Type: 1, Text: sentence(r, 5+r.IntN(20)), NoTokens: true},
+					Bubble{ID: fmt.Sprintf("%s-a%d", c.ID, turn), Type: 2, Text: sentence(r, 20+r.IntN(80)), NoTokens: true})
+			}
+			if r.IntN(2) == 0 {
+				c.Updated = at
+			}
+			inline = append(inline, c)
+			sum.Sessions++
+			sum.Bubbles += len(c.Bubbles)
+		}
+		if shadow != nil {
+			c := *shadow
+			c.Legacy = true
+			inline = append(inline, c)
+		}
+		for n := range 1 + r.IntN(2) {
+			at = at.Add(time.Duration(60+r.IntN(600)) * time.Second)
+			t := ChatTab{ID: fmt.Sprintf("t%02d%05d-0000-4000-8000-%012x", i, n, r.Uint64()&0xffffffffffff), Title: "Chat", LastSend: at, Draft: r.IntN(3) > 0}
+			for turn := range 1 + r.IntN(4) {
+				t.Bubbles = append(t.Bubbles, ChatBubble{ID: fmt.Sprintf("%s-q%d", t.ID, turn), User: true, Text: sentence(r, 3+r.IntN(20))},
+					ChatBubble{ID: fmt.Sprintf("%s-r%d", t.ID, turn), Text: sentence(r, 10+r.IntN(60)), Model: []string{"claude-3.5-sonnet", "gpt-4o", ""}[r.IntN(3)]})
+			}
+			tabs = append(tabs, t, ChatTab{ID: t.ID + "-empty", Title: "New chat"})
+			sum.Sessions++
+		}
+		if err := InlineWorkspace(l.User, fmt.Sprintf("old%02d", i), projects[i], inline, tabs); err != nil {
 			return sum, err
 		}
 	}
