@@ -645,20 +645,23 @@ func (p *Parser) chatDoc(data []byte, h *header, d *session.Delta) {
 		d.Malformed++
 		return
 	}
-	d.Records++
+	// the last of duplicate members wins, as in encoding/json
+	var sent time.Time
+	var tab session.Delta
 	objectMembers(data, h.tab.start, 0, func(k jsonscan.Str, v, depth int) int {
 		switch {
 		case k.Is("lastSendTime"):
 			t, e := p.scanTime(data, v, depth)
-			d.Observe(t)
+			sent = t
 			return e
 		case k.Is("bubbles"):
+			tab = session.Delta{}
 			if data[v] != '[' {
 				return jsonscan.SkipValue(data, v, depth)
 			}
 			return arrayElements(data, v, depth, func(v, depth int) int {
 				if data[v] != '{' {
-					d.Malformed++
+					tab.Malformed++
 					return jsonscan.SkipValue(data, v, depth)
 				}
 				var typ, model jsonscan.Str
@@ -680,16 +683,16 @@ func (p *Parser) chatDoc(data []byte, h *header, d *session.Delta) {
 					}
 					return jsonscan.SkipValue(data, v, depth)
 				})
-				d.Records++
+				tab.Records++
 				switch {
 				case typ.Is("user"):
 					if text {
-						d.UserMessages++
+						tab.UserMessages++
 					}
 				case typ.Is("ai"):
-					d.AssistantMessages++
+					tab.AssistantMessages++
 					if model.OK && len(model.Raw) > 0 {
-						d.Models = session.AddModels(d.Models, p.model.Get(model))
+						tab.Models = session.AddModels(tab.Models, p.model.Get(model))
 					}
 				}
 				return e
@@ -697,4 +700,9 @@ func (p *Parser) chatDoc(data []byte, h *header, d *session.Delta) {
 		}
 		return jsonscan.SkipValue(data, v, depth)
 	})
+	d.Records += 1 + tab.Records
+	d.Malformed += tab.Malformed
+	d.Counts = d.Counts.Add(tab.Counts)
+	d.Models = session.AddModels(d.Models, tab.Models...)
+	d.Observe(sent)
 }

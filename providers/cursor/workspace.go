@@ -159,12 +159,7 @@ func (p *Provider) readInline(ctx context.Context, path, id string) ([]byte, err
 		}
 		folder := workspaceFolder(filepath.Dir(path))
 		if it.chat {
-			doc := append([]byte(`{"sessiond":"`+docChat+`","id":`), appendJSONString(nil, id)...)
-			doc = append(doc, `,"cwd":`...)
-			doc = appendJSONString(doc, folder)
-			doc = append(doc, `,"tab":`...)
-			doc = append(doc, it.value...)
-			return append(doc, '}'), nil
+			return chatDocument(id, folder, it.value), nil
 		}
 		own, err := p.transcriptPrimary(ctx, id)
 		if err != nil {
@@ -178,4 +173,17 @@ func (p *Provider) readInline(ctx context.Context, path, id string) ([]byte, err
 		return doc, nil
 	}
 	return nil, fs.ErrNotExist
+}
+
+// chatDocument lays out a chat tab's document (see Parser.Document). The
+// tab value must be valid JSON.
+func chatDocument(id, folder string, tab []byte) []byte {
+	doc := make([]byte, 0, 64+len(id)+len(folder)+len(tab))
+	doc = append(doc, `{"sessiond":"`+docChat+`","id":`...)
+	doc = appendJSONString(doc, id)
+	doc = append(doc, `,"cwd":`...)
+	doc = appendJSONString(doc, folder)
+	doc = append(doc, `,"tab":`...)
+	doc = append(doc, tab...)
+	return append(doc, '}')
 }

@@ -631,31 +631,47 @@ func countInline(l Layout, global map[string]*composer, out map[string]Expected)
 			if id == "" || len(bubbles) == 0 {
 				continue
 			}
-			e := Expected{CWD: folder, Files: 1, Records: 1}
-			if at := timeOf(t["lastSendTime"]); !at.IsZero() {
-				e.StartedAt, e.EndedAt = at, at
-			}
-			for _, b := range bubbles {
-				m, ok := b.(map[string]any)
-				if !ok {
-					e.Malformed++
-					continue
-				}
-				e.Records++
-				switch str(m["type"]) {
-				case "user":
-					if str(m["text"]) != "" {
-						e.UserMessages++
-					}
-				case "ai":
-					e.AssistantMessages++
-					if mt := str(m["modelType"]); mt != "" {
-						e.Models = session.AddModels(e.Models, mt)
-					}
-				}
-			}
+			raw, _ := json.Marshal(t)
+			e := CountChatTab(raw)
+			e.CWD, e.Files = folder, 1
 			out[id] = e
 		}
 	}
 	return nil
+}
+
+// CountChatTab applies the chat tab rules to a tab value (see countInline);
+// CWD and Files are left to the caller.
+func CountChatTab(tab []byte) Expected {
+	e := Expected{Unknown: true}
+	t, ok := decode(tab)
+	if !ok {
+		e.Malformed = 1
+		return e
+	}
+	e.Records = 1
+	if at := timeOf(t["lastSendTime"]); !at.IsZero() {
+		e.StartedAt, e.EndedAt = at, at
+	}
+	bubbles, _ := t["bubbles"].([]any)
+	for _, b := range bubbles {
+		m, ok := b.(map[string]any)
+		if !ok {
+			e.Malformed++
+			continue
+		}
+		e.Records++
+		switch str(m["type"]) {
+		case "user":
+			if str(m["text"]) != "" {
+				e.UserMessages++
+			}
+		case "ai":
+			e.AssistantMessages++
+			if mt := str(m["modelType"]); mt != "" {
+				e.Models = session.AddModels(e.Models, mt)
+			}
+		}
+	}
+	return e
 }
