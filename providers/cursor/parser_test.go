@@ -213,6 +213,11 @@ func TestTranscriptDocuments(t *testing.T) {
 			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 3, ToolCalls: 2, ToolErrors: 1},
 			FirstAt: mtime, LastAt: mtime, CWD: "/home/dev/shop", Records: 10, Malformed: 2, UsageUnknown: true}},
 		{"transcript.jsonl", "jsonl", false, session.Delta{CWD: "/home/dev/shop", Records: 10, Malformed: 2, UsageUnknown: true}},
+		// the shape of Cursor's 2026 transcripts: one prompt, assistant lines
+		// of text and tool_use blocks, no tool results, no turn markers
+		{"transcript_tools.jsonl", "jsonl", true, session.Delta{
+			Counts:  session.Counts{UserMessages: 1, AssistantMessages: 5, ToolCalls: 5},
+			FirstAt: mtime, LastAt: mtime, CWD: "/home/dev/shop", Records: 6, UsageUnknown: true}},
 		{"transcript.txt", "txt", true, session.Delta{
 			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 3, ToolCalls: 2},
 			FirstAt: mtime, LastAt: mtime, CWD: "/home/dev/shop", Records: 9, UsageUnknown: true}},
