@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,6 +175,19 @@ func FuzzDocument(f *testing.F) {
 		}
 		if d.Records < 0 || d.Malformed < 0 || d.Usage.Input < 0 || d.Usage.Output < 0 {
 			t.Fatalf("negative counts: %+v", d)
+		}
+	})
+}
+
+// FuzzCWDFromToolPaths: the search never panics, and a folder it finds is
+// absolute and slugs to the slug.
+func FuzzCWDFromToolPaths(f *testing.F) {
+	f.Add(cursortest.ToolPathLine("x", "/home/dev/my app/src/a.go", "/etc/hosts"), "home-dev-my-app")
+	f.Add([]byte(`{"message":{"content":[{"type":"tool_use","input":{"p":"/"}}]}}`), "")
+	f.Fuzz(func(t *testing.T, body []byte, slug string) {
+		got := cwdFromToolPaths(append(body, '\n'), slug)
+		if got != "" && (!filepath.IsAbs(got) || cursortest.Slug(got) != strings.TrimPrefix(slug, "-")) {
+			t.Fatalf("cwdFromToolPaths(%q, %q) = %q", body, slug, got)
 		}
 	})
 }

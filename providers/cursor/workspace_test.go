@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,52 @@ func TestTreeWorkspaceInline(t *testing.T) {
 	}
 	if len(got) != 3 {
 		t.Fatalf("sessions = %v", got)
+	}
+}
+
+// TestTranscriptCWDFromToolPaths: a transcript whose project folder is not
+// on this machine (moved, deleted, another machine's files) still names it:
+// the tool inputs hold absolute paths, and the one whose ancestor slugs to
+// the project's slug is the folder.
+func TestTranscriptCWDFromToolPaths(t *testing.T) {
+	l, _ := fixtureDB(t)
+	p := newProvider(t)
+	p.noteUserDir(l.User)
+	ctx := context.Background()
+	gone := "/nonexistent-sessiond/Users/dev/Desktop/sitcom list.v2"
+	body, err := os.ReadFile(filepath.Join("testdata", "transcript_tools.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the fixture's paths name /home/dev/shows; put them below the gone folder
+	body = []byte(strings.ReplaceAll(string(body), "/home/dev/shows", gone))
+	slug := cursortest.Slug(gone)
+	path := filepath.Join(l.Projects, slug, "agent-transcripts", "t9.jsonl")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// a project whose paths do not match its slug stays without a folder
+	other := filepath.Join(l.Projects, "home-dev-elsewhere", "agent-transcripts", "t8.jsonl")
+	os.MkdirAll(filepath.Dir(other), 0o755)
+	if err := os.WriteFile(other, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{path: gone, other: ""} {
+		docs, err := p.Expand(ctx, file)
+		if err != nil || len(docs) != 1 {
+			t.Fatalf("Expand: %v, %v", docs, err)
+		}
+		data, err := p.ReadDoc(ctx, docs[0].Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d session.Delta
+		if err := (&Parser{}).Document(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.CWD != want || d.UserMessages != 1 || d.ToolCalls != 5 {
+			t.Errorf("%s: cwd %q, want %q (%+v)", filepath.Base(file), d.CWD, want, d)
+		}
 	}
 }

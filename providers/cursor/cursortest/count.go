@@ -128,6 +128,9 @@ func Count(l Layout) (map[string]Expected, error) {
 		}
 		if e.CWD == "" && (primary || folders[fileID] == "") {
 			e.CWD = slugs[parts[0]]
+			if e.CWD == "" && format == "jsonl" {
+				e.CWD = folderFromTools(data, parts[0])
+			}
 		}
 		out[sessionID] = e
 		return nil
@@ -674,4 +677,37 @@ func CountChatTab(tab []byte) Expected {
 		}
 	}
 	return e
+}
+
+// folderFromTools finds the folder whose slug is slug among the ancestors
+// of the absolute paths in a transcript's tool_use inputs ("" if none).
+func folderFromTools(data []byte, slug string) string {
+	for _, line := range strings.Split(string(data), "\n") {
+		var l struct {
+			Message struct {
+				Content []map[string]any `json:"content"`
+			} `json:"message"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		for _, b := range l.Message.Content {
+			input, _ := b["input"].(map[string]any)
+			if b["type"] != "tool_use" {
+				continue
+			}
+			for _, v := range input {
+				p, _ := v.(string)
+				if !strings.HasPrefix(p, "/") {
+					continue
+				}
+				for d := filepath.Clean(p); d != "/"; d = filepath.Dir(d) {
+					if Slug(d) == strings.TrimPrefix(slug, "-") {
+						return d
+					}
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -352,6 +352,22 @@ func Generate(root string, opt Options) (Summary, error) {
 		sum.Transcripts += files
 		sum.Sessions++
 	}
+	// a transcript of a project whose folder is not on this machine: its
+	// tool inputs name it
+	gone := filepath.Join(l.Root, "gone", "old app.v1")
+	var b bytes.Buffer
+	b.Write(TranscriptLine("user", sentence(r, 8), 0, 0, 0))
+	b.WriteByte('\n')
+	for i := range 1 + r.IntN(4) {
+		b.Write(ToolPathLine(sentence(r, 5), filepath.Join(gone, fmt.Sprintf("src/file%d.go", i)), "/etc/hosts"))
+		b.WriteByte('\n')
+	}
+	id := fmt.Sprintf("g%07d-0000-4000-8000-%012x", 0, r.Uint64()&0xffffffffffff)
+	if err := writeFile(filepath.Join(l.TranscriptDir(gone), id+".jsonl"), b.Bytes(), opt.Start.Add(-time.Hour)); err != nil {
+		return sum, err
+	}
+	sum.Transcripts++
+	sum.Sessions++
 	if err := db.Close(); err != nil {
 		return sum, err
 	}

@@ -369,3 +369,15 @@ func (t ChatTab) JSON() []byte {
 	}
 	return out
 }
+
+// ToolPathLine renders an assistant line of Cursor's 2026 transcripts: a
+// text block and one tool_use block per path, whose input names the path
+// (absolute, as Cursor writes them).
+func ToolPathLine(text string, paths ...string) []byte {
+	blocks := []map[string]any{{"type": "text", "text": text}}
+	for _, p := range paths {
+		blocks = append(blocks, map[string]any{"type": "tool_use", "name": "Read", "input": map[string]any{"path": p, "limit": 40}})
+	}
+	b, _ := json.Marshal(map[string]any{"role": "assistant", "message": map[string]any{"content": blocks}})
+	return b
+}
