@@ -157,7 +157,11 @@
 // A transcript is read whole, as a one-document container, not tailed:
 // the parser cannot see a file's path or times, and a transcript needs
 // both (its cwd from the slug, its only timestamps from the file), and
-// Cursor writes one per turn, so whole reads stay small. Version = "2." +
+// Cursor writes one per turn, so whole reads stay small. When no folder
+// on this machine matches the slug, a JSONL transcript's tool_use inputs
+// are searched (at most 256 absolute paths): the first ancestor of one
+// whose slug is the project's slug is the cwd (a moved or deleted
+// project, another machine's files; Windows paths are not tried). Version = "2." +
 // size + modification time. Document parses it line by line (Line; .txt
 // files with the label rules), a partial last line not yet. A transcript
 // counts its conversation only when no known database holds a composer
@@ -265,9 +269,10 @@
 // 16, 1, 3, 1, 1. The transcript showed as "active" and "started at scan
 // time" only because the layout wrote it at scan time: its mtime is its
 // only time, and one last written days ago is completed at once
-// (TestTreeTranscriptDatedByFile). Its project stays unknown when its
-// slug's folder does not exist on this machine (the slug is decoded by
-// probing the file system).
+// (TestTreeTranscriptDatedByFile). Its project was unknown because the
+// slug is decoded by probing the file system and the folder is not on this
+// machine; the absolute paths of its tool inputs now name it (see
+// Transcripts).
 //
 // # Gaps
 //
