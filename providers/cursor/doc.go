@@ -110,8 +110,9 @@
 //     'composerData;', the key index; no LIKE scan, no bubble value):
 //     rowid and octet_length(value) for every row, the value only for rows
 //     that changed since the last listing. A composer without messages is
-//     not listed. Version = "1." + lastUpdatedAt, or "1.h" + a CRC-32C of
-//     the value when it has none ("1.x" + CRC for a value that is not a
+//     not listed, nor one whose value is SQL NULL or empty (a real global
+//     database holds such rows: no session, and not counted malformed). Version = "2." + lastUpdatedAt, or "2.h" + a CRC-32C of
+//     the value when it has none ("2.x" + CRC for a value that is not a
 //     JSON object), + "/" + a CRC of the linked folder when there is one,
 //     so that a link found later reads the conversation again.
 //   - A WAL commit is appended to the -wal file before it is published in
@@ -135,8 +136,11 @@
 // bubble row that no header lists (a reverted message) is not counted.
 // For each bubble: an object is a Record; its type (its own "type", else
 // its header's) 1 is a UserMessages, 2 an AssistantMessages; a
-// toolFormerData object with at least one member is a ToolCalls, and a
-// ToolErrors when its status is "error"; tokenCount inputTokens and
+// toolFormerData object that records an invocation — a non-empty string
+// name or toolCallId, or a tool number above 0 — is a ToolCalls, and a
+// ToolErrors when its status is "error" (every bubble, user bubbles
+// included, may carry a placeholder toolFormerData {"additionalData":{…}}:
+// not a call); tokenCount inputTokens and
 // outputTokens (integers, negatives as 0) add to Usage.Input and Output
 // (no cache split, no reasoning: Cursor reports none); modelInfo.modelName
 // names a model. A missing bubble still counts its header's type; a
@@ -153,7 +157,11 @@
 // A transcript is read whole, as a one-document container, not tailed:
 // the parser cannot see a file's path or times, and a transcript needs
 // both (its cwd from the slug, its only timestamps from the file), and
-// Cursor writes one per turn, so whole reads stay small. Version = "1." +
+// Cursor writes one per turn, so whole reads stay small. When no folder
+// on this machine matches the slug, a JSONL transcript's tool_use inputs
+// are searched (at most 256 absolute paths): the first ancestor of one
+// whose slug is the project's slug is the cwd (a moved or deleted
+// project, another machine's files; Windows paths are not tried). Version = "2." +
 // size + modification time. Document parses it line by line (Line; .txt
 // files with the label rules), a partial last line not yet. A transcript
 // counts its conversation only when no known database holds a composer
@@ -173,6 +181,99 @@
 // the database — whose composer keeps what it contributed — is not counted
 // again from its unchanged transcript.
 //
+// # Workspace databases of Cursor ≤ 0.42 (workspace.go)
+//
+// Before composers moved to the global cursorDiskKV, a workspace database
+// kept them whole: ItemTable composer.composerData = {"allComposers":
+// [{composerId, createdAt, lastUpdatedAt (only once renamed), name?,
+// status, conversation:[{type 1|2, bubbleId, text, relevantFiles,
+// context|codeBlocks, …}], tabs, codeBlockData, …}], selectedComposerId,
+// composerDataVersion:0}, and the old chat panel's tabs in ItemTable
+// workbench.panel.aichat.view.aichat.chatdata = {"tabs":[{tabId,
+// chatTitle, lastSendTime (ms), bubbles:[{type "user"|"ai", id, text, …;
+// "ai": rawText, modelType, requestId, codeBlocks}], tabState, …}],
+// chatDataVersion:0, …}; the last bubble of a tab is the input box, a
+// "user" bubble with an empty text. [verified: a real Cursor 0.42
+// workspace database, see below] Neither carries tokens or tool calls.
+//
+// A change of a workspace database (or its -wal) lists, besides the
+// global composers it links, each composer with an inline conversation
+// (Path <db>#<composerId>, Version "2.w" + a CRC of the entry + the
+// folder's tag) and each chat tab with a bubble (<db>#<tabId>, "2.t" +
+// CRC). Both are sessions in the workspace's folder (workspace.json). A
+// composer inline is counted by the composer rules (its conversation[]);
+// chat tabs by these: the tab is a record dated by lastSendTime (its only
+// time), each bubble object a record, "user" with a non-empty text a
+// UserMessages, "ai" an AssistantMessages naming its modelType, anything
+// else Malformed; no usage (UsageUnknown). A composer that a known global
+// database also holds with a message is counted from the global database
+// only (the newer copy: Cursor moved composers there): its inline
+// document is still listed ("/g" in its Version) but counts nothing and
+// sets no cwd, decided when it is read. aiService.prompts (the prompt
+// history) and history.entries are not read: they are not conversations.
+//
+// # What real files showed (issue 7)
+//
+// Checked against files Cursor wrote (../shared/real-logs/cursor; not in
+// this repository — the fixtures reproduce their shape with made-up
+// values): a global database of May 2025 (Cursor ~0.50, composerData _v 3,
+// bubbles _v 2; reduced to composerData and bubbleId rows), a Cursor 0.42
+// workspace database of November 2024 (reduced to 4 ItemTable keys) and an
+// agent transcript of April 2026. Hand counts were made with a throwaway
+// Python script reading the fields directly (sqlite3, json), not with
+// this package.
+//
+//   - Every bubble, user bubbles included, carries toolFormerData; on 75
+//     of the 118 header bubbles it is only {"additionalData":{…}}. Real
+//     invocations carry tool (a number), name, toolCallId, status,
+//     rawArgs, params, result or error, userDecision. Statuses seen:
+//     completed, error (with an "error" member), cancelled.
+//   - tokenCount is on every bubble, {0,0} on most; 22 of 118 bubbles
+//     (all assistant bubbles) carry figures. modelInfo is absent, and composers have no
+//     modelConfig: no model is known.
+//   - 8 composerData rows: 5 empty chat tabs (no headers, no
+//     conversation), one NULL value, two conversations; 3 bubbleId rows
+//     are NULL and listed by no header (a reverted message), like every
+//     bubble no header lists; one row has a NULL key (not read: outside
+//     the key ranges).
+//   - The 0.42 workspace database holds 26 composers inline and 5 chat
+//     tabs. Only renamed composers have lastUpdatedAt; the others are
+//     dated by createdAt alone (start = end).
+//   - The first exchange of 25 of the 26 composers repeats, word for word,
+//     an exchange of a chat tab (and two chat tabs open with the same
+//     exchange): Cursor copied the chat into the composer opened from it.
+//     Both are counted as stored; a person typed fewer prompts (35
+//     distinct prompt texts where 63 are stored). Telling copies apart
+//     would need matching texts across sessions: not done.
+//   - The transcript: one "user" line (text in <user_query> tags), ten
+//     "assistant" lines of text plus tool_use{name, input} blocks (10
+//     tool_use), no tool_result, no turn_ended, no times, ids or usage.
+//     Tool inputs hold absolute paths below the project's folder.
+//
+// Per file, sessiond (after the fixes of issue 7) against the hand count.
+// Tokens: cache_read, cache_write and reasoning are 0 everywhere (Cursor
+// reports none).
+//
+//	file (agent version)            session      prompts  responses  tools (err)  input    output  total    result
+//	aleksey/state.vscdb (~0.50)     22b57e58     9        38         15 (3)       75982    6644    82626    equal (tools were 47 before)
+//	                                6b4c3d09     14       57         15 (1)       710079   9741    719820   equal (tools were 58 before)
+//	                                4efb2b52     NULL value: no session                                     equal (was 1 malformed)
+//	                                5 empty tabs no session                                                 equal
+//	slevin48/state.vscdb (0.42)     26 composers 41       41         0            unknown (no usage)        equal (none found before); 35 distinct prompts, see above
+//	                                5 chat tabs  22       22         0            unknown (no usage)        equal (none found before); 5 input-box bubbles not prompts
+//	gitai/cursor-session-simple     1 transcript 1        10         10 (0)       unknown (no usage)        equal; dated by the file's mtime
+//	  .jsonl (2026-04)
+//
+// Per composer of the 0.42 database (prompts = responses): 2, 4, 3, 7, 2,
+// 2 and 2 for the seven renamed ones, 1 for the 19 others; per chat tab:
+// 16, 1, 3, 1, 1. The transcript showed as "active" and "started at scan
+// time" only because the layout wrote it at scan time: its mtime is its
+// only time, and one last written days ago is completed at once
+// (TestTreeTranscriptDatedByFile). Its project was unknown because the
+// slug is decoded by probing the file system and the folder is not on this
+// machine; the absolute paths of its tool inputs now name it (see
+// Transcripts).
+//
 // # Gaps
 //
 //   - Cursor's own token figures are rarely filled in; sessions without
@@ -184,6 +285,9 @@
 //     roll up into the parent.
 //   - The Cursor Agent CLI's ~/.cursor/chats/<hash>/<id>/store.db
 //     (protobuf blobs) is not read.
+//   - An inline composer of a workspace database that the global database
+//     gains later (Cursor's migration) stays counted from its inline copy
+//     until the workspace database changes (Cursor rewrites it then).
 //   - Documents have no file identity: a transcript moved to another path
 //     would be read as a second file of its session (Cursor is not known
 //     to move them).

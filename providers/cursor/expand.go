@@ -35,7 +35,7 @@ const (
 
 // versionPrefix starts every Version; bump it when the counting rules
 // change so that documents are read again.
-const versionPrefix = "1."
+const versionPrefix = "2."
 
 // maxDocument bounds one session's document.
 const maxDocument = 256 << 20
@@ -100,7 +100,8 @@ func (p *Provider) Close() error {
 //     when it has none) plus a CRC of the workspace folder it is linked to;
 //   - a workspace state.vscdb: the composers it links, as of the last
 //     listing of its User directory's global database (their links, and
-//     so their versions, may have changed);
+//     so their versions, may have changed), and the conversations it
+//     keeps inline (Cursor ≤ 0.42, see workspace.go);
 //   - an agent transcript: one document, Version = size and modification
 //     time.
 //
@@ -114,7 +115,12 @@ func (p *Provider) Expand(ctx context.Context, path string) ([]providers.Doc, er
 		wsDir := filepath.Dir(path)
 		user := filepath.Dir(filepath.Dir(wsDir))
 		p.noteUserDir(user)
-		return p.expandWorkspace(ctx, filepath.Join(user, "globalStorage", "state.vscdb"), filepath.Base(wsDir))
+		docs, err := p.expandWorkspace(ctx, filepath.Join(user, "globalStorage", "state.vscdb"), filepath.Base(wsDir))
+		if err != nil {
+			return nil, err
+		}
+		inline, err := p.expandInline(ctx, containerPath(path))
+		return append(docs, inline...), err
 	case kindTranscript:
 		return p.expandTranscript(ctx, path, k)
 	}
@@ -140,6 +146,8 @@ func (p *Provider) ReadDoc(ctx context.Context, docPath string) ([]byte, error) 
 	switch {
 	case k.kind == kindGlobalDB && isDocID(id):
 		return p.readComposer(ctx, containerPath(path), id)
+	case k.kind == kindWorkspaceDB && isDocID(id):
+		return p.readInline(ctx, containerPath(path), id)
 	case k.kind == kindTranscript && id == k.session:
 		return p.readTranscript(ctx, path, k)
 	}
@@ -361,8 +369,11 @@ func (g *globalState) listComposers(ctx context.Context, c driver.Conn) error {
 // composerVersion computes a composerData value's Version (without the
 // workspace part) and whether it holds a message. A value that is not a
 // JSON object is versioned by its CRC and listed (its document counts it
-// malformed).
+// malformed); a NULL or empty value is not listed.
 func composerVersion(value []byte) (string, bool) {
+	if jsonscan.SkipWS(value, 0) == len(value) {
+		return "", false // SQL NULL or empty: no conversation (and no damage)
+	}
 	var updated int64
 	var messages, valid bool
 	if i := jsonscan.SkipWS(value, 0); i < len(value) && value[i] == '{' {

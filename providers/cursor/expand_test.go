@@ -68,12 +68,12 @@ func TestExpandComposers(t *testing.T) {
 	if len(v) != 6 || v["empty"] != "" {
 		t.Fatalf("listed %v; want every composer but the empty one", v)
 	}
-	for id, want := range map[string]string{"example": "1.1772442090000", "tokens": "1.1772445600000", "damaged": "1.1772442000000"} {
+	for id, want := range map[string]string{"example": "2.1772442090000", "tokens": "2.1772445600000", "damaged": "2.1772442000000"} {
 		if v[id] != want {
 			t.Errorf("%s: version %q, want %q", id, v[id], want)
 		}
 	}
-	if !strings.HasPrefix(v["legacy"], "1.h") || !strings.HasPrefix(v["times"], "1.h") || !strings.HasPrefix(v["invalid"], "1.x") {
+	if !strings.HasPrefix(v["legacy"], "2.h") || !strings.HasPrefix(v["times"], "2.h") || !strings.HasPrefix(v["invalid"], "2.x") {
 		t.Errorf("content versions: %v", v)
 	}
 	for _, d := range docs {
@@ -102,7 +102,7 @@ func TestExpandComposers(t *testing.T) {
 		t.Fatal(err)
 	}
 	v2 := versions(docs)
-	if v2["example"] != "1.1772442099999" || v2["tokens"] != "" || v2["legacy"] != v["legacy"] {
+	if v2["example"] != "2.1772442099999" || v2["tokens"] != "" || v2["legacy"] != v["legacy"] {
 		t.Errorf("after changes: %v", v2)
 	}
 	if _, err := p.ReadDoc(ctx, l.GlobalDB()+"#tokens"); !errors.Is(err, fs.ErrNotExist) {
@@ -126,7 +126,7 @@ func TestExpandManyChanged(t *testing.T) {
 		t.Fatalf("listed %d", len(docs))
 	}
 	for _, d := range docs {
-		if !strings.HasPrefix(d.Version, "1.") || len(d.Version) < 10 {
+		if !strings.HasPrefix(d.Version, "2.") || len(d.Version) < 10 {
 			t.Fatalf("doc %+v", d)
 		}
 	}
@@ -292,7 +292,7 @@ func TestExpandTranscripts(t *testing.T) {
 		t.Fatalf("Expand: %v, %v", docs, err)
 	}
 	d := docs[0]
-	if d.Path != path+"#c1" || d.ID != "c1" || d.Role != session.RoleMain || !strings.HasPrefix(d.Version, "1.") {
+	if d.Path != path+"#c1" || d.ID != "c1" || d.Role != session.RoleMain || !strings.HasPrefix(d.Version, "2.") {
 		t.Fatalf("doc %+v", d)
 	}
 	data, err := p.ReadDoc(ctx, d.Path)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,6 +121,37 @@ func FuzzComposerDocument(f *testing.F) {
 	})
 }
 
+// FuzzChatDocument: for any valid JSON tab value, the chat document
+// ReadDoc would build parses, and its delta is what the reference
+// (encoding/json) counts.
+func FuzzChatDocument(f *testing.F) {
+	f.Add(cursortest.ChatTab{ID: "t1", Title: "x", LastSend: time.Unix(1731818231, 0), Draft: true, Bubbles: []cursortest.ChatBubble{
+		{ID: "q", User: true, Text: "why"}, {ID: "r", Text: "because", Model: "claude-3.5-sonnet"}}}.JSON())
+	f.Add([]byte(`{"tabId":"t","bubbles":[{"type":"user","text":""},7,{"type":"ai","modelType":""}],"bubbles":[{"type":"ai"}],"lastSendTime":"2024-11-16T19:20:00Z"}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, tab []byte) {
+		if !json.Valid(tab) {
+			return // ReadDoc passes on values encoding/json decoded
+		}
+		var d session.Delta
+		if err := (&Parser{}).Document(chatDocument("t", "/home/dev/app", tab), &d); err != nil {
+			t.Fatalf("document of %q: %v", tab, err)
+		}
+		want := cursortest.CountChatTab(tab)
+		if len(want.Models) == 0 {
+			want.Models = nil
+		}
+		if len(d.Models) == 0 {
+			d.Models = nil
+		}
+		if d.Counts != want.Counts || !d.Usage.IsZero() || !slices.Equal(d.Models, want.Models) ||
+			!d.FirstAt.Equal(want.StartedAt) || !d.LastAt.Equal(want.EndedAt) || d.Records != want.Records ||
+			d.Malformed != want.Malformed || !d.UsageUnknown || d.CWD != "/home/dev/app" {
+			t.Fatalf("tab %q:\ngot  %+v\nwant %+v", tab, d, want)
+		}
+	})
+}
+
 // FuzzDocument: Document never panics on any input; when it reports an
 // error it counted nothing.
 func FuzzDocument(f *testing.F) {
@@ -132,6 +164,7 @@ func FuzzDocument(f *testing.F) {
 	f.Add(transcriptDocument("jsonl", true, "/x", time.Unix(1772442000, 0), body))
 	body, _ = os.ReadFile(filepath.Join("testdata", "transcript.txt"))
 	f.Add(transcriptDocument("txt", false, "", time.Unix(1772442000, 0), body))
+	f.Add(chatDocument("t", "/x", cursortest.ChatTab{ID: "t", Bubbles: []cursortest.ChatBubble{{ID: "q", User: true, Text: "hi"}}}.JSON()))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var d session.Delta
 		if err := (&Parser{}).Document(data, &d); err != nil {
@@ -142,6 +175,19 @@ func FuzzDocument(f *testing.F) {
 		}
 		if d.Records < 0 || d.Malformed < 0 || d.Usage.Input < 0 || d.Usage.Output < 0 {
 			t.Fatalf("negative counts: %+v", d)
+		}
+	})
+}
+
+// FuzzCWDFromToolPaths: the search never panics, and a folder it finds is
+// absolute and slugs to the slug.
+func FuzzCWDFromToolPaths(f *testing.F) {
+	f.Add(cursortest.ToolPathLine("x", "/home/dev/my app/src/a.go", "/etc/hosts"), "home-dev-my-app")
+	f.Add([]byte(`{"message":{"content":[{"type":"tool_use","input":{"p":"/"}}]}}`), "")
+	f.Fuzz(func(t *testing.T, body []byte, slug string) {
+		got := cwdFromToolPaths(append(body, '\n'), slug)
+		if got != "" && (!filepath.IsAbs(got) || cursortest.Slug(got) != strings.TrimPrefix(slug, "-")) {
+			t.Fatalf("cwdFromToolPaths(%q, %q) = %q", body, slug, got)
 		}
 	})
 }

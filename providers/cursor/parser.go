@@ -14,6 +14,7 @@ import (
 const (
 	docComposer   = "cursor.composer"
 	docTranscript = "cursor.transcript"
+	// docChat ("cursor.chat") is in workspace.go.
 )
 
 // Parser turns the documents ReadDoc builds into session deltas, and lines
@@ -54,6 +55,8 @@ type header struct {
 	bubbles  span         // composer documents: the array of bubbles
 	format   jsonscan.Str // transcripts: "jsonl" or "txt"
 	primary  bool         // transcripts: the conversation is counted from this file
+	shadowed bool         // composer documents: counted from another document
+	tab      span         // chat documents: the tab value
 	btime    int64
 	mtime    int64
 }
@@ -74,6 +77,11 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 			return fmt.Errorf("%w: data after the document", ErrNotDocument)
 		}
 		p.composerDoc(data, &h, d)
+	case h.kind.Is(docChat):
+		if jsonscan.SkipWS(data, end) != len(data) {
+			return fmt.Errorf("%w: data after the document", ErrNotDocument)
+		}
+		p.chatDoc(data, &h, d)
 	case h.kind.Is(docTranscript):
 		i := end
 		for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r') {
@@ -96,7 +104,7 @@ func (p *Parser) header(data []byte, h *header) int {
 	if i >= len(data) || data[i] != '{' {
 		return -1
 	}
-	h.composer, h.bubbles = span{-1, -1}, span{-1, -1}
+	h.composer, h.bubbles, h.tab = span{-1, -1}, span{-1, -1}, span{-1, -1}
 	p.bubbles = p.bubbles[:0]
 	return objectMembers(data, i, 0, func(k jsonscan.Str, v, depth int) int {
 		switch {
@@ -115,6 +123,14 @@ func (p *Parser) header(data []byte, h *header) int {
 		case k.Is("primary"):
 			b, e := jsonscan.ScanTrue(data, v, depth)
 			h.primary = b
+			return e
+		case k.Is("shadowed"):
+			b, e := jsonscan.ScanTrue(data, v, depth)
+			h.shadowed = b
+			return e
+		case k.Is("tab"):
+			e := jsonscan.SkipValue(data, v, depth)
+			h.tab = span{v, e}
 			return e
 		case k.Is("btime"):
 			n, e := jsonscan.ScanInt(data, v, depth)
@@ -160,6 +176,10 @@ type composer struct {
 // bubbles, aligned with the composer's headers. See the package
 // documentation for the counting rules.
 func (p *Parser) composerDoc(data []byte, h *header, d *session.Delta) {
+	if h.shadowed {
+		d.UsageUnknown = true
+		return // a workspace's inline copy of a global composer: counted there
+	}
 	if h.cwd.OK && len(h.cwd.Raw) > 0 {
 		var cwd []byte
 		cwd, p.buf = h.cwd.Text(p.buf[:0])
@@ -329,16 +349,34 @@ func (p *Parser) scanBubble(data []byte, v, depth int, f *bubbleFacts) int {
 			f.model = jsonscan.Str{}
 			return p.scanModel(data, v, depth, "modelName", &f.model)
 		case k.Is("toolFormerData"):
-			f.tool, f.toolErr = false, false
-			return objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
-				f.tool = true
-				if k.Is("status") {
+			// every bubble may carry a placeholder {"additionalData":…}: only
+			// one that names its tool or call is an invocation
+			// (the last of duplicate members wins, as in encoding/json)
+			var name, call, tool, failed bool
+			e := objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
+				switch {
+				case k.Is("status"):
 					s, e := jsonscan.ScanStr(data, v, depth)
-					f.toolErr = s.Is("error")
+					failed = s.Is("error")
+					return e
+				case k.Is("name"), k.Is("toolCallId"):
+					s, e := jsonscan.ScanStr(data, v, depth)
+					if k.Is("name") {
+						name = s.OK && len(s.Raw) > 0
+					} else {
+						call = s.OK && len(s.Raw) > 0
+					}
+					return e
+				case k.Is("tool"):
+					n, e := jsonscan.ScanInt(data, v, depth)
+					tool = n > 0
 					return e
 				}
 				return jsonscan.SkipValue(data, v, depth)
 			})
+			named := name || call || tool
+			f.tool, f.toolErr = named, named && failed
+			return e
 		}
 		return jsonscan.SkipValue(data, v, depth)
 	})
@@ -588,4 +626,83 @@ func txtLine(line []byte, d *session.Delta) {
 	case bytes.HasPrefix(t, []byte("[Tool result]")), bytes.HasPrefix(t, []byte("[Thinking]")):
 		d.Records++
 	}
+}
+
+// chatDoc applies a chat document (an old chat tab of a workspace
+// database): the tab is a record (Malformed if it is not an object, and
+// nothing else counts), dated by its lastSendTime; each bubble object is a
+// record — "user" with a non-empty text a UserMessages (the last, empty
+// one is the unsent input box), "ai" an AssistantMessages naming its
+// modelType — and any other element Malformed. Chat tabs carry no usage.
+func (p *Parser) chatDoc(data []byte, h *header, d *session.Delta) {
+	if h.cwd.OK && len(h.cwd.Raw) > 0 {
+		var cwd []byte
+		cwd, p.buf = h.cwd.Text(p.buf[:0])
+		d.CWD = string(cwd)
+	}
+	d.UsageUnknown = true
+	if h.tab.start < 0 || data[h.tab.start] != '{' {
+		d.Malformed++
+		return
+	}
+	// the last of duplicate members wins, as in encoding/json
+	var sent time.Time
+	var tab session.Delta
+	objectMembers(data, h.tab.start, 0, func(k jsonscan.Str, v, depth int) int {
+		switch {
+		case k.Is("lastSendTime"):
+			t, e := p.scanTime(data, v, depth)
+			sent = t
+			return e
+		case k.Is("bubbles"):
+			tab = session.Delta{}
+			if data[v] != '[' {
+				return jsonscan.SkipValue(data, v, depth)
+			}
+			return arrayElements(data, v, depth, func(v, depth int) int {
+				if data[v] != '{' {
+					tab.Malformed++
+					return jsonscan.SkipValue(data, v, depth)
+				}
+				var typ, model jsonscan.Str
+				text := false
+				e := objectMembers(data, v, depth, func(k jsonscan.Str, v, depth int) int {
+					switch {
+					case k.Is("type"):
+						s, e := jsonscan.ScanStr(data, v, depth)
+						typ = s
+						return e
+					case k.Is("text"):
+						s, e := jsonscan.ScanStr(data, v, depth)
+						text = s.OK && len(s.Raw) > 0
+						return e
+					case k.Is("modelType"):
+						s, e := jsonscan.ScanStr(data, v, depth)
+						model = s
+						return e
+					}
+					return jsonscan.SkipValue(data, v, depth)
+				})
+				tab.Records++
+				switch {
+				case typ.Is("user"):
+					if text {
+						tab.UserMessages++
+					}
+				case typ.Is("ai"):
+					tab.AssistantMessages++
+					if model.OK && len(model.Raw) > 0 {
+						tab.Models = session.AddModels(tab.Models, p.model.Get(model))
+					}
+				}
+				return e
+			})
+		}
+		return jsonscan.SkipValue(data, v, depth)
+	})
+	d.Records += 1 + tab.Records
+	d.Malformed += tab.Malformed
+	d.Counts = d.Counts.Add(tab.Counts)
+	d.Models = session.AddModels(d.Models, tab.Models...)
+	d.Observe(sent)
 }

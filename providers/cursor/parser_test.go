@@ -93,6 +93,12 @@ func TestComposerDocuments(t *testing.T) {
 		{"composer_empty.json", "", session.Delta{
 			FirstAt: ts("2026-03-02T09:00:00Z"), LastAt: ts("2026-03-02T09:00:00Z"), Records: 1, UsageUnknown: true}},
 		{"composer_invalid.json", "", session.Delta{Malformed: 1, UsageUnknown: true}},
+		// every bubble carries a placeholder toolFormerData ({"additionalData":…}, as
+		// Cursor 0.50 writes): only the three that name a tool and a call id are calls
+		{"composer_placeholders.json", "", session.Delta{
+			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 5, ToolCalls: 3, ToolErrors: 1},
+			Usage:   session.Usage{Input: 120, Output: 30},
+			FirstAt: ts("2025-05-25T08:00:00Z"), LastAt: ts("2025-05-25T09:00:00Z"), Records: 8}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			composer, bubbles := loadFixture(t, tc.file)
@@ -207,6 +213,11 @@ func TestTranscriptDocuments(t *testing.T) {
 			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 3, ToolCalls: 2, ToolErrors: 1},
 			FirstAt: mtime, LastAt: mtime, CWD: "/home/dev/shop", Records: 10, Malformed: 2, UsageUnknown: true}},
 		{"transcript.jsonl", "jsonl", false, session.Delta{CWD: "/home/dev/shop", Records: 10, Malformed: 2, UsageUnknown: true}},
+		// the shape of Cursor's 2026 transcripts: one prompt, assistant lines
+		// of text and tool_use blocks, no tool results, no turn markers
+		{"transcript_tools.jsonl", "jsonl", true, session.Delta{
+			Counts:  session.Counts{UserMessages: 1, AssistantMessages: 5, ToolCalls: 5},
+			FirstAt: mtime, LastAt: mtime, CWD: "/home/dev/shop", Records: 6, UsageUnknown: true}},
 		{"transcript.txt", "txt", true, session.Delta{
 			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 3, ToolCalls: 2},
 			FirstAt: mtime, LastAt: mtime, CWD: "/home/dev/shop", Records: 9, UsageUnknown: true}},

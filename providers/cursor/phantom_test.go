@@ -1,6 +1,7 @@
 package cursor
 
 import (
+	"context"
 	"testing"
 
 	"github.com/sessiond/sessiond/providers/cursor/cursortest"
@@ -22,5 +23,24 @@ func TestTreeNullComposerIsNoSession(t *testing.T) {
 	}
 	if len(got) != 1 {
 		t.Fatalf("sessions = %v, want only c1", got)
+	}
+}
+
+// TestExpandSkipsValuelessComposers: a composerData row whose value is SQL
+// NULL or empty (seen in a real global database, next to composers whose
+// bubbles are NULL) is neither listed nor counted malformed: it holds no
+// conversation, and it is no damaged record.
+func TestExpandSkipsValuelessComposers(t *testing.T) {
+	l, db := fixtureDB(t, "example")
+	if _, err := db.Exec("INSERT INTO cursorDiskKV (key, value) VALUES (?, NULL), (?, ''), (?, ' ')",
+		cursortest.ComposerKey("null"), cursortest.ComposerKey("empty"), cursortest.ComposerKey("blank")); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := newProvider(t).Expand(context.Background(), l.GlobalDB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := versions(docs); len(v) != 1 || v["example"] == "" {
+		t.Fatalf("listed %v; want only the composer with a value", v)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -72,13 +74,22 @@ func (p *Provider) readTranscript(ctx context.Context, path string, k fileKind) 
 	if err != nil {
 		return nil, err
 	}
-	cwd := ""
+	body := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, body)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	body = body[:bytes.LastIndexByte(body[:n], '\n')+1]
+	cwd, wantCWD := "", primary
 	if primary {
 		cwd = p.decodeSlug(k.slug)
 	} else if folder, err := p.composerFolder(ctx, k.file); err == nil && folder == "" {
-		cwd = p.decodeSlug(k.slug) // the conversation has no workspace link
+		cwd, wantCWD = p.decodeSlug(k.slug), true // the conversation has no workspace link
 	}
-	doc := make([]byte, 0, 256+fi.Size())
+	if cwd == "" && wantCWD && k.format == "jsonl" {
+		cwd = cwdFromToolPaths(body, k.slug) // the folder is not on this machine
+	}
+	doc := make([]byte, 0, 256+len(body))
 	doc = append(doc, `{"sessiond":"`+docTranscript+`","id":`...)
 	doc = appendJSONString(doc, k.session)
 	doc = append(doc, `,"format":"`+k.format+`","primary":`...)
@@ -94,14 +105,56 @@ func (p *Provider) readTranscript(ctx context.Context, path string, k fileKind) 
 	doc = append(doc, `,"mtime":`...)
 	doc = strconv.AppendInt(doc, fi.ModTime().UnixMilli(), 10)
 	doc = append(doc, "}\n"...)
-	head := len(doc)
-	doc = doc[:head+int(fi.Size())]
-	n, err := io.ReadFull(f, doc[head:])
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
+	return append(doc, body...), nil
+}
+
+// maxToolPaths bounds the tool-input paths cwdFromToolPaths tries.
+const maxToolPaths = 256
+
+// cwdFromToolPaths finds a project's folder in its transcript when the
+// slug names no folder on this machine: the tool_use inputs of Cursor's
+// transcripts hold absolute paths, and the ancestor of one whose slug is
+// the project's slug is the folder. "" when none matches (Windows paths
+// are not tried).
+func cwdFromToolPaths(body []byte, slug string) string {
+	slug = strings.TrimPrefix(slug, "-")
+	tried := 0
+	for line := range bytes.SplitSeq(body, []byte{'\n'}) {
+		if !bytes.Contains(line, []byte(`"tool_use"`)) {
+			continue
+		}
+		var l struct {
+			Message struct {
+				Content []struct {
+					Type  string         `json:"type"`
+					Input map[string]any `json:"input"`
+				} `json:"content"`
+			} `json:"message"`
+		}
+		if json.Unmarshal(line, &l) != nil {
+			continue
+		}
+		for _, b := range l.Message.Content {
+			if b.Type != "tool_use" {
+				continue
+			}
+			for _, v := range b.Input {
+				s, ok := v.(string)
+				if !ok || !strings.HasPrefix(s, "/") || len(s) > 4096 {
+					continue
+				}
+				if tried++; tried > maxToolPaths {
+					return ""
+				}
+				for dir := path.Clean(s); dir != "/"; dir = path.Dir(dir) {
+					if slugName(dir[1:]) == slug {
+						return filepath.FromSlash(dir)
+					}
+				}
+			}
+		}
 	}
-	body := doc[head : head+n]
-	return doc[:head+bytes.LastIndexByte(body, '\n')+1], nil
+	return ""
 }
 
 // transcriptPrimary reports whether a transcript counts its conversation:

@@ -409,3 +409,37 @@ func TestTreeDeletedChat(t *testing.T) {
 		t.Fatalf("deleted chat changed:\nbefore %+v\nafter  %+v", before, after)
 	}
 }
+
+// TestTreeTranscriptDatedByFile: a transcript carries no time; a
+// conversation known only from it is dated by the file (its modification
+// time, its birth time when that is earlier), so one last written days ago
+// is completed at once (the passivation rule), not active since the scan.
+func TestTreeTranscriptDatedByFile(t *testing.T) {
+	e := newTree(t)
+	body, err := os.ReadFile(filepath.Join("testdata", "transcript_tools.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := transcriptPath(e.l, "t2")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(e.l.Code, "shop"), 0o755)
+	// written aside, dated, then moved in: the watcher sees it once, old
+	tmp := filepath.Join(e.l.Root, "t2.tmp")
+	if err := os.WriteFile(tmp, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Now().Add(-72 * time.Hour).Truncate(time.Millisecond)
+	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	r := e.wait("t2", func(r session.Record) bool { return r.UserMessages == 1 && r.Status == session.StatusCompleted })
+	if !r.StartedAt.Equal(mtime) || !r.EndedAt.Equal(mtime) || r.AssistantMessages != 5 || r.ToolCalls != 5 ||
+		r.CWD != filepath.Join(e.l.Code, "shop") || !r.TokensUnknown {
+		t.Fatalf("transcript: %+v (mtime %v)", r, mtime)
+	}
+}

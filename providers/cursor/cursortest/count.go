@@ -56,6 +56,9 @@ func Count(l Layout) (map[string]Expected, error) {
 		e.Files = 1
 		out[id] = e
 	}
+	if err := countInline(l, composers, out); err != nil {
+		return nil, err
+	}
 	slugs := map[string]string{}
 	if entries, err := os.ReadDir(l.Code); err == nil {
 		for _, d := range entries {
@@ -125,6 +128,9 @@ func Count(l Layout) (map[string]Expected, error) {
 		}
 		if e.CWD == "" && (primary || folders[fileID] == "") {
 			e.CWD = slugs[parts[0]]
+			if e.CWD == "" && format == "jsonl" {
+				e.CWD = folderFromTools(data, parts[0])
+			}
 		}
 		out[sessionID] = e
 		return nil
@@ -182,7 +188,9 @@ func readComposers(path string) (map[string]*composer, error) {
 		if id, ok := strings.CutPrefix(key, "composerData:"); ok {
 			c := &composer{}
 			c.value, c.valid = decode(value)
-			c.messages = !c.valid || nonEmptyArray(c.value["fullConversationHeadersOnly"]) || nonEmptyArray(c.value["conversation"])
+			// a NULL or blank value is no conversation, and not damaged
+			blank := len(bytes.TrimLeft(value, " \t\r\n")) == 0
+			c.messages = !c.valid && !blank || nonEmptyArray(c.value["fullConversationHeadersOnly"]) || nonEmptyArray(c.value["conversation"])
 			out[id] = c
 			continue
 		}
@@ -327,10 +335,15 @@ func (c *composer) count() Expected {
 			e.Models = session.AddModels(e.Models, str(mi["modelName"]))
 			bubbleModel = true
 		}
-		if tf := obj(m["toolFormerData"]); len(tf) > 0 {
-			e.ToolCalls++
-			if str(tf["status"]) == "error" {
-				e.ToolErrors++
+		// a tool call names its tool or call; {"additionalData":…} alone is
+		// the placeholder every bubble may carry
+		if tf := obj(m["toolFormerData"]); tf != nil {
+			tool, _ := integer(tf["tool"])
+			if str(tf["name"]) != "" || str(tf["toolCallId"]) != "" || tool > 0 {
+				e.ToolCalls++
+				if str(tf["status"]) == "error" {
+					e.ToolErrors++
+				}
 			}
 		}
 		if t := timeOf(m["createdAt"]); !t.IsZero() {
@@ -552,4 +565,149 @@ func Sorted(m map[string]Expected) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// countInline counts the conversations Cursor 0.42 workspace databases keep
+// inline: each allComposers entry of composer.composerData with a non-empty
+// conversation is a composer (the composer rules), unless the global
+// database holds that composer with a message (then its inline copy is one
+// more file of that session and counts nothing); each chat tab with
+// bubbles is a session: the tab a record dated by lastSendTime, each
+// bubble object a record, "user" with a non-empty text a prompt, "ai" a
+// response naming its modelType, other elements malformed. Both take the
+// workspace's folder.
+func countInline(l Layout, global map[string]*composer, out map[string]Expected) error {
+	wsRoot := filepath.Join(l.User, "workspaceStorage")
+	entries, err := os.ReadDir(wsRoot)
+	if err != nil {
+		return nil
+	}
+	for _, d := range entries {
+		dir := filepath.Join(wsRoot, d.Name())
+		folder := ""
+		var w struct{ Folder string }
+		if data, err := os.ReadFile(filepath.Join(dir, "workspace.json")); err == nil && json.Unmarshal(data, &w) == nil {
+			if u, err := url.Parse(w.Folder); err == nil && u.Path != "" {
+				folder = filepath.Clean(u.Path)
+			}
+		}
+		value, err := item(filepath.Join(dir, "state.vscdb"), "composer.composerData")
+		if err != nil {
+			return err
+		}
+		var cv struct {
+			All []json.RawMessage `json:"allComposers"`
+		}
+		if json.Unmarshal(value, &cv) == nil {
+			for _, raw := range cv.All {
+				m, ok := decode(raw)
+				id := str(m["composerId"])
+				if !ok || id == "" || !nonEmptyArray(m["conversation"]) {
+					continue
+				}
+				if g := global[id]; g != nil && g.messages {
+					e := out[id]
+					e.Files++
+					out[id] = e
+					continue
+				}
+				e := (&composer{value: m, valid: true}).count()
+				e.CWD, e.Files = folder, 1
+				out[id] = e
+			}
+		}
+		value, err = item(filepath.Join(dir, "state.vscdb"), "workbench.panel.aichat.view.aichat.chatdata")
+		if err != nil {
+			return err
+		}
+		var tv struct {
+			Tabs []map[string]any `json:"tabs"`
+		}
+		d := json.NewDecoder(bytes.NewReader(value))
+		d.UseNumber()
+		if d.Decode(&tv) != nil {
+			continue
+		}
+		for _, t := range tv.Tabs {
+			id := str(t["tabId"])
+			bubbles, _ := t["bubbles"].([]any)
+			if id == "" || len(bubbles) == 0 {
+				continue
+			}
+			raw, _ := json.Marshal(t)
+			e := CountChatTab(raw)
+			e.CWD, e.Files = folder, 1
+			out[id] = e
+		}
+	}
+	return nil
+}
+
+// CountChatTab applies the chat tab rules to a tab value (see countInline);
+// CWD and Files are left to the caller.
+func CountChatTab(tab []byte) Expected {
+	e := Expected{Unknown: true}
+	t, ok := decode(tab)
+	if !ok {
+		e.Malformed = 1
+		return e
+	}
+	e.Records = 1
+	if at := timeOf(t["lastSendTime"]); !at.IsZero() {
+		e.StartedAt, e.EndedAt = at, at
+	}
+	bubbles, _ := t["bubbles"].([]any)
+	for _, b := range bubbles {
+		m, ok := b.(map[string]any)
+		if !ok {
+			e.Malformed++
+			continue
+		}
+		e.Records++
+		switch str(m["type"]) {
+		case "user":
+			if str(m["text"]) != "" {
+				e.UserMessages++
+			}
+		case "ai":
+			e.AssistantMessages++
+			if mt := str(m["modelType"]); mt != "" {
+				e.Models = session.AddModels(e.Models, mt)
+			}
+		}
+	}
+	return e
+}
+
+// folderFromTools finds the folder whose slug is slug among the ancestors
+// of the absolute paths in a transcript's tool_use inputs ("" if none).
+func folderFromTools(data []byte, slug string) string {
+	for _, line := range strings.Split(string(data), "\n") {
+		var l struct {
+			Message struct {
+				Content []map[string]any `json:"content"`
+			} `json:"message"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		for _, b := range l.Message.Content {
+			input, _ := b["input"].(map[string]any)
+			if b["type"] != "tool_use" {
+				continue
+			}
+			for _, v := range input {
+				p, _ := v.(string)
+				if !strings.HasPrefix(p, "/") {
+					continue
+				}
+				for d := filepath.Clean(p); d != "/"; d = filepath.Dir(d) {
+					if Slug(d) == strings.TrimPrefix(slug, "-") {
+						return d
+					}
+				}
+			}
+		}
+	}
+	return ""
 }

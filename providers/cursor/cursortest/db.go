@@ -180,3 +180,44 @@ func (db *DB) Headers(links []HeaderLink) error {
 	v, _ := json.Marshal(map[string]any{"allComposers": all})
 	return db.Put("ItemTable", "composer.composerHeaders", v)
 }
+
+// InlineWorkspace writes workspaceStorage/<id> as Cursor 0.42 did:
+// workspace.json naming folder and a state.vscdb whose ItemTable keeps the
+// composers whole (composer.composerData allComposers, each with its
+// conversation inline: give them Legacy) and the old chat panel's tabs.
+func InlineWorkspace(user, id, folder string, composers []Composer, tabs []ChatTab) error {
+	dir := filepath.Join(user, "workspaceStorage", id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	wj, _ := json.Marshal(map[string]string{"folder": "file://" + filepath.ToSlash(folder)})
+	if err := os.WriteFile(filepath.Join(dir, "workspace.json"), wj, 0o644); err != nil {
+		return err
+	}
+	db, err := Open(filepath.Join(dir, "state.vscdb"), "wal")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	all := make([]json.RawMessage, 0, len(composers))
+	for _, c := range composers {
+		all = append(all, c.JSON())
+	}
+	selected := ""
+	if len(composers) > 0 {
+		selected = composers[len(composers)-1].ID
+	}
+	v, _ := json.Marshal(map[string]any{"allComposers": all, "selectedComposerId": selected, "composerDataVersion": 0})
+	if err := db.Put("ItemTable", "composer.composerData", v); err != nil {
+		return err
+	}
+	ts := make([]json.RawMessage, 0, len(tabs))
+	for _, t := range tabs {
+		ts = append(ts, t.JSON())
+	}
+	v, _ = json.Marshal(map[string]any{"tabs": ts, "codeInterpreterTabs": []any{}, "chatDataVersion": 0})
+	if err := db.Put("ItemTable", "workbench.panel.aichat.view.aichat.chatdata", v); err != nil {
+		return err
+	}
+	return db.Put("ItemTable", "aiService.prompts", []byte(`[{"text":"an earlier prompt","commandType":4}]`))
+}

@@ -165,6 +165,7 @@ func Generate(root string, opt Options) (Summary, error) {
 		return err
 	}
 
+	var shadow *Composer // a composer with messages, copied into an old workspace
 	wsComposers := make([][]string, len(projects))
 	var headers []HeaderLink
 	at := opt.Start
@@ -178,16 +179,17 @@ func Generate(root string, opt Options) (Summary, error) {
 		c.Pad = r.IntN(8000)
 		zero := r.Float64() < opt.ZeroTokenFraction
 		empty := r.Float64() < opt.EmptyFraction
+		placeholders := r.IntN(2) == 0 // Cursor ≥ 0.50: a toolFormerData on every bubble
 		t := at
 		if !empty {
 			turns := 1 + r.IntN(8)
 			for turn := range turns {
 				t = t.Add(time.Duration(20+r.IntN(300)) * time.Second)
-				c.Bubbles = append(c.Bubbles, Bubble{ID: fmt.Sprintf("b%d-u%d-%x", n, turn, r.Uint32()), Type: 1, Text: sentence(r, 5+r.IntN(30)), Created: t, Pad: r.IntN(2000)})
+				c.Bubbles = append(c.Bubbles, Bubble{ID: fmt.Sprintf("b%d-u%d-%x", n, turn, r.Uint32()), Type: 1, Text: sentence(r, 5+r.IntN(30)), Created: t, Pad: r.IntN(2000), Placeholder: placeholders})
 				steps := 1 + r.IntN(6)
 				for s := range steps {
 					t = t.Add(time.Duration(1+r.IntN(40)) * time.Second)
-					b := Bubble{ID: fmt.Sprintf("b%d-a%d-%d-%x", n, turn, s, r.Uint32()), Type: 2, Created: t, Model: c.Model}
+					b := Bubble{ID: fmt.Sprintf("b%d-a%d-%d-%x", n, turn, s, r.Uint32()), Type: 2, Created: t, Model: c.Model, Placeholder: placeholders}
 					if r.IntN(4) == 0 {
 						b.Model = ""
 					}
@@ -253,6 +255,9 @@ func Generate(root string, opt Options) (Summary, error) {
 		sum.Bubbles += len(c.Bubbles)
 		if !empty {
 			sum.Sessions++
+			if shadow == nil || r.IntN(8) == 0 {
+				shadow = &c
+			}
 		}
 		switch u := r.Float64(); {
 		case u < opt.UnlinkedFraction:
@@ -264,6 +269,15 @@ func Generate(root string, opt Options) (Summary, error) {
 			headers = append(headers, HeaderLink{Composer: c.ID, Workspace: ws, Folder: projects[proj]})
 		default:
 			wsComposers[proj] = append(wsComposers[proj], c.ID)
+		}
+		if r.IntN(25) == 0 {
+			// a composer row whose value is SQL NULL, beside a NULL bubble row
+			// no header lists (both seen in a real global database)
+			null := fmt.Sprintf("n%07d-0000-4000-8000-%012x", n, r.Uint64()&0xffffffffffff)
+			if _, err := tx.Exec("INSERT INTO cursorDiskKV (key, value) VALUES (?, NULL), (?, NULL)", ComposerKey(null), BubbleKey(c.ID, "orphan-"+null)); err != nil {
+				return sum, err
+			}
+			sum.Composers++
 		}
 		if !empty && r.Float64() < opt.MirrorFraction {
 			if err := mirror(l, projects[proj], c); err != nil {
@@ -287,6 +301,45 @@ func Generate(root string, opt Options) (Summary, error) {
 			return sum, err
 		}
 	}
+	// Cursor 0.42 workspaces: composers and chat tabs kept inline, one
+	// composer a copy of a global one (counted there)
+	for i := 0; i < len(projects); i += 4 {
+		var inline []Composer
+		var tabs []ChatTab
+		for n := range 1 + r.IntN(3) {
+			c := Composer{ID: fmt.Sprintf("i%02d%05d-0000-4000-8000-%012x", i, n, r.Uint64()&0xffffffffffff), Created: at, Legacy: true}
+			for turn := range 1 + r.IntN(3) {
+				at = at.Add(time.Duration(30+r.IntN(300)) * time.Second)
+				c.Bubbles = append(c.Bubbles,
+					Bubble{ID: fmt.Sprintf("%s-u%d", c.ID, turn), Type: 1, Text: sentence(r, 5+r.IntN(20)), NoTokens: true},
+					Bubble{ID: fmt.Sprintf("%s-a%d", c.ID, turn), Type: 2, Text: sentence(r, 20+r.IntN(80)), NoTokens: true})
+			}
+			if r.IntN(2) == 0 {
+				c.Updated = at
+			}
+			inline = append(inline, c)
+			sum.Sessions++
+			sum.Bubbles += len(c.Bubbles)
+		}
+		if shadow != nil {
+			c := *shadow
+			c.Legacy = true
+			inline = append(inline, c)
+		}
+		for n := range 1 + r.IntN(2) {
+			at = at.Add(time.Duration(60+r.IntN(600)) * time.Second)
+			t := ChatTab{ID: fmt.Sprintf("t%02d%05d-0000-4000-8000-%012x", i, n, r.Uint64()&0xffffffffffff), Title: "Chat", LastSend: at, Draft: r.IntN(3) > 0}
+			for turn := range 1 + r.IntN(4) {
+				t.Bubbles = append(t.Bubbles, ChatBubble{ID: fmt.Sprintf("%s-q%d", t.ID, turn), User: true, Text: sentence(r, 3+r.IntN(20))},
+					ChatBubble{ID: fmt.Sprintf("%s-r%d", t.ID, turn), Text: sentence(r, 10+r.IntN(60)), Model: []string{"claude-3.5-sonnet", "gpt-4o", ""}[r.IntN(3)]})
+			}
+			tabs = append(tabs, t, ChatTab{ID: t.ID + "-empty", Title: "New chat"})
+			sum.Sessions++
+		}
+		if err := InlineWorkspace(l.User, fmt.Sprintf("old%02d", i), projects[i], inline, tabs); err != nil {
+			return sum, err
+		}
+	}
 	only := opt.TranscriptOnly
 	if only == 0 {
 		only = max(2, sum.Composers/10)
@@ -299,6 +352,22 @@ func Generate(root string, opt Options) (Summary, error) {
 		sum.Transcripts += files
 		sum.Sessions++
 	}
+	// a transcript of a project whose folder is not on this machine: its
+	// tool inputs name it
+	gone := filepath.Join(l.Root, "gone", "old app.v1")
+	var b bytes.Buffer
+	b.Write(TranscriptLine("user", sentence(r, 8), 0, 0, 0))
+	b.WriteByte('\n')
+	for i := range 1 + r.IntN(4) {
+		b.Write(ToolPathLine(sentence(r, 5), filepath.Join(gone, fmt.Sprintf("src/file%d.go", i)), "/etc/hosts"))
+		b.WriteByte('\n')
+	}
+	id := fmt.Sprintf("g%07d-0000-4000-8000-%012x", 0, r.Uint64()&0xffffffffffff)
+	if err := writeFile(filepath.Join(l.TranscriptDir(gone), id+".jsonl"), b.Bytes(), opt.Start.Add(-time.Hour)); err != nil {
+		return sum, err
+	}
+	sum.Transcripts++
+	sum.Sessions++
 	if err := db.Close(); err != nil {
 		return sum, err
 	}

@@ -28,6 +28,10 @@ type Bubble struct {
 	// ToolStatus (completed, error, cancelled, loading).
 	Tool       string
 	ToolStatus string
+	// Placeholder gives a bubble that is no tool call the empty
+	// toolFormerData Cursor writes on every bubble since about 0.50
+	// ({"additionalData":{…}}): not a tool call.
+	Placeholder bool
 	// Created is written as createdAt (ISO 8601) unless zero.
 	Created time.Time
 	// Pad adds this many bytes of tool output or thinking text.
@@ -81,7 +85,7 @@ type bubbleJSON struct {
 	CreatedAt      string          `json:"createdAt,omitempty"`
 	TokenCount     *tokenCountJSON `json:"tokenCount,omitempty"`
 	ModelInfo      *modelJSON      `json:"modelInfo,omitempty"`
-	ToolFormerData *toolJSON       `json:"toolFormerData,omitempty"`
+	ToolFormerData any             `json:"toolFormerData,omitempty"`
 	Thinking       *thinkingJSON   `json:"thinking,omitempty"`
 	TimingInfo     *timingJSON     `json:"timingInfo,omitempty"`
 }
@@ -146,8 +150,13 @@ func (b Bubble) JSON() []byte {
 		result, _ := json.Marshal(map[string]any{"output": pad, "exitCode": 0, "rejected": false})
 		j.ToolFormerData = &toolJSON{Tool: 15, ModelCallID: "mc-" + b.ID, ToolCallID: "toolu_" + b.ID, Status: b.ToolStatus,
 			RawArgs: string(args), Name: b.Tool, Params: string(args), Result: string(result), AdditionalData: map[string]any{}}
-	} else if b.Type == 2 && pad != "" {
-		j.Thinking = &thinkingJSON{Text: pad, Signature: "sig"}
+	} else {
+		if b.Placeholder {
+			j.ToolFormerData = map[string]any{"additionalData": map[string]any{"status": "error"}}
+		}
+		if b.Type == 2 && pad != "" {
+			j.Thinking = &thinkingJSON{Text: pad, Signature: "sig"}
+		}
 	}
 	out, err := json.Marshal(j)
 	if err != nil {
@@ -307,3 +316,68 @@ func TranscriptLine(role, text string, toolUses, toolResults, toolErrors int) []
 
 // TurnEnded is the marker line Cursor writes after a turn.
 const TurnEnded = `{"type":"turn_ended","status":"completed"}`
+
+// ChatTab is a tab of the old chat panel (Cursor ≤ 0.42), kept in a
+// workspace database's ItemTable workbench.panel.aichat.view.aichat.chatdata.
+type ChatTab struct {
+	ID, Title string
+	LastSend  time.Time // lastSendTime; zero: left out
+	Bubbles   []ChatBubble
+	// Draft ends the tab with the empty user bubble of its input box, as
+	// Cursor stores it.
+	Draft bool
+}
+
+// ChatBubble is one message of a chat tab.
+type ChatBubble struct {
+	ID    string
+	User  bool // "user", else "ai"
+	Text  string
+	Model string // modelType of an "ai" bubble; "" leaves it out
+}
+
+// JSON renders a chat tab as Cursor 0.42 stores it.
+func (t ChatTab) JSON() []byte {
+	bubbles := make([]map[string]any, 0, len(t.Bubbles)+1)
+	user := func(id, text string) map[string]any {
+		return map[string]any{"type": "user", "id": id, "text": text, "messageType": 2, "selections": []any{},
+			"fileSelections": []any{}, "folderSelections": []any{}, "terminalSelections": []any{}, "selectedDocs": []any{},
+			"externalLinks": []any{}, "notepads": []any{}, "mentions": map[string]any{}, "useWeb": false, "isFocused": false}
+	}
+	for _, b := range t.Bubbles {
+		if b.User {
+			bubbles = append(bubbles, user(b.ID, b.Text))
+			continue
+		}
+		a := map[string]any{"type": "ai", "id": b.ID, "text": b.Text, "rawText": b.Text, "messageType": 3,
+			"requestId": "req-" + b.ID, "codeBlocks": []any{}, "suggestedDiffs": []any{}, "referencedCodeBlockURIs": []any{}}
+		if b.Model != "" {
+			a["modelType"] = b.Model
+		}
+		bubbles = append(bubbles, a)
+	}
+	if t.Draft {
+		bubbles = append(bubbles, user(t.ID+"-draft", ""))
+	}
+	j := map[string]any{"tabId": t.ID, "chatTitle": t.Title, "bubbles": bubbles, "tabState": "chat", "hasNamedTab": true}
+	if !t.LastSend.IsZero() {
+		j["lastSendTime"] = t.LastSend.UnixMilli()
+	}
+	out, err := json.Marshal(j)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// ToolPathLine renders an assistant line of Cursor's 2026 transcripts: a
+// text block and one tool_use block per path, whose input names the path
+// (absolute, as Cursor writes them).
+func ToolPathLine(text string, paths ...string) []byte {
+	blocks := []map[string]any{{"type": "text", "text": text}}
+	for _, p := range paths {
+		blocks = append(blocks, map[string]any{"type": "tool_use", "name": "Read", "input": map[string]any{"path": p, "limit": 40}})
+	}
+	b, _ := json.Marshal(map[string]any{"role": "assistant", "message": map[string]any{"content": blocks}})
+	return b
+}
