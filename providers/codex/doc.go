@@ -52,7 +52,12 @@
 //   - event_msg/token_count {info: null | {total_token_usage,
 //     last_token_usage, model_context_window}, rate_limits}. TokenUsage is
 //     {input_tokens (cached included), cached_input_tokens, output_tokens
-//     (reasoning included), reasoning_output_tokens, total_tokens}.
+//     (reasoning included), reasoning_output_tokens, total_tokens}; builds
+//     of summer 2026 (0.146) add cache_write_input_tokens, which
+//     input_tokens also includes (total_tokens = input + output; assumed
+//     from the real 0.146 file and from third-party readers, codex-acp
+//     issue #509 / PR #510: the openai/codex source the search tool holds,
+//     protocol.rs @001cb8e, predates the field).
 //     total_token_usage is cumulative (total += last on every response); the
 //     same total is re-sent (rate-limit updates), and on a context-window
 //     error fill_to_context_window rewrites the total to {total_tokens:
@@ -114,8 +119,9 @@
 //     equals last_token_usage in every file Codex writes; it does not in a
 //     file that lost lines, whose lost responses the store keeps counting:
 //     issue 6, tokens once counted stay counted.)
-//     It maps to input = input − cached, cache_read = cached, cache_write =
-//     0, output = output, reasoning = reasoning (negative values count 0).
+//     It maps to input = input − cached − cache writes, cache_read =
+//     cached, cache_write = cache_write_input_tokens (0 when absent),
+//     output = output, reasoning = reasoning (negative values count 0).
 //     The last total is the parser's state (State/Restore).
 //
 // For the early formats (bare lines, TypeScript documents) a message with
@@ -131,7 +137,9 @@
 // last replayed token_count is the baseline" cannot find that token_count.
 // Instead every token_count's usage is a session.Claim keyed by the lineage
 // (the id of the last session_meta line seen in the file) and the cumulative
-// total: lineage + "\x00" + the five counters. A replayed token_count comes
+// total: lineage + "\x00" + the five counters input, cached, output,
+// reasoning, total (and ",<cache writes>" when there are some, so that keys
+// of totals without them are what they were before they were read). A replayed token_count comes
 // after a copy of the parent's session_meta and repeats the parent's total
 // and its predecessor, so it yields the same key and the same usage as the
 // parent's original; the store counts each key once, for the earliest
@@ -145,6 +153,56 @@
 // usage; and two threads of one lineage that reach the very same cumulative
 // total count it once. Prompts, responses and tool calls of a replayed
 // prefix are counted in the fork too, as for Claude Code's copied history.
+//
+// # What real files showed (issue 7)
+//
+// Checked on rollouts Codex wrote (../shared/real-logs/codex, laid out by
+// scripts/layout-real-logs.sh): what sessiond reports against a hand count
+// by a throwaway script reading the fields by the rules above (prompts =
+// event_msg/user_message without injected kinds or prefixes; responses =
+// response_item message role assistant; token_counts with a new total,
+// each its last_token_usage, else the change of the total).
+//
+//	file (source)            version        sess prompts resp tools  input output cache_read cache_write reasoning  total
+//	vct/codex.jsonl          0.39.0            1       1    9    19 133698  12551     136832           0      9536 283081
+//	agses/codex_small.jsonl  0.146.0 (edited)  1       3    1     4  12757     81       3584           0        63  16422
+//
+// Every figure equal, before and after issue 7 (the 0.146 file's cache
+// writes are 0). Tools: the hand count finds 8 items named *_call in the
+// 0.146 file; 4 are function_call / custom_tool_call (counted), the others
+// tool_search_call (2), web_search_call and image_generation_call, which
+// the counting rules above do not count as tool calls (unchanged: whether
+// these hosted and lookup tools should count is an open question). No
+// malformed record, no phantom session. What the files showed:
+//
+//   - 0.39 (originator codex_vscode): user_message has kind "plain"; the 2
+//     user-role response_item messages are injected context (not prompts);
+//     every token_count carries last_token_usage.
+//   - 0.146 session_meta adds session_id, thread_source, history_mode,
+//     memory_mode, dynamic_tools, context_window {window_id}, and for
+//     threads of a multi-agent run parent_thread_id, multi_agent_version,
+//     agent_nickname / agent_role / agent_path and source {"subagent":
+//     {"other": …}} or {"subagent": {"thread_spawn": {…, agent_path,
+//     agent_nickname, agent_role}}}.
+//   - The edited 0.146 file has 7 session_meta lines: the first (its id is
+//     the file name's uuid) and six later ones, of a sub-agent, of a fork
+//     (forked_from_id), of plain threads, whose ids, times and cwds the
+//     capture's editors replaced by "[trimmed for fixture]". Codex names a
+//     rollout's thread by its first session_meta and keeps later ones as
+//     items of copied (forked) history; sessiond does the same: one
+//     session, the later lines only change the lineage of token claims.
+//     The session's cwd is the last turn_context's, which the editors
+//     trimmed too, so the session shows project "[trimmed for fixture]"
+//     (an artifact of the edit; the first session_meta says /tmp/repo).
+//     Lines with the trimmed timestamp are not dated.
+//   - compacted lines carry window_id, window_number, previous_window_id,
+//     first_window_id and replacement_history; token_count with info null,
+//     and a reset token_count (total and last all zero, context window 0)
+//     follow; none counts anything. New types (world_state,
+//     inter_agent_communication_metadata, response_item agent_message,
+//     many event_msg kinds) are records that count nothing.
+//   - TokenUsage carries cache_write_input_tokens (0 in this file), and
+//     total_tokens = input_tokens + output_tokens (16341 + 81 = 16422).
 //
 // # Sessions and files
 //

@@ -39,21 +39,32 @@ var (
 	_ providers.DocumentParser = (*Parser)(nil)
 )
 
-// stateV1 tags the encoding of State.
-const stateV1 = 1
+// Versions of the encoding of State: stateV1 holds the five counters
+// before cache writes, stateV2 all six. A total without cache writes is
+// saved as stateV1, so states saved before cache writes were read restore,
+// and stay byte for byte what they were.
+const (
+	stateV1 = 1
+	stateV2 = 2
+)
 
 // State returns the parser's state after the last record: nil before any
-// session_meta or token count, else a version byte, a flag byte, the five
-// counters of the last total and the two session ids, length-prefixed.
+// session_meta or token count, else a version byte, a flag byte, the
+// counters of the last total (five, or six with cache writes) and the two
+// session ids, length-prefixed.
 func (p *Parser) State() []byte {
 	if !p.hasPrev && p.own == "" && p.lineage == "" {
 		return nil
 	}
+	counters := p.prev[:tCacheWrite]
 	b := []byte{stateV1, 0}
+	if p.prev[tCacheWrite] != 0 {
+		counters, b[0] = p.prev[:], stateV2
+	}
 	if p.hasPrev {
 		b[1] = 1
 	}
-	for _, v := range p.prev {
+	for _, v := range counters {
 		b = binary.AppendVarint(b, v)
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.own)))
@@ -68,7 +79,12 @@ func (p *Parser) Restore(state []byte) error {
 	if len(state) == 0 {
 		return nil
 	}
-	if state[0] != stateV1 {
+	n := tCacheWrite // counters saved
+	switch state[0] {
+	case stateV1:
+	case stateV2:
+		n = nTokens
+	default:
 		return fmt.Errorf("%w: version %d", ErrBadState, state[0])
 	}
 	if len(state) < 2 || state[1] > 1 {
@@ -77,7 +93,7 @@ func (p *Parser) Restore(state []byte) error {
 	hasPrev := state[1] == 1
 	b := state[2:]
 	var prev tokens
-	for i := range prev {
+	for i := range prev[:n] {
 		v, n := binary.Varint(b)
 		if n <= 0 {
 			return fmt.Errorf("%w: truncated total", ErrBadState)
@@ -256,23 +272,33 @@ func (p *Parser) tokenCount(info *tokenInfo, at time.Time, d *session.Delta) {
 		u = cur
 	}
 	p.prev, p.hasPrev = cur, true
+	// input_tokens holds the cache reads and the cache writes (total_tokens
+	// = input + output): what is left is the uncached input.
 	usage := session.Usage{
-		Input:     max(0, u[tIn]-max(0, u[tCached])),
-		CacheRead: max(0, u[tCached]),
-		Output:    max(0, u[tOut]),
-		Reasoning: max(0, u[tReasoning]),
+		Input:      max(0, u[tIn]-max(0, u[tCached])-max(0, u[tCacheWrite])),
+		CacheRead:  max(0, u[tCached]),
+		CacheWrite: max(0, u[tCacheWrite]),
+		Output:     max(0, u[tOut]),
+		Reasoning:  max(0, u[tReasoning]),
 	}
 	if usage.IsZero() {
 		return
 	}
+	// The key: lineage, the five historic counters of the total, and the
+	// cache writes only when there are some, so that keys of totals
+	// without them stay what they were before cache writes were read.
 	k := append(p.key[:0], p.lineage...)
-	for i, v := range cur {
+	for i, v := range cur[:tCacheWrite] {
 		if i == 0 {
 			k = append(k, 0)
 		} else {
 			k = append(k, ',')
 		}
 		k = strconv.AppendInt(k, v, 10)
+	}
+	if cur[tCacheWrite] != 0 {
+		k = append(k, ',')
+		k = strconv.AppendInt(k, cur[tCacheWrite], 10)
 	}
 	p.key = k
 	d.Claims = append(d.Claims, session.Claim{Key: string(k), At: at, Usage: usage})

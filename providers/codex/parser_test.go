@@ -74,11 +74,19 @@ const (
 	forkRef = "0195a1b2-3333-7000-8000-000000000003"
 	sub     = "0195a1b2-4444-7000-8000-000000000004"
 	bareID  = "5973b6c0-94b8-487b-a530-2aeb6098ae0e"
+	cw      = "0195a1b2-6666-7000-8000-000000000006"
 )
 
 func claim(lineage, total string, ts string, in, read, out, reasoning int64) session.Claim {
 	return session.Claim{Key: lineage + "\x00" + total, At: at(ts),
 		Usage: session.Usage{Input: in, CacheRead: read, Output: out, Reasoning: reasoning}}
+}
+
+// claimW is claim with cache writes.
+func claimW(lineage, total string, ts string, in, read, write, out, reasoning int64) session.Claim {
+	c := claim(lineage, total, ts, in, read, out, reasoning)
+	c.Usage.CacheWrite = write
+	return c
 }
 
 func TestParserFixtures(t *testing.T) {
@@ -113,6 +121,21 @@ func TestParserFixtures(t *testing.T) {
 			CWD: "/home/dev/shop", GitBranch: "main",
 			FirstAt: at("2026-03-02T10:20:00Z"), LastAt: at("2026-03-02T10:20:10Z"),
 			Records: 11,
+		}},
+		// 0.146: cache_write_input_tokens, inside input_tokens (total =
+		// input + output): input 20000-4096-8192; then a total without
+		// last (its change: 11000-9000-1024); a reset to zero counts
+		// nothing; the key names cache writes only when there are some
+		{"cache_write.jsonl", session.Delta{
+			Counts: session.Counts{UserMessages: 1},
+			Claims: []session.Claim{
+				claimW(cw, "20000,4096,120,64,20120,8192", "2026-08-04T09:00:03Z", 7712, 4096, 8192, 120, 64),
+				claimW(cw, "31000,13096,200,94,31200,9216", "2026-08-04T09:00:06Z", 976, 9000, 1024, 80, 30),
+				claim(cw, "500,0,10,0,510", "2026-08-04T09:00:09Z", 500, 0, 10, 0),
+			},
+			Models: []string{"gpt-5.6-terra"}, CWD: "/home/dev/shop", GitBranch: "main",
+			FirstAt: at("2026-08-04T09:00:00Z"), LastAt: at("2026-08-04T09:00:09Z"),
+			Records: 9,
 		}},
 		{"user_messages.jsonl", session.Delta{
 			Counts: session.Counts{UserMessages: 6},
@@ -285,6 +308,21 @@ func TestStateRoundTrip(t *testing.T) {
 	}
 	if !bytes.Equal(q.State(), st) {
 		t.Fatal("state differs after round trip")
+	}
+	// a total without cache writes keeps the version-1 encoding (five
+	// counters: states saved before cache writes were read restore); one
+	// with cache writes is version 2
+	if st[0] != stateV1 {
+		t.Fatalf("state version %d without cache writes", st[0])
+	}
+	var w Parser
+	for _, l := range fixtureLines(t, "cache_write.jsonl")[:4] {
+		w.Line(l, &session.Delta{})
+	}
+	if st := w.State(); st[0] != stateV2 {
+		t.Fatalf("state version %d with cache writes", st[0])
+	} else if err := q.Restore(st); err != nil || q.prev != (tokens{20000, 4096, 120, 64, 20120, 8192}) || !bytes.Equal(q.State(), st) {
+		t.Fatalf("cache writes: %v, restored %+v", err, q.prev)
 	}
 	if err := q.Restore(nil); err != nil || q.State() != nil {
 		t.Fatalf("reset: %v %q", err, q.State())

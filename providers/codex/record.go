@@ -9,24 +9,26 @@ import "github.com/sessiond/sessiond/providers/jsonscan"
 // without being decoded. For keys given more than once the last one wins,
 // and a repeated object replaces the earlier one as a whole.
 
-// Indexes of the five counters of a Codex TokenUsage.
+// Indexes of the counters of a Codex TokenUsage.
 const (
-	tIn        = iota // input_tokens (cached included)
-	tCached           // cached_input_tokens
-	tOut              // output_tokens (reasoning included)
-	tReasoning        // reasoning_output_tokens
-	tTotal            // total_tokens
+	tIn         = iota // input_tokens (cached reads and cache writes included)
+	tCached            // cached_input_tokens
+	tOut               // output_tokens (reasoning included)
+	tReasoning         // reasoning_output_tokens
+	tTotal             // total_tokens
+	tCacheWrite        // cache_write_input_tokens (0.14x builds; 0 when absent)
 	nTokens
 )
 
 // tokens is a Codex TokenUsage: input, cached input, output, reasoning
-// output and total tokens, in that order.
+// output, total and cache-write tokens, in that order.
 type tokens [nTokens]int64
 
 // covers reports whether every counted field of t is at least o's (the
 // total is not compared: a context-window fill rewrites it alone).
 func (t tokens) covers(o tokens) bool {
-	return t[tIn] >= o[tIn] && t[tCached] >= o[tCached] && t[tOut] >= o[tOut] && t[tReasoning] >= o[tReasoning]
+	return t[tIn] >= o[tIn] && t[tCached] >= o[tCached] && t[tOut] >= o[tOut] && t[tReasoning] >= o[tReasoning] &&
+		t[tCacheWrite] >= o[tCacheWrite]
 }
 
 func (t tokens) sub(o tokens) tokens {
@@ -307,6 +309,8 @@ func scanTokens(b []byte, v, depth int) (t tokens, ok bool, end int) {
 			t[tIn], v = jsonscan.ScanInt(b, v, depth+1)
 		case "cached_input_tokens":
 			t[tCached], v = jsonscan.ScanInt(b, v, depth+1)
+		case "cache_write_input_tokens":
+			t[tCacheWrite], v = jsonscan.ScanInt(b, v, depth+1)
 		case "output_tokens":
 			t[tOut], v = jsonscan.ScanInt(b, v, depth+1)
 		case "reasoning_output_tokens":

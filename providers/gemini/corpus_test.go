@@ -205,6 +205,9 @@ func TestCorpusMatchesReference(t *testing.T) {
 		{"default", geminitest.Options{TotalBytes: 6 << 20, Seed: 1}, 0},
 		{"restarts", geminitest.Options{TotalBytes: 4 << 20, Seed: 2, RewindFraction: 0.6, CheckpointFraction: 0.5, SubagentFraction: 0.6}, 5},
 		{"damaged", geminitest.Options{TotalBytes: 3 << 20, Seed: 3, MalformedFraction: 0.05, HashFraction: 0.6, LegacyFraction: 0.5}, 1},
+		// old hash directories, half never migrated: their cwd only from
+		// the records (directories, absolute tool arguments, FileDiff paths)
+		{"hash-era", geminitest.Options{TotalBytes: 2 << 20, Seed: 6, Projects: 8, HashFraction: 1, LegacyFraction: 0.5}, 1},
 		{"plain", geminitest.Options{TotalBytes: 1 << 20, Seed: 4, LegacyFraction: -1, SubagentFraction: -1, RewindFraction: -1,
 			CheckpointFraction: -1, MalformedFraction: -1, HashFraction: -1}, 0},
 	} {

@@ -130,8 +130,11 @@
 // The records hold the project's hash, not its path. A parser reports the
 // directory as CWD once, as soon as it is found, trying in turn:
 //
-//   - candidates from the records: directories (metadata, $set) and the
-//     absolute-path string arguments of tool calls, and their parent
+//   - candidates from the records: directories (metadata, $set), the
+//     absolute-path string arguments of tool calls and the absolute
+//     resultDisplay.filePath of tool calls (the FileDiff that write_file and
+//     replace report: real files give their arguments relative to the
+//     project, so that is often the only absolute path), and their parent
 //     directories: the one whose SHA-256 is the projectHash (or starts
 //     with it, for 16 digits) is the project directory (pure computation);
 //   - the provider's registry: projects.json (a path whose SHA-256 is the
@@ -159,6 +162,49 @@
 // copy. ModeAppend is exact for JSONL: Gemini CLI only appends, and a file
 // replaced by a rename (new inode) or rewritten is read again from its
 // start by the core with a fresh parser.
+//
+// # What real files showed (issue 7)
+//
+// Checked on files Gemini CLI wrote (../shared/real-logs/gemini, laid out
+// by scripts/layout-real-logs.sh into tmp/<projectHash>/chats/, no
+// projects.json): what sessiond reports against a hand count by a
+// throwaway script that replays each file by the rules above (live list by
+// id, last record of an id wins; prompts = user messages without a
+// functionResponse part; input = input − cached + tool, output = output +
+// thoughts, reasoning = thoughts). Every figure was equal before and after
+// the fix of issue 7; only the project changed.
+//
+//	file (source)                 version           sess prompts resp tools  input output cache_read cache_write reasoning  total  project
+//	vct/gemini.jsonl              JSONL, 2026-04       1       3    6    12 153635   4293      48951           0      2141 206879  unknown → discordbot
+//	vct/gemini_legacy.json        legacy .json 2025-10 1       1   13     0  54874   2397     121305           0      1546 178576  unknown (not derivable)
+//	agses/gemini_jsonl_v040.jsonl 0.40 (edited)        1       1    2     1  12422    228      11502           0         0  24152  unknown (not derivable)
+//
+// No malformed record, no phantom session. What the files showed:
+//
+//   - JSONL (2026-04): a metadata line with kind "main"; each message is
+//     followed by {"$set":{"lastUpdated":…}}; a gemini message is appended
+//     first without toolCalls and appended again whole, same id and
+//     tokens, once its calls are known (5 of the 11 gemini records of
+//     vct/gemini.jsonl are such re-appends: counted once per id, 6
+//     responses, 12 calls). Messages of type "info" occur (count nothing).
+//   - Tool arguments are relative to the project (read_file {file_path:
+//     "README.md"}); write_file and replace report a FileDiff as
+//     resultDisplay {fileDiff, fileName, filePath (absolute), originalContent,
+//     newContent, diffStat{model_added_lines, …}, isNewFile}; other tools a
+//     string. In vct/gemini.jsonl the project (/home/wei/repo/discordbot,
+//     whose SHA-256 is its projectHash) appears only there: before issue 7
+//     the session had project "unknown".
+//   - The legacy document (2025-10) has no toolCalls at all (13 gemini
+//     messages with thoughts and tokens), no directories and no absolute
+//     path anywhere: its directory cannot be derived from the file (its
+//     hash is that of /home/wei/repo/VibeCodingTracker, which only files of
+//     the same source reveal; on a real machine projects.json or a
+//     .project_root marker would name it).
+//   - The 0.40 capture: one run_shell_command {command, description}, no
+//     path; its sessionId is not a UUID (edited), and is read from the
+//     head like any other. Not derivable either.
+//   - tokens.tool was 0 everywhere; tokens.total = input + output +
+//     thoughts + tool held in every message.
 //
 // # Speed
 //

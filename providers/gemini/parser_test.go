@@ -139,6 +139,15 @@ func TestParserFixtures(t *testing.T) {
 			Models:  []string{"gemini-2.5-pro"},
 			FirstAt: ts("2026-05-07T07:00:00Z"), LastAt: ts("2026-05-07T07:00:02Z"), CWD: "/home/dev/old-app", Records: 3,
 		}},
+		// tool arguments relative, the project only in a write_file's
+		// resultDisplay.filePath (a FileDiff); k2 re-appended with its calls
+		// counts once: in 900-512, out 30+20
+		{"resultdisplay.jsonl", session.Delta{
+			Counts:  session.Counts{UserMessages: 1, AssistantMessages: 1, ToolCalls: 2},
+			Usage:   session.Usage{Input: 388, CacheRead: 512, Output: 50, Reasoning: 20},
+			Models:  []string{"gemini-3-flash-preview"},
+			FirstAt: ts("2026-05-11T07:00:00Z"), LastAt: ts("2026-05-11T07:00:05Z"), CWD: "/home/dev/kitchen", Records: 9,
+		}},
 		{"unresolved.jsonl", session.Delta{
 			Counts:  session.Counts{UserMessages: 1},
 			FirstAt: ts("2026-05-08T07:00:00Z"), LastAt: ts("2026-05-08T07:00:01Z"), Records: 2,

@@ -289,7 +289,8 @@ func (t *tokens) scan(b []byte, v, depth int) int {
 
 // scanToolCalls scans a toolCalls value: every object element is a call,
 // an error when its status is "error". With s.wantPaths, the absolute
-// paths among each call's args values are collected.
+// paths among each call's args values and its resultDisplay.filePath are
+// collected.
 func (s *scanner) scanToolCalls(m *msgFacts, b []byte, v, depth int) int {
 	m.toolCalls, m.toolErrors = 0, 0
 	if v >= len(b) || b[v] != '[' {
@@ -310,6 +311,10 @@ func (s *scanner) scanToolCalls(m *msgFacts, b []byte, v, depth int) int {
 				if s.wantPaths && b[w] == '{' {
 					return s.scanArgs(b, w, depth+2)
 				}
+			case "resultDisplay":
+				if s.wantPaths && b[w] == '{' {
+					return s.scanDisplay(b, w, depth+2)
+				}
 			}
 			return jsonscan.SkipValue(b, w, depth+2)
 		})
@@ -325,6 +330,23 @@ func (s *scanner) scanToolCalls(m *msgFacts, b []byte, v, depth int) int {
 // string values that are absolute paths.
 func (s *scanner) scanArgs(b []byte, v, depth int) int {
 	return eachMember(b, v, func(_ []byte, w int) int {
+		p, n := jsonscan.ScanStr(b, w, depth+1)
+		if p.OK && len(s.paths) < maxPaths && absolute(p.Raw) {
+			s.paths = append(s.paths, p)
+		}
+		return n
+	})
+}
+
+// scanDisplay scans a tool call's resultDisplay object (at depth depth),
+// collecting its filePath when that is an absolute path: file tools whose
+// arguments are relative (write_file, replace) report the file they
+// changed there as a FileDiff {fileDiff, fileName, filePath, …}.
+func (s *scanner) scanDisplay(b []byte, v, depth int) int {
+	return eachMember(b, v, func(key []byte, w int) int {
+		if string(key) != "filePath" {
+			return jsonscan.SkipValue(b, w, depth+1)
+		}
 		p, n := jsonscan.ScanStr(b, w, depth+1)
 		if p.OK && len(s.paths) < maxPaths && absolute(p.Raw) {
 			s.paths = append(s.paths, p)

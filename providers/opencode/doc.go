@@ -101,6 +101,35 @@
 //   - message time.created and time.completed widen the time range;
 //   - the cwd is session.directory, else the last assistant path.cwd.
 //
+// # What real files showed (issue 7)
+//
+// Checked on a database OpenCode wrote (../shared/real-logs/opencode,
+// laid out by scripts/layout-real-logs.sh as ~/.local/share/opencode/
+// opencode.db): what sessiond reports against a hand count by a throwaway
+// script reading the rows with Python's sqlite3 by the rules above
+// (prompts = user messages, responses = assistant messages, tool calls =
+// tool parts, tokens from each assistant message's tokens).
+//
+//	file (source)                     version  sess prompts resp tools input output cache_read cache_write reasoning  total
+//	stunning-memory/opencode.db       v1.16.0     1       8   27    21  5387   4814     622720           0         0 632921
+//
+// Every figure equal (no defect was reported, none found); no malformed
+// record, no phantom session. What the file showed:
+//
+//   - WAL mode (header bytes 18–19 = 2), closed (no -wal, no -shm): read
+//     through the immutable pool; sessiond created no -wal or -shm beside
+//     it. The schema has session_message (empty: this build keeps its rows
+//     in message and part), session_input, event, event_sequence and
+//     workspace tables besides V1's.
+//   - 26 of the 27 assistant messages carry tokens.total, equal to input +
+//     output + cache.read + cache.write; reasoning is 0 in all (the provider,
+//     monkeycode-basic/deepseek-v4-flash, reported none, though every step
+//     has a reasoning part), so both output rules agree. The step-finish
+//     parts and the session.tokens_* columns sum to the same figures.
+//   - Tools: bash 11, write 5, glob 2, read 2, question 1; no error.
+//   - The session row's time_created is 7 s before its first message:
+//     started_at is the first message's time (left as it is).
+//
 // # Listing and deduplication
 //
 // Every file Match accepts is a container (providers.Expander): the

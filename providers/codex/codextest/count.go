@@ -348,7 +348,7 @@ func str(v any) string {
 // state is a rollout reader's state across lines.
 type state struct {
 	own, lineage string
-	prev         [5]int64
+	prev         [6]int64
 	hasPrev      bool
 }
 
@@ -576,14 +576,14 @@ func digitsNonZero(s string) bool {
 }
 
 // counters reads a TokenUsage object: integers fitting an int64 count,
-// anything else 0.
-func counters(v any) ([5]int64, bool) {
+// anything else 0. cache_write_input_tokens (Codex 0.14x) is the sixth.
+func counters(v any) ([6]int64, bool) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return [5]int64{}, false
+		return [6]int64{}, false
 	}
-	var t [5]int64
-	for i, k := range []string{"input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens"} {
+	var t [6]int64
+	for i, k := range []string{"input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens", "total_tokens", "cache_write_input_tokens"} {
 		if n, ok := m[k].(json.Number); ok {
 			if x, err := strconv.ParseInt(string(n), 10, 64); err == nil {
 				t[i] = x
@@ -606,9 +606,9 @@ func (fc *fileCount) tokenCount(st *state, p map[string]any, at time.Time) {
 		return
 	}
 	last, hasLast := counters(info["last_token_usage"])
-	var u [5]int64
+	var u [6]int64
 	grew := st.hasPrev
-	for i := 0; i < 4; i++ {
+	for _, i := range []int{0, 1, 2, 3, 5} { // not the total
 		if total[i] < st.prev[i] {
 			grew = false
 		}
@@ -624,18 +624,20 @@ func (fc *fileCount) tokenCount(st *state, p map[string]any, at time.Time) {
 		u = total
 	}
 	st.prev, st.hasPrev = total, true
+	// input_tokens includes cache reads and cache writes.
 	usage := session.Usage{
-		Input:     max(0, u[0]-max(0, u[1])),
-		CacheRead: max(0, u[1]),
-		Output:    max(0, u[2]),
-		Reasoning: max(0, u[3]),
+		Input:      max(0, u[0]-max(0, u[1])-max(0, u[5])),
+		CacheRead:  max(0, u[1]),
+		CacheWrite: max(0, u[5]),
+		Output:     max(0, u[2]),
+		Reasoning:  max(0, u[3]),
 	}
 	if usage.IsZero() {
 		return
 	}
 	key := st.lineage + "\x00" + strings.Join([]string{
 		strconv.FormatInt(total[0], 10), strconv.FormatInt(total[1], 10), strconv.FormatInt(total[2], 10),
-		strconv.FormatInt(total[3], 10), strconv.FormatInt(total[4], 10)}, ",")
+		strconv.FormatInt(total[3], 10), strconv.FormatInt(total[4], 10), strconv.FormatInt(total[5], 10)}, ",")
 	fc.sightings = append(fc.sightings, sighting{key: key, at: at, usage: usage})
 }
 

@@ -105,6 +105,9 @@ type Summary struct {
 	Documents int   // TypeScript CLI documents
 	Lines     int64 // non-blank lines of the JSONL files, malformed ones included
 	Malformed int64 // damaged lines
+	// CacheWrites counts the responses with cache writes (0.146 rollouts;
+	// a response whose token_count is re-sent counts once).
+	CacheWrites int
 	// File size percentiles (nearest rank) and maximum, in bytes.
 	FileP50, FileP90, FileP99, FileMax int64
 	// Line size percentiles and maximum, in bytes (without newline).
@@ -166,6 +169,9 @@ type project struct {
 	cwd    string // JSON-escaped
 	branch string
 	last   *written // latest envelope rollout, source of forks
+	// cacheWrites: its rollouts are written by a 0.14x build, whose
+	// TokenUsage carries cache_write_input_tokens (sometimes non-zero).
+	cacheWrites bool
 }
 
 // written is what a fork needs of its parent's rollout.
@@ -176,9 +182,10 @@ type written struct {
 	cum   []tokens // per line: the cumulative total after it
 }
 
-// tokens is a Codex TokenUsage: input (cached included), cached input,
-// output (reasoning included), reasoning output, total.
-type tokens [5]int64
+// tokens is a Codex TokenUsage: input (cached reads and cache writes
+// included), cached input, output (reasoning included), reasoning output,
+// total, cache writes (written only by newer builds: project.cacheWrites).
+type tokens [6]int64
 
 var projectNames = []string{
 	"/home/dev/shop", "/home/dev/api-server", "/home/ana/my.app", "/Users/sam/work/infra",
@@ -204,7 +211,7 @@ func Generate(dir string, opt Options) (Summary, error) {
 		if i >= len(projectNames) {
 			cwd = fmt.Sprintf("%s-%d", cwd, i/len(projectNames))
 		}
-		projects[i] = &project{cwd: cwd, branch: branches[r.IntN(len(branches))]}
+		projects[i] = &project{cwd: cwd, branch: branches[r.IntN(len(branches))], cacheWrites: i%2 == 0}
 	}
 	g := &generator{opt: opt, r: r, dir: dir}
 	// Kinds are dealt by error diffusion, so that even a small corpus
@@ -269,7 +276,7 @@ func (g *generator) session(p *project, kind int, start time.Time, size int64) e
 	g.sum.Files++
 	id := g.uuid()
 	c := &conv{r: g.r, g: g, id: id, cwd: p.cwd, branch: p.branch, at: start,
-		model: models[g.r.IntN(len(models))]}
+		model: models[g.r.IntN(len(models))], cacheWrites: p.cacheWrites}
 	day := start.Format("2006/01/02")
 	name := "rollout-" + start.Format("2006-01-02T15-04-05") + "-" + id + ".jsonl"
 	path := filepath.Join(g.dir, "sessions", filepath.FromSlash(day), name)

@@ -48,7 +48,8 @@ func TestGenerateShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Forks == 0 || sum.RefForks == 0 || sum.Subagents == 0 || sum.Archived == 0 || sum.Bare == 0 || sum.Documents == 0 {
+	if sum.Forks == 0 || sum.RefForks == 0 || sum.Subagents == 0 || sum.Archived == 0 || sum.Bare == 0 || sum.Documents == 0 ||
+		sum.CacheWrites == 0 {
 		sum.Paths = nil
 		t.Errorf("a kind of session is missing: %+v", sum)
 	}

@@ -19,6 +19,9 @@ type conv struct {
 	total  tokens
 	turns  int
 	calls  int
+	// cacheWrites: a 0.14x build (cache_write_input_tokens in every
+	// TokenUsage, cli_version 0.146.0).
+	cacheWrites bool
 
 	buf   []byte
 	lines [][]byte // lines of the current batch
@@ -76,7 +79,11 @@ func (c *conv) sessionMeta(b []byte, forkedFrom string, subagentOf *string) []by
 	b = appendStr(b, "timestamp", c.at.UTC().Format(timeLayout))
 	b = append(b, ',')
 	b = appendStr(b, "cwd", c.cwd)
-	b = append(b, `,"originator":"codex_cli_rs","cli_version":"0.98.0",`...)
+	if c.cacheWrites {
+		b = append(b, `,"originator":"codex_cli_rs","cli_version":"0.146.0",`...)
+	} else {
+		b = append(b, `,"originator":"codex_cli_rs","cli_version":"0.98.0",`...)
+	}
 	if subagentOf != nil {
 		b = append(b, `"source":{"subagent":{"thread_spawn":{"parent_thread_id":"`...)
 		b = append(b, *subagentOf...)
@@ -139,11 +146,17 @@ func (c *conv) event(b []byte, typ string, rest func([]byte) []byte) []byte {
 	return c.close(b, s)
 }
 
-func appendTokens(b []byte, t tokens) []byte {
+// appendTokens writes a TokenUsage; with cacheWrites, in the member order
+// of 0.146 (cache_write_input_tokens after cached_input_tokens).
+func appendTokens(b []byte, t tokens, cacheWrites bool) []byte {
 	b = append(b, `{"input_tokens":`...)
 	b = appendInt(b, t[0])
 	b = append(b, `,"cached_input_tokens":`...)
 	b = appendInt(b, t[1])
+	if cacheWrites {
+		b = append(b, `,"cache_write_input_tokens":`...)
+		b = appendInt(b, t[5])
+	}
 	b = append(b, `,"output_tokens":`...)
 	b = appendInt(b, t[2])
 	b = append(b, `,"reasoning_output_tokens":`...)
@@ -157,9 +170,9 @@ func appendTokens(b []byte, t tokens) []byte {
 func (c *conv) tokenCount(b []byte, last tokens) []byte {
 	return c.event(b, "token_count", func(b []byte) []byte {
 		b = append(b, `"info":{"total_token_usage":`...)
-		b = appendTokens(b, c.total)
+		b = appendTokens(b, c.total, c.cacheWrites)
 		b = append(b, `,"last_token_usage":`...)
-		b = appendTokens(b, last)
+		b = appendTokens(b, last, c.cacheWrites)
 		b = append(b, `,"model_context_window":272000},"rate_limits":{"primary":{"used_percent":`...)
 		b = appendInt(b, int64(c.r.IntN(100)))
 		return append(b, `,"window_minutes":300,"resets_in_seconds":9000},"secondary":null}`...)
@@ -176,7 +189,12 @@ func (c *conv) respond(b []byte) []byte {
 	}
 	out := int64(20 + c.r.IntN(1500))
 	reasoning := int64(float64(out) * 0.6 * c.r.Float64())
-	last := tokens{in, cached, out, reasoning, in + out}
+	var writes int64
+	if c.cacheWrites && c.chance(0.4) {
+		writes = int64(float64(in-cached) * 0.9 * c.r.Float64())
+		c.g.sum.CacheWrites++
+	}
+	last := tokens{in, cached, out, reasoning, in + out, writes}
 	for i := range c.total {
 		c.total[i] += last[i]
 	}
@@ -193,8 +211,8 @@ func (c *conv) respond(b []byte) []byte {
 // rewritten to the window.
 func (c *conv) fill(b []byte) []byte {
 	const window = 272000
-	last := tokens{0, 0, 0, 0, max(0, window-c.total[4])}
-	c.total = tokens{0, 0, 0, 0, window}
+	last := tokens{0, 0, 0, 0, max(0, window-c.total[4]), 0}
+	c.total = tokens{0, 0, 0, 0, window, 0}
 	return c.tokenCount(b, last)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"path"
 	"slices"
 	"time"
 )
@@ -154,7 +155,11 @@ func (c *conv) toolCalls(m message, write bool) message {
 		args := map[string]any{"description": text(c.r, 30)}
 		switch name {
 		case "read_file", "write_file", "replace":
-			args["file_path"] = c.p.cwd + "/src/" + words[c.r.IntN(len(words))] + ".go"
+			if c.p.relArgs {
+				args["file_path"] = "src/" + words[c.r.IntN(len(words))] + ".go"
+			} else {
+				args["file_path"] = c.p.cwd + "/src/" + words[c.r.IntN(len(words))] + ".go"
+			}
 		case "list_directory", "glob":
 			args["dir_path"] = "src"
 		case "run_shell_command":
@@ -180,6 +185,14 @@ func (c *conv) toolCalls(m message, write bool) message {
 		}
 		calls[i].Result = []any{map[string]any{"functionResponse": map[string]any{"id": calls[i].ID, "name": calls[i].Name, "response": map[string]any{"output": out}}}}
 		calls[i].ResultDisplay = out[:min(len(out), 200)]
+		if rel, _ := calls[i].Args["file_path"].(string); c.p.relArgs && (calls[i].Name == "write_file" || calls[i].Name == "replace") {
+			calls[i].ResultDisplay = &fileDiffJSON{
+				FileDiff: "Index: " + rel + "\n+" + out[:min(len(out), 60)] + "\n", FileName: path.Base(rel),
+				FilePath: c.p.cwd + "/" + rel, NewContent: out[:min(len(out), 60)],
+				DiffStat: map[string]int{"model_added_lines": 1, "model_removed_lines": 0},
+			}
+			c.g.sum.FileDiffs++
+		}
 		c.bytes += 2*size + 300
 	}
 	m.ToolCalls = calls

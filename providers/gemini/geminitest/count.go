@@ -85,8 +85,9 @@ type FileCount struct {
 //
 // The project directory is what projects.json or a marker names for the
 // projectHash (a SHA-256 of the directory, its 16-digit prefix, or a
-// slug), else a candidate (directories, or a string argument of a tool
-// call that is an absolute path) or one of its parents whose SHA-256 the
+// slug), else a candidate (directories, a string argument of a tool call
+// that is an absolute path, or a tool call's resultDisplay.filePath that
+// is one) or one of its parents whose SHA-256 the
 // hash is (or starts with, for 16 digits).
 func Count(home string) (map[session.Key]Expected, error) {
 	root := filepath.Join(home, ".gemini", "tmp")
@@ -534,7 +535,8 @@ func (r *replay) addDirs(v any) {
 }
 
 // collectPaths adds the absolute-path string arguments of a message's
-// tool calls to the candidates.
+// tool calls, and the absolute filePath of their resultDisplay objects, to
+// the candidates.
 func (r *replay) collectPaths(m map[string]any) {
 	calls, _ := m["toolCalls"].([]any)
 	for _, c := range calls {
@@ -544,6 +546,10 @@ func (r *replay) collectPaths(m map[string]any) {
 			if s, ok := a.(string); ok && isAbsolute(s) {
 				r.cands = append(r.cands, s)
 			}
+		}
+		display, _ := call["resultDisplay"].(map[string]any)
+		if s, ok := display["filePath"].(string); ok && isAbsolute(s) {
+			r.cands = append(r.cands, s)
 		}
 	}
 }

@@ -111,6 +111,9 @@ type Summary struct {
 	Paths    []string // their paths, sorted
 	Lines    int64    // JSONL lines written (damaged ones included)
 	Damaged  int64    // damaged JSONL lines
+	// FileDiffs counts the tool calls given a FileDiff resultDisplay
+	// holding the only absolute path of their file.
+	FileDiffs int64
 }
 
 // project is one project directory.
@@ -118,6 +121,10 @@ type project struct {
 	cwd  string
 	dir  string // tmp/<dir>: slug or SHA-256
 	copy string // the slug dir a hash dir was copied to ("" if none)
+	// relArgs: file tools get paths relative to cwd (as real Gemini CLI
+	// files of 2026 show); the absolute path is then only in the
+	// resultDisplay FileDiff of write_file and replace.
+	relArgs bool
 }
 
 // models Gemini CLI sessions use.
@@ -181,7 +188,7 @@ func (g *generator) run() error {
 		if i%7 == 3 {
 			cwd = fmt.Sprintf("/home/dev/Mes Projets/app %d", i) // spaces and capitals
 		}
-		p := project{cwd: cwd, dir: slug(cwd)}
+		p := project{cwd: cwd, dir: slug(cwd), relArgs: g.r.IntN(2) == 0}
 		if g.chance(g.opt.HashFraction) {
 			p.dir = sha256Hex(cwd)
 			if g.r.IntN(2) == 0 {

@@ -46,8 +46,9 @@ func TestGenerate(t *testing.T) {
 	if malformed != sum.Damaged || sum.Damaged == 0 {
 		t.Errorf("Count saw %d malformed lines, Generate damaged %d", malformed, sum.Damaged)
 	}
-	if subagents == 0 || legacy == 0 || unknown == int64(len(want)) {
-		t.Errorf("corpus lacks variety: %d sub-agent files, %d legacy files, %d/%d unknown projects", subagents, legacy, unknown, len(want))
+	if subagents == 0 || legacy == 0 || unknown == int64(len(want)) || sum.FileDiffs == 0 {
+		t.Errorf("corpus lacks variety: %d sub-agent files, %d legacy files, %d/%d unknown projects, %d FileDiff displays",
+			subagents, legacy, unknown, len(want), sum.FileDiffs)
 	}
 	// same options, same bytes
 	dir2 := t.TempDir()
@@ -99,6 +100,10 @@ func TestCountHandmade(t *testing.T) {
 	write(t, filepath.Join(root, "shop", "logs.json"), "[]")
 	doc := `{"sessionId":"s2","projectHash":"` + hashOf("/w/old") + `","messages":[{"id":"a","type":"user","content":"x","timestamp":"2025-01-01T00:00:00Z"},{"id":"b","type":"gemini","toolCalls":[{"args":{"file_path":"/w/old/src/a.go"}}]},3]}`
 	write(t, filepath.Join(root, hashOf("/w/old"), "chats", "session-2025-01-01T00-00-s2.json"), doc)
+	// relative arguments: the project only in a FileDiff's filePath
+	write(t, filepath.Join(root, hashOf("/w/kitchen"), "chats", "session-2025-01-03T00-00-s4.jsonl"),
+		`{"sessionId":"s4","projectHash":"`+hashOf("/w/kitchen")+`"}`+"\n"+
+			`{"id":"g","type":"gemini","toolCalls":[{"args":{"file_path":"a.md"},"resultDisplay":"/w/x"},{"args":{"file_path":"b.md"},"resultDisplay":{"fileName":"b.md","filePath":"/w/kitchen/docs/b.md"}}]}`+"\n")
 	write(t, filepath.Join(root, "shop", "chats", "session-2025-01-02T00-00-s3.json"), `{"sessionId":"s3","projectHash":"x"}`)
 	write(t, filepath.Join(root, "shop", "chats", "session-2025-01-02T00-00-s3.jsonl"), `{"sessionId":"s3","projectHash":"x"}`+"\n")
 
@@ -114,6 +119,7 @@ func TestCountHandmade(t *testing.T) {
 		"s2": {Project: "old", CWD: "/w/old", StartedAt: at("2025-01-01T00:00:00Z"), EndedAt: at("2025-01-01T00:00:00Z"),
 			Counts: session.Counts{UserMessages: 1, AssistantMessages: 1, ToolCalls: 1}, Files: 1, Records: 3, Malformed: 1},
 		"s3": {Project: "unknown", Files: 1, Records: 1},
+		"s4": {Project: "kitchen", CWD: "/w/kitchen", Counts: session.Counts{AssistantMessages: 1, ToolCalls: 2}, Files: 1, Records: 2},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("sessions: %+v", got)

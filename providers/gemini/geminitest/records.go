@@ -20,6 +20,18 @@ type tokensJSON struct {
 	Total    int64 `json:"total"`
 }
 
+// fileDiffJSON is the resultDisplay of the file-writing tools (write_file,
+// replace): their arguments may be relative, filePath is absolute.
+type fileDiffJSON struct {
+	FileDiff        string         `json:"fileDiff"`
+	FileName        string         `json:"fileName"`
+	FilePath        string         `json:"filePath"`
+	OriginalContent string         `json:"originalContent"`
+	NewContent      string         `json:"newContent"`
+	DiffStat        map[string]int `json:"diffStat"`
+	IsNewFile       bool           `json:"isNewFile"`
+}
+
 type thoughtJSON struct {
 	Subject     string `json:"subject"`
 	Description string `json:"description"`
@@ -35,7 +47,7 @@ type toolCallJSON struct {
 	Timestamp              string         `json:"timestamp"`
 	DisplayName            string         `json:"displayName"`
 	Description            string         `json:"description"`
-	ResultDisplay          string         `json:"resultDisplay,omitempty"`
+	ResultDisplay          any            `json:"resultDisplay,omitempty"` // a string, or a *fileDiffJSON`
 	RenderOutputAsMarkdown bool           `json:"renderOutputAsMarkdown"`
 }
 
