@@ -121,6 +121,22 @@ var chatFixtures = []struct {
 		last:    ms(1772442001000),
 		records: 2, malformed: 6, estimated: true,
 	}},
+	{"log_result_usage.jsonl", want{
+		// the Copilot Chat 0.37 / VS Code 1.109 shape: each request's usage
+		// in result.usage{promptTokens, completionTokens,
+		// promptTokenDetails}. Request 1 in the kind-0 state (3
+		// toolInvocationSerialized parts, 2 calls in its rounds → 3);
+		// request 2 pushed whole, result.usage winning over
+		// result.metadata's tokens (counted once); request 3 given its
+		// result, then result.usage, by later kind-1 patches; request 4
+		// given its result with usage in one patch
+		Counts:  session.Counts{UserMessages: 4, AssistantMessages: 4, ToolCalls: 3},
+		usage:   session.Usage{Input: 8100 + 8400 + 8600 + 8700, Output: 41 + 17 + 9 + 3},
+		models:  []string{"gpt-4o"},
+		first:   ms(1773000000000),
+		last:    ms(1773000180000), // request 4's timestamp (it has no completedAt)
+		records: 12, estimated: true,
+	}},
 	{"empty_window.json", want{
 		first: ms(1772442000000), last: ms(1772442000000),
 		records: 1, estimated: true, unknown: true,

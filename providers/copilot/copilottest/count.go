@@ -474,6 +474,11 @@ func countRequest(r map[string]any, d *session.Delta) bool {
 			in, out, ok = i, o, true
 		}
 	}
+	if u, isObj := field(result, "usage").(map[string]any); isObj {
+		if i, o, uok := pair(u["promptTokens"], u["completionTokens"]); uok {
+			in, out, ok = i, o, true
+		}
+	}
 	d.Usage.Input += in
 	d.Usage.Output += out
 	return ok

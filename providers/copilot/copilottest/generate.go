@@ -300,6 +300,16 @@ type metadata struct {
 type result struct {
 	Timings  map[string]int `json:"timings"`
 	Metadata metadata       `json:"metadata"`
+	Details  string         `json:"details,omitempty"`
+	Usage    *resultUsage   `json:"usage,omitempty"`
+}
+
+// resultUsage is the turn's usage as Copilot Chat 0.37 (VS Code 1.109)
+// keeps it on the result.
+type resultUsage struct {
+	CompletionTokens   int64            `json:"completionTokens"`
+	PromptTokens       int64            `json:"promptTokens"`
+	PromptTokenDetails []map[string]any `json:"promptTokenDetails,omitempty"`
 }
 
 type usageT struct {
@@ -387,7 +397,14 @@ func (g *gen) request(sid string) *chatRequest {
 		r.Metadata.ResolvedModel = resolved[mi]
 	}
 	in, out := int64(1000+g.r.IntN(60000)), int64(10+g.r.IntN(3000))
-	switch g.r.IntN(10) {
+	switch g.r.IntN(12) {
+	case 10, 11: // Copilot Chat 0.37: result.usage (metadata has no tokens, or stale ones)
+		r.Details = "GPT-4o • 0x"
+		r.Usage = &resultUsage{CompletionTokens: out, PromptTokens: in, PromptTokenDetails: []map[string]any{
+			{"category": "System", "label": "Tool Definitions", "percentageOfPrompt": 60 + g.r.IntN(20)}}}
+		if g.r.IntN(3) == 0 {
+			r.Metadata.PromptTokens, r.Metadata.OutputTokens = ptr(in/3), ptr(out/3)
+		}
 	case 0, 1: // newer builds: usage progress
 		q.Usage = &usageT{Kind: "usage", PromptTokens: in, CompletionTokens: out}
 		r.Metadata.PromptTokens, r.Metadata.OutputTokens = ptr(in/2), ptr(out/2)
@@ -506,7 +523,15 @@ func (g *gen) chatSession() (int64, error) {
 			q.Response = full.Response
 			if full.Result != nil {
 				q.Result = full.Result
-				push(line{Kind: 1, K: []any{"requests", i, "result"}, V: full.Result})
+				if u := full.Result.Usage; u != nil && g.r.IntN(2) == 0 {
+					// the result first, its usage set after the fact
+					early := *full.Result
+					early.Usage = nil
+					push(line{Kind: 1, K: []any{"requests", i, "result"}, V: &early})
+					push(line{Kind: 1, K: []any{"requests", i, "result", "usage"}, V: u})
+				} else {
+					push(line{Kind: 1, K: []any{"requests", i, "result"}, V: full.Result})
+				}
 			}
 			q.Usage, q.PromptTokens, q.CompletionTokens = full.Usage, full.PromptTokens, full.CompletionTokens
 			if q.Usage != nil {
