@@ -255,6 +255,21 @@ func TestCLIFixtures(t *testing.T) {
 			cwd: "/home/dev/shop/api", branch: "feature",
 			records: 16, malformed: 1,
 		}, 40},
+		{"cli_1077.jsonl", want{
+			// Copilot CLI 1.0.77: run 1's shutdown carries modelMetrics
+			// with a request count only ({"requests": 2}, no usage) and the
+			// run's totals in tokenDetails{input, output, cache_read,
+			// cache_write: {tokenCount}}: input 400 (uncached, a billing
+			// category of its own), cache read 50, output 27 (= its
+			// messages' 20+7); run 2's shutdown has neither usage nor
+			// tokenDetails: its message's 11 output tokens stay
+			Counts: session.Counts{UserMessages: 2, AssistantMessages: 3, ToolCalls: 1},
+			usage:  session.Usage{Input: 400, Output: 27 + 11, CacheRead: 50},
+			models: []string{"gpt-5-mini"},
+			first:  at("2026-04-07T09:00:01Z"), last: at("2026-04-07T10:00:09Z"),
+			cwd: "/home/dev/billing", branch: "fix-totals",
+			records: 16,
+		}, 0},
 		{"cli_legacy.jsonl", want{
 			Counts: session.Counts{UserMessages: 1, AssistantMessages: 1},
 			first:  at("2025-10-01T08:00:00Z"), last: at("2025-10-01T08:00:04.5Z"),
@@ -311,6 +326,12 @@ func TestCLILines(t *testing.T) {
 			want{Counts: session.Counts{AssistantMessages: 1}, usage: session.Usage{Output: 1}, records: 1}},
 		{"context change", `{"type":"session.context_changed","data":{"cwd":"/srv/x","branch":"dev"}}`,
 			want{records: 1, cwd: "/srv/x", branch: "dev", unknown: true}},
+		{"shutdown, request counts only", `{"type":"session.shutdown","data":{"modelMetrics":{"m":{"requests":3},"n":{"requests":{"count":1}}}}}`,
+			want{models: []string{"m", "n"}, records: 1, unknown: true}},
+		{"shutdown, tokenDetails only", `{"type":"session.shutdown","data":{"tokenDetails":{"input":{"tokenCount":7},"cache_write":{"tokenCount":2},"output":{"tokenCount":4.5},"reasoning":{"tokenCount":1},"other":{"tokenCount":100},"cache_read":3}}}`,
+			want{usage: session.Usage{Input: 7, CacheWrite: 2, Output: 4, Reasoning: 1}, records: 1}},
+		{"shutdown, usage wins over tokenDetails", `{"type":"session.shutdown","data":{"tokenDetails":{"input":{"tokenCount":999}},"modelMetrics":{"m":{"requests":1,"usage":{"inputTokens":10,"cacheReadTokens":4,"outputTokens":2}}}}}`,
+			want{usage: session.Usage{Input: 6, CacheRead: 4, Output: 2}, models: []string{"m"}, records: 1}},
 		{"shutdown, cache beyond input", `{"type":"session.shutdown","data":{"modelMetrics":{"m":{"usage":{"inputTokens":10,"cacheReadTokens":30,"outputTokens":5}},"bad":3}}}`,
 			want{usage: session.Usage{CacheRead: 30, Output: 5}, models: []string{"m"}, records: 1}},
 	} {

@@ -687,7 +687,7 @@ func (g *gen) cliSession() (int64, error) {
 	for run := range runs {
 		ctx := map[string]any{"cwd": cwd, "gitRoot": cwd, "branch": []string{"main", "feature/x", "fix"}[g.r.IntN(3)]}
 		if run == 0 {
-			emit("session.start", map[string]any{"sessionId": sid, "version": 1, "producer": "copilot-agent", "copilotVersion": "0.0.420", "startTime": g.now.Format(time.RFC3339Nano), "context": ctx})
+			emit("session.start", map[string]any{"sessionId": sid, "version": 1, "producer": "copilot-agent", "copilotVersion": []string{"0.0.420", "1.0.34", "1.0.77"}[g.r.IntN(3)], "startTime": g.now.Format(time.RFC3339Nano), "context": ctx})
 		} else {
 			emit("session.resume", map[string]any{"resumeTime": g.now.Format(time.RFC3339Nano), "eventCount": 10, "context": ctx})
 		}
@@ -723,10 +723,24 @@ func (g *gen) cliSession() (int64, error) {
 			in := int64(20000 + g.r.IntN(400000))
 			cr := in * int64(g.r.IntN(90)) / 100
 			cw := int64(g.r.IntN(5000))
-			emit("session.shutdown", map[string]any{"shutdownType": "routine", "totalPremiumRequests": 1 + g.r.IntN(5), "totalApiDurationMs": g.r.IntN(100000),
-				"sessionStartTime": g.now.UnixMilli(), "codeChanges": map[string]any{"linesAdded": 1, "linesRemoved": 0, "filesModified": []string{"app.go"}},
-				"modelMetrics": map[string]any{model: map[string]any{"requests": map[string]any{"count": 3, "cost": 1},
-					"usage": map[string]any{"inputTokens": in, "outputTokens": out + int64(g.r.IntN(300)), "cacheReadTokens": cr, "cacheWriteTokens": cw, "reasoningTokens": int64(g.r.IntN(100))}}}})
+			data := map[string]any{"shutdownType": "routine", "totalPremiumRequests": 1 + g.r.IntN(5), "totalApiDurationMs": g.r.IntN(100000),
+				"sessionStartTime": g.now.UnixMilli(), "codeChanges": map[string]any{"linesAdded": 1, "linesRemoved": 0, "filesModified": []string{"app.go"}}}
+			details := map[string]any{"input": map[string]any{"tokenCount": max(0, in-cr-cw)}, "output": map[string]any{"tokenCount": out + int64(g.r.IntN(300))},
+				"cache_read": map[string]any{"tokenCount": cr}, "cache_write": map[string]any{"tokenCount": cw}}
+			switch g.r.IntN(4) {
+			case 0: // CLI 1.0.77: a request count per model, the totals in tokenDetails
+				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": 1 + g.r.IntN(9)}}
+				data["tokenDetails"] = details
+			case 1: // a request count per model and no totals: the messages' output stays
+				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": map[string]any{"count": 2, "cost": 1}}}
+			default:
+				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": map[string]any{"count": 3, "cost": 1},
+					"usage": map[string]any{"inputTokens": in, "outputTokens": out + int64(g.r.IntN(300)), "cacheReadTokens": cr, "cacheWriteTokens": cw, "reasoningTokens": int64(g.r.IntN(100))}}}
+				if g.r.IntN(2) == 0 {
+					data["tokenDetails"] = details // usage wins
+				}
+			}
+			emit("session.shutdown", data)
 		}
 	}
 	var path string
