@@ -384,8 +384,10 @@ func appendHeader(b []byte, format, cwd string) []byte {
 // Document parses a VS Code chat session document into d: a header line
 // (see ReadDoc) followed by the bytes of a .json or .jsonl session file.
 // Without the header the format is told from the content (a first line
-// that is a log entry {"kind":…} means .jsonl). It returns an error
-// wrapping ErrIncomplete while the file is half written.
+// that is a log entry {"kind":…} means .jsonl; an object with a timeline or
+// chatMessages and no requests is a Copilot CLI history document, which the
+// core hands over as it stands). It returns an error wrapping ErrIncomplete
+// while the file is half written.
 func (p *Parser) Document(data []byte, d *session.Delta) error {
 	var h docHeader
 	if bytes.HasPrefix(data, []byte(docMagic)) {
@@ -394,13 +396,15 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 			return fmt.Errorf("%w: bad document header", ErrIncomplete)
 		}
 		data = data[j+1:]
-	} else {
-		h.Format = sniff(data)
+	} else if h.Format = sniff(data); h.Format == formatJSON && isHistory(data) {
+		h.Format = formatHistory
 	}
 	var err error
 	switch h.Format {
 	case formatJSONL:
 		err = p.chatLog(data, d)
+	case formatHistory:
+		err = p.historyDoc(data, d)
 	default:
 		err = p.chatJSON(data, d)
 	}

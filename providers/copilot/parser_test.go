@@ -377,3 +377,49 @@ func TestShutdownWithoutTotals(t *testing.T) {
 		t.Errorf("usage %+v, run output %d", d.Usage, p.runOut)
 	}
 }
+
+// TestHistoryFixtures: the Copilot CLI's 2025 history-session-state
+// documents, handed to Document as they stand (ModeWhole, no header).
+func TestHistoryFixtures(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want want
+	}{
+		{"history_session.json", want{
+			// the timeline: 2 user entries, 5 copilot entries, 5
+			// tool_call_completed entries with distinct callIds; the
+			// document reports no tokens; time: startTime to the last
+			// entry
+			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 5, ToolCalls: 5},
+			first:   at("2025-09-20T14:00:00.5Z"),
+			last:    at("2025-09-20T14:01:15.5Z"),
+			records: 1, unknown: true,
+		}},
+		{"history_chat_messages.json", want{
+			// chatMessages only: 2 user, 3 assistant messages, 1 tool call
+			// (system and tool messages count nothing); time: startTime
+			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 3, ToolCalls: 1},
+			first:   at("2025-08-02T07:30:00Z"),
+			last:    at("2025-08-02T07:30:00Z"),
+			records: 1, unknown: true,
+		}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			data := fixture(t, tc.file)
+			var d session.Delta
+			if err := new(Parser).Document(data, &d); err != nil {
+				t.Fatal(err)
+			}
+			check(t, d, tc.want)
+			ref, err := copilottest.CountHistory(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, ref, tc.want)
+			// half written: not readable yet
+			if err := new(Parser).Document(data[:len(data)/2], &session.Delta{}); !errors.Is(err, ErrIncomplete) {
+				t.Errorf("half document: err = %v, want ErrIncomplete", err)
+			}
+		})
+	}
+}

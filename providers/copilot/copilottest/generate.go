@@ -18,6 +18,7 @@ const (
 	DefaultCopyFraction        = 0.05
 	DefaultEmptyWindowFraction = 0.1
 	DefaultCLIFraction         = 0.3
+	DefaultHistoryFraction     = 0.15
 	DefaultMalformedFraction   = 0.002
 	DefaultCompactAfter        = 512
 )
@@ -51,6 +52,9 @@ type Options struct {
 	EmptyWindowFraction float64
 	// CLIFraction is the share of bytes in Copilot CLI logs.
 	CLIFraction float64
+	// HistoryFraction is the share of the Copilot CLI bytes in the older
+	// history-session-state documents (2025).
+	HistoryFraction float64
 	// MalformedFraction is the share of extra damaged lines in logs.
 	MalformedFraction float64
 	// CompactAfter is how many entries a log holds before VS Code rewrites
@@ -75,6 +79,7 @@ func frac(v, def float64) float64 {
 type Summary struct {
 	User     string   // the VS Code user data directory (a root)
 	CLI      string   // the Copilot CLI session-state directory (a root)
+	History  string   // the Copilot CLI history-session-state directory (a root)
 	Paths    []string // every session file written
 	Sessions int      // distinct sessions (chat and CLI)
 	Bytes    int64    // bytes written to session files
@@ -82,7 +87,15 @@ type Summary struct {
 }
 
 // Roots returns the corpus roots, for the provider.
-func (s Summary) Roots() []string { return []string{s.User, s.CLI} }
+func (s Summary) Roots() []string {
+	var roots []string
+	for _, r := range []string{s.User, s.CLI, s.History} {
+		if r != "" {
+			roots = append(roots, r)
+		}
+	}
+	return roots
+}
 
 type gen struct {
 	r    *rand.Rand
@@ -93,8 +106,9 @@ type gen struct {
 	dirs []string // workspace storage folders
 }
 
-// Generate writes a corpus under dir: dir/Code/User (VS Code) and
-// dir/copilot/session-state (Copilot CLI).
+// Generate writes a corpus under dir: dir/Code/User (VS Code),
+// dir/copilot/session-state and dir/copilot/history-session-state (Copilot
+// CLI).
 func Generate(dir string, opt Options) (Summary, error) {
 	if opt.TotalBytes == 0 {
 		opt.TotalBytes = DefaultTotalBytes
@@ -108,6 +122,7 @@ func Generate(dir string, opt Options) (Summary, error) {
 	g := &gen{r: rand.New(rand.NewPCG(uint64(opt.Seed), 0x5eed)), opt: opt, now: opt.Start}
 	g.sum.User = filepath.Join(dir, "Code", "User")
 	g.sum.CLI = filepath.Join(dir, "copilot", "session-state")
+	g.sum.History = filepath.Join(dir, "copilot", "history-session-state")
 	cliShare := frac(opt.CLIFraction, DefaultCLIFraction)
 	cliBytes := int64(float64(opt.TotalBytes) * cliShare)
 	chatBytes := opt.TotalBytes - cliBytes
@@ -132,6 +147,9 @@ func Generate(dir string, opt Options) (Summary, error) {
 	if err := os.MkdirAll(g.sum.CLI, 0o755); err != nil {
 		return g.sum, err
 	}
+	if err := os.MkdirAll(g.sum.History, 0o755); err != nil {
+		return g.sum, err
+	}
 	var written int64
 	for written < chatBytes || (chatBytes > 0 && g.sum.Sessions == 0) {
 		n, err := g.chatSession()
@@ -140,9 +158,18 @@ func Generate(dir string, opt Options) (Summary, error) {
 		}
 		written += n
 	}
+	histBytes := int64(float64(cliBytes) * frac(opt.HistoryFraction, DefaultHistoryFraction))
 	written = 0
-	for written < cliBytes {
+	for written < cliBytes-histBytes {
 		n, err := g.cliSession()
+		if err != nil {
+			return g.sum, err
+		}
+		written += n
+	}
+	written = 0
+	for written < histBytes {
+		n, err := g.historySession()
 		if err != nil {
 			return g.sum, err
 		}
@@ -756,6 +783,85 @@ func (g *gen) cliSession() (int64, error) {
 		}
 	}
 	if err := g.write(path, b, g.now); err != nil {
+		return 0, err
+	}
+	return int64(len(b)), nil
+}
+
+// ---- Copilot CLI history documents (2025) ----
+
+// historySession writes one history-session-state document: {sessionId,
+// startTime, chatMessages[], timeline[]}, the timeline holding info, user,
+// copilot and tool_call_completed entries; chatMessages, when kept, the
+// same conversation OpenAI style (sometimes only part of it).
+func (g *gen) historySession() (int64, error) {
+	sid := g.uuid()
+	g.sum.Sessions++
+	start := g.tick(3600)
+	var timeline, chat []any
+	entry := func(typ string, kv ...any) map[string]any {
+		e := map[string]any{"id": g.uuid(), "timestamp": g.tick(30).Format("2006-01-02T15:04:05.000Z"), "type": typ}
+		for i := 0; i+1 < len(kv); i += 2 {
+			e[kv[i].(string)] = kv[i+1]
+		}
+		timeline = append(timeline, e)
+		return e
+	}
+	entry("info", "text", "Connected to GitHub MCP Server")
+	keepChat := g.r.IntN(3) == 0
+	if keepChat {
+		chat = append(chat, map[string]any{"role": "system", "content": g.text(200)})
+	}
+	for range 1 + g.r.IntN(5) {
+		prompt := g.text(g.size(300))
+		entry("user", "text", prompt)
+		if keepChat {
+			chat = append(chat, map[string]any{"role": "user", "content": prompt})
+		}
+		for range 1 + g.r.IntN(4) {
+			reply := g.text(g.size(500))
+			entry("copilot", "text", reply)
+			var calls []any
+			for range g.r.IntN(4) {
+				id := "toolu_" + g.uuid()
+				name := []string{"str_replace_editor", "bash", "github-mcp-server-web_search"}[g.r.IntN(3)]
+				entry("tool_call_completed", "callId", id, "name", name, "toolTitle", name, "intentionSummary", g.text(40),
+					"arguments", map[string]any{"command": "view", "path": "/home/dev/tools/main.go"},
+					"result", map[string]any{"type": "success", "log": g.text(g.size(1500))})
+				calls = append(calls, map[string]any{"id": id, "type": "function", "function": map[string]any{"name": name, "arguments": "{}"}})
+			}
+			if keepChat {
+				chat = append(chat, map[string]any{"role": "assistant", "content": reply, "tool_calls": calls})
+				for _, c := range calls {
+					chat = append(chat, map[string]any{"role": "tool", "tool_call_id": c.(map[string]any)["id"], "content": g.text(100)})
+				}
+			}
+		}
+	}
+	if keepChat && g.r.IntN(2) == 0 {
+		chat = chat[:1+len(chat)/2] // a view that stopped early
+	}
+	if g.r.IntN(4) == 0 {
+		timeline = timeline[:0] // chatMessages only (or nothing at all)
+	}
+	if chat == nil {
+		chat = []any{}
+	}
+	if timeline == nil {
+		timeline = []any{}
+	}
+	doc := map[string]any{"sessionId": sid, "startTime": start.Format("2006-01-02T15:04:05.000Z"), "chatMessages": chat, "timeline": timeline}
+	var b []byte
+	if g.r.IntN(2) == 0 {
+		b, _ = json.MarshalIndent(doc, "", "  ")
+	} else {
+		b = mustJSON(doc)
+	}
+	name := "session_" + sid + "_" + fmt.Sprint(start.UnixMilli()) + ".json"
+	if g.r.IntN(4) == 0 {
+		name = "session_" + sid + ".json"
+	}
+	if err := g.write(filepath.Join(g.sum.History, name), b, g.now); err != nil {
 		return 0, err
 	}
 	return int64(len(b)), nil

@@ -91,6 +91,8 @@ func TestGenerateEmitsRealVariants(t *testing.T) {
 		"modelMetrics with a request count":  regexp.MustCompile(`"modelMetrics":\{"[^"]+":\{"requests":\d+\}\}`),
 		"tokenDetails in a shutdown":         regexp.MustCompile(`"tokenDetails":\{"cache_read":\{"tokenCount":\d+\}`),
 		"shutdown with request counts alone": regexp.MustCompile(`"modelMetrics":\{"[^"]+":\{"requests":\{"cost":1,"count":2\}\}\}`),
+		"a history document's tool call":     regexp.MustCompile(`"callId": ?"toolu_[^"]+",\s*"id"`),
+		"a history document's chatMessages":  regexp.MustCompile(`"chatMessages": ?\[\s*\{`),
 	}
 	found := map[string]bool{}
 	for _, p := range sum.Paths {
