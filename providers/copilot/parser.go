@@ -266,6 +266,7 @@ func (p *Parser) eventData(typ jsonscan.Str, data val, depth int, f *eventFacts)
 		return n
 	case typ.Is("session.shutdown"):
 		f.shutdown = true
+		p.metrics = p.metrics[:0] // none from an earlier shutdown
 		var details session.Usage
 		hasUsage, hasDetails := false, false
 		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {

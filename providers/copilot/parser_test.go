@@ -378,6 +378,25 @@ func TestShutdownWithoutTotals(t *testing.T) {
 	}
 }
 
+// TestShutdownWithoutMetricsAfterOneWithUsage: a run's shutdown without
+// modelMetrics does not reuse the previous run's totals.
+func TestShutdownWithoutMetricsAfterOneWithUsage(t *testing.T) {
+	var p Parser
+	var d session.Delta
+	for _, l := range []string{
+		`{"type":"session.start","data":{}}`,
+		`{"type":"session.shutdown","data":{"modelMetrics":{"m":{"usage":{"inputTokens":100,"outputTokens":9}}}}}`,
+		`{"type":"session.resume","data":{}}`,
+		`{"type":"assistant.message","data":{"outputTokens":5}}`,
+		`{"type":"session.shutdown","data":{"shutdownType":"routine"}}`,
+	} {
+		p.Line([]byte(l), &d)
+	}
+	if d.Usage != (session.Usage{Input: 100, Output: 14}) {
+		t.Errorf("usage %+v", d.Usage)
+	}
+}
+
 // TestHistoryFixtures: the Copilot CLI's 2025 history-session-state
 // documents, handed to Document as they stand (ModeWhole, no header).
 func TestHistoryFixtures(t *testing.T) {

@@ -754,7 +754,9 @@ func (g *gen) cliSession() (int64, error) {
 				"sessionStartTime": g.now.UnixMilli(), "codeChanges": map[string]any{"linesAdded": 1, "linesRemoved": 0, "filesModified": []string{"app.go"}}}
 			details := map[string]any{"input": map[string]any{"tokenCount": max(0, in-cr-cw)}, "output": map[string]any{"tokenCount": out + int64(g.r.IntN(300))},
 				"cache_read": map[string]any{"tokenCount": cr}, "cache_write": map[string]any{"tokenCount": cw}}
-			switch g.r.IntN(4) {
+			switch g.r.IntN(5) {
+			case 4: // a crash: a shutdown without totals
+				data["shutdownType"], data["errorReason"] = "error", "fatal"
 			case 0: // CLI 1.0.77: a request count per model, the totals in tokenDetails
 				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": 1 + g.r.IntN(9)}}
 				data["tokenDetails"] = details

@@ -81,7 +81,7 @@ func TestCountChatLogIncomplete(t *testing.T) {
 // every default corpus, so the corpus and crash tests cover them.
 func TestGenerateEmitsRealVariants(t *testing.T) {
 	dir := t.TempDir()
-	sum, err := Generate(dir, Options{TotalBytes: 2 << 20, Seed: 9})
+	sum, err := Generate(dir, Options{TotalBytes: 2 << 20, Seed: 9, HistoryFraction: 0.5})
 	if err != nil {
 		t.Fatal(err)
 	}
