@@ -274,15 +274,32 @@
 // input + output + cache_read + cache_write: reasoning is part of
 // output). "before" is sessiond at 2e979f5, "after" this version.
 //
-//	file (agent version)                 before                              after = hand count
-//	vct/copilot.jsonl (CLI 1.0.34)        1; 2/6/11; 35071/2848/151738/0/1024/189657   unchanged; equal
-//	agses/copilot_small.jsonl (CLI 1.0.77) 1; 2/5/4; 0 (tokens_unknown)      1; 2/5/4; 100/15/5/0/0/120; equal
-//	gitai/copilot_session_multiline.jsonl  1; 2/2/3; 0 (tokens_unknown)      1; 2/2/3; 19671/73/0/0/0/19744 (estimated); equal
-//	  (Copilot Chat 0.37.1, VS Code 1.109)
-//	gitai/copilot_session_simple.json      1; 3/3/2; tokens_unknown          unchanged; equal (no tokens in the file)
-//	  (Copilot Chat 0.31.5)
-//	vct/copilot_legacy_history.json        not read (0 sessions)             1; 1/5/15; tokens_unknown; equal
-//	  (CLI 2025 history document)
+//	file, agent version                     figure        before           after = hand count
+//	vct/copilot.jsonl, CLI 1.0.34           sessions      1                1       equal
+//	                                        prompts       2                2       equal
+//	                                        responses     6                6       equal
+//	                                        tool calls    11               11      equal (see below)
+//	                                        tokens        35071/2848/151738/0/1024/189657, unchanged: equal
+//	agses/copilot_small.jsonl, CLI 1.0.77   sessions      1                1       equal
+//	                                        prompts       2                2       equal
+//	                                        responses     5                5       equal
+//	                                        tool calls    4                4       equal
+//	                                        tokens        0 (unknown)      100/15/5/0/0/120    equal
+//	gitai/copilot_session_multiline.jsonl,  sessions      1                1       equal
+//	Copilot Chat 0.37.1, VS Code 1.109      prompts       2                2       equal
+//	                                        responses     2                2       equal
+//	                                        tool calls    3                3       equal
+//	                                        tokens        0 (unknown)      19671/73/0/0/0/19744 (estimated)  equal
+//	gitai/copilot_session_simple.json,      sessions      1                1       equal
+//	Copilot Chat 0.31.5                     prompts       3                3       equal
+//	                                        responses     3                3       equal
+//	                                        tool calls    2                2       equal
+//	                                        tokens        unknown          unknown equal (no token figure in the file)
+//	vct/copilot_legacy_history.json,        sessions      0 (not read)     1       equal
+//	CLI 2025 history document               prompts       -                1       equal
+//	                                        responses     -                5       equal
+//	                                        tool calls    -                15      equal
+//	                                        tokens        -                unknown equal (no token figure in the file)
 //
 // No phantom session and no malformed record: a scan of the Copilot files
 // alone reads 95 records, 0 malformed. Explained differences and what the
