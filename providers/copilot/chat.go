@@ -159,7 +159,9 @@ type request struct {
 	resultObj         bool  // a result object
 	roundCalls        int64 // result.metadata.toolCallRounds[].toolCalls
 	metaIn, metaOut   num   // result.metadata.promptTokens/outputTokens
-	flatIn, flatOut   num   // promptTokens/completionTokens on the request
+	resUsageObj       bool
+	resIn, resOut     num // result.usage.promptTokens/completionTokens
+	flatIn, flatOut   num // promptTokens/completionTokens on the request
 	usageObj          bool
 	usageIn, usageOut num // usage.promptTokens/completionTokens
 }
@@ -232,6 +234,7 @@ func (p *Parser) countRequest(v val, depth int, a *session.Delta) (int, bool) {
 	if m := p.modelName(q.resolved, q.modelID); m != "" {
 		a.Models = session.AddModels(a.Models, m)
 	}
+	// the first source that has a number, newest builds' first
 	u, ok := pair(q.metaIn, q.metaOut)
 	if f, fok := pair(q.flatIn, q.flatOut); fok {
 		u, ok = f, true
@@ -241,16 +244,39 @@ func (p *Parser) countRequest(v val, depth int, a *session.Delta) (int, bool) {
 			u, ok = f, true
 		}
 	}
+	if q.resUsageObj {
+		if f, fok := pair(q.resIn, q.resOut); fok {
+			u, ok = f, true
+		}
+	}
 	a.Usage.Input += u.Input
 	a.Usage.Output += u.Output
 	return n, ok
 }
 
-// result reads a request's result: its metadata's tokens, resolved model
-// and tool call rounds.
+// result reads a request's result: its usage (Copilot Chat 0.37 and
+// later), its metadata's tokens, resolved model and tool call rounds.
 func (q *request) result(v val, depth int) int {
 	q.roundCalls, q.resolved, q.metaIn, q.metaOut = 0, jsonscan.Str{}, num{}, num{}
+	q.resUsageObj, q.resIn, q.resOut = false, num{}, num{}
 	n, isObj := walkObject(v, depth, func(k []byte, esc bool, c val, depth int) int {
+		if jsonscan.KeyIs(k, esc, "usage") {
+			q.resIn, q.resOut = num{}, num{}
+			n, isObj := walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
+				var n int
+				switch {
+				case jsonscan.KeyIs(k, esc, "promptTokens"):
+					q.resIn, n = readNum(c, depth)
+				case jsonscan.KeyIs(k, esc, "completionTokens"):
+					q.resOut, n = readNum(c, depth)
+				default:
+					return skip
+				}
+				return n
+			})
+			q.resUsageObj = isObj
+			return n
+		}
 		if !jsonscan.KeyIs(k, esc, "metadata") {
 			return skip
 		}

@@ -5,8 +5,9 @@
 // # Where the files are
 //
 // Roots (see Provider.Roots): the VS Code user data directories
-// (…/<product>/User) and the Copilot CLI session-state directories. Below a
-// user directory, sessiond walks only
+// (…/<product>/User) and the Copilot CLI session-state and
+// history-session-state directories. Below a user directory, sessiond
+// walks only
 //
 //	workspaceStorage/<workspace id>/chatSessions/<session id>.json|.jsonl
 //	workspaceStorage/<workspace id>/workspace.json   (read, not watched as a session)
@@ -19,9 +20,12 @@
 //	<session id>/events.jsonl   (current CLI versions; beside workspace.yaml, checkpoints/, files/)
 //	<session id>.jsonl          (earlier versions)
 //
+// and below history-session-state (CLI versions up to 0.0.341, 2025):
+//
+//	session_<session id>_<ms>.json   (also read without the _<ms>)
+//
 // globalStorage/transferredChatSessions (short-lived copies made while a
-// session moves between windows) and the CLI's history-session-state
-// (session_<id>_<ms>.json documents of 2025 builds) are not read.
+// session moves between windows) is not read.
 //
 // # VS Code chat sessions: format facts
 //
@@ -64,8 +68,14 @@
 //     markdown {value,…}, or {kind: "toolInvocationSerialized" | "thinking" |
 //     "textEditGroup" | …}; very old sessions: a string), result{timings,
 //     metadata, errorDetails?}, responseId, agent, modelId ("copilot/…"),
-//     modelState{value, completedAt (ms)}, …}; the newest builds add the
+//     modelState{value, completedAt (ms)}, …}; builds of 2026 add the
 //     turn's usage on the request as promptTokens and completionTokens.
+//     Copilot Chat 0.37 (VS Code 1.109; seen in a real log) keeps it in
+//     result.usage{promptTokens, completionTokens, promptTokenDetails[
+//     {category, label, percentageOfPrompt}]} (percentages, no cache
+//     split), set with the rest of the result by a kind-1 entry at
+//     ["requests", i, "result"], or by one at ["requests", i, "result",
+//     "usage"] after the fact.
 //
 // Verified in microsoft/vscode-copilot-chat, src/extension/prompt/common/
 // conversation.ts (IResultMetadata): Copilot's result.metadata holds
@@ -132,9 +142,11 @@
 //     toolCallRounds[].toolCalls (two views of the same calls);
 //   - Models: result.metadata.resolvedModel when non-empty, else modelId
 //     without its "copilot/" prefix;
-//   - tokens, from the first source that has a number: usage{promptTokens,
-//     completionTokens}, then promptTokens/completionTokens on the request,
-//     then result.metadata{promptTokens, outputTokens}. Input = the prompt
+//   - tokens, from the first source that has a number (one per request,
+//     never summed): result.usage{promptTokens, completionTokens}, then
+//     usage{promptTokens, completionTokens} on the request, then
+//     promptTokens/completionTokens on the request, then
+//     result.metadata{promptTokens, outputTokens}. Input = the prompt
 //     tokens, Output = the output/completion tokens; no cache split (none is
 //     reported), Reasoning 0. Every document is marked UsageEstimated
 //     (Copilot bills per premium request; these figures are estimates), and
@@ -175,7 +187,54 @@
 //     ToolErrors;
 //   - session.shutdown {modelMetrics{<model>{requests, usage{inputTokens,
 //     outputTokens, cacheReadTokens, cacheWriteTokens, reasoningTokens?}}},
-//     …}: the usage of the process run it ends.
+//     tokenDetails?{<token type>{tokenCount}}, …}: the usage of the process
+//     run it ends. Only modelMetrics entries that carry a usage object are
+//     totals: CLI 1.0.77 writes entries with a request count alone
+//     ({"<model>": {"requests": 2}}; newer schemas {"requests": {count,
+//     cost}}), which name a model and count nothing. When no entry carries
+//     usage, tokenDetails ("session-wide per-token-type accumulated token
+//     counts" in the schema; the real 1.0.77 log holds input, output,
+//     cache_read and cache_write) are the totals: Input = input,
+//     Output = output, CacheRead = cache_read, CacheWrite = cache_write,
+//     Reasoning = reasoning when present. They are the CAPI billing
+//     categories (copilot_usage.tokenDetails[{tokenType, tokenCount,
+//     batchSize, costPerBatch}] per request), each billed at its own price,
+//     so input is taken as the uncached input (not reduced by the cache
+//     figures, unlike usage.inputTokens). When an entry carries usage, the
+//     usage wins and tokenDetails are not added (two views of one total).
+//     A shutdown with neither keeps the run's messages' output.
+//
+// # Copilot CLI history documents
+//
+// CLI versions up to 0.0.341 (2025; third-party readers and one real file
+// agree) kept each session in history-session-state/
+// session_<id>_<ms>.json: one JSON object {sessionId, startTime (ISO),
+// chatMessages[], timeline[]}, rewritten whole (ModeWhole: every change is
+// read again whole and replaces the file's contribution; a document that
+// is not valid JSON yet is not committed). The session id is the file
+// name's, without the "_<ms>" suffix. The core hands the file over as it
+// stands; Document tells it from a VS Code session by its content (a
+// timeline or chatMessages member and no requests). Counted, one record
+// per document:
+//
+//   - timeline entries {id, timestamp, type, …}: type user is a prompt,
+//     copilot a response, tool_call_* (tool_call_completed in the real
+//     file: {callId, name, toolTitle, intentionSummary, arguments,
+//     result{type, log}}) a tool call, one per distinct callId; info (and
+//     any other type) counts nothing;
+//   - chatMessages (OpenAI style {role, content, tool_calls[]}; empty in
+//     the real file, filled in third-party readers' examples): role user is
+//     a prompt, assistant a response with its tool_calls;
+//   - each of prompts, responses and tool calls is the larger of the two
+//     views (they describe the same conversation);
+//   - the time range: startTime and every timeline timestamp;
+//   - no tokens, no model and no working directory are recorded: the
+//     session is UsageUnknown and its project "unknown" (paths in tool
+//     arguments are not a reliable cwd). Tool errors are not counted (the
+//     result types besides success are not known).
+//
+// Caveat: if the CLI ever wrote two documents for one session id (two
+// _<ms> suffixes), both would count.
 //
 // Seen in third-party readers (a tokentop plugin, a copilot-history-ingest
 // skill; guideai-dev/desktop only reads the older history-session-state
@@ -185,7 +244,10 @@
 //
 //   - modelMetrics cover the process run since its session.start or
 //     session.resume (not the whole session): each shutdown's usage is
-//     added;
+//     added; tokenDetails are taken to cover the same run (the real files
+//     have one shutdown each, so this is not checked by them);
+//   - tokenDetails' input excludes the cached tokens (billing categories;
+//     the real 1.0.77 file cannot tell: its figures are edited);
 //   - inputTokens include the cached ones (the OpenAI-style usage Copilot's
 //     API reports): Input = inputTokens − cacheReadTokens −
 //     cacheWriteTokens (at least 0), CacheRead and CacheWrite as reported;
@@ -200,6 +262,78 @@
 // records report no usage at all is UsageUnknown. Lines that are not one
 // JSON object are Malformed; other types are records that count nothing
 // but their timestamp.
+//
+// # What real files showed (issue 7)
+//
+// Five files the agents wrote (public fixtures of other projects; see
+// ../shared/real-logs/README), laid out under a temporary HOME by
+// scripts/layout-real-logs.sh and scanned; each counted by hand
+// beforehand (a throwaway script reading the fields, not sessiond's
+// code). Figures: sessions, prompts / responses / tool calls, tokens
+// input / output / cache_read / cache_write / reasoning / total (total =
+// input + output + cache_read + cache_write: reasoning is part of
+// output). "before" is sessiond at 2e979f5, "after" this version.
+//
+//	file, agent version                     figure        before           after = hand count
+//	vct/copilot.jsonl, CLI 1.0.34           sessions      1                1       equal
+//	                                        prompts       2                2       equal
+//	                                        responses     6                6       equal
+//	                                        tool calls    11               11      equal (see below)
+//	                                        tokens        35071/2848/151738/0/1024/189657, unchanged: equal
+//	agses/copilot_small.jsonl, CLI 1.0.77   sessions      1                1       equal
+//	                                        prompts       2                2       equal
+//	                                        responses     5                5       equal
+//	                                        tool calls    4                4       equal
+//	                                        tokens        0 (unknown)      100/15/5/0/0/120    equal
+//	gitai/copilot_session_multiline.jsonl,  sessions      1                1       equal
+//	Copilot Chat 0.37.1, VS Code 1.109      prompts       2                2       equal
+//	                                        responses     2                2       equal
+//	                                        tool calls    3                3       equal
+//	                                        tokens        0 (unknown)      19671/73/0/0/0/19744 (estimated)  equal
+//	gitai/copilot_session_simple.json,      sessions      1                1       equal
+//	Copilot Chat 0.31.5                     prompts       3                3       equal
+//	                                        responses     3                3       equal
+//	                                        tool calls    2                2       equal
+//	                                        tokens        unknown          unknown equal (no token figure in the file)
+//	vct/copilot_legacy_history.json,        sessions      0 (not read)     1       equal
+//	CLI 2025 history document               prompts       -                1       equal
+//	                                        responses     -                5       equal
+//	                                        tool calls    -                15      equal
+//	                                        tokens        -                unknown equal (no token figure in the file)
+//
+// No phantom session and no malformed record: a scan of the Copilot files
+// alone reads 95 records, 0 malformed. Explained differences and what the
+// files showed:
+//
+//   - copilot.jsonl: 13 tool.execution_start events for 11 toolRequests;
+//     the 2 extra (glob, web_fetch) carry made-up ids (toolu_01Glob4…,
+//     event ids 1a2b3c4d-000N-…) inserted by the fixture's authors, and no
+//     assistant message requested them: 11 is what the model called. The
+//     shutdown's modelMetrics carry requests{count, cost} and usage
+//     (inputTokens 186809 including cacheReadTokens 151738: input 35071);
+//     its output 2848 equals the messages' sum. currentTokens,
+//     systemTokens, conversationTokens and toolDefinitionsTokens are the
+//     context window's size at shutdown, not usage, and are not counted.
+//   - copilot_small.jsonl (an edited capture): the shutdown's modelMetrics
+//     is {"gpt-5-mini": {"requests": 2}} and its totals are in tokenDetails
+//     {input 100, output 15, cache_read 5, cache_write 0}; output 15 equals
+//     the run's messages' 12 + 3. session.usage_checkpoint holds premium
+//     request and nano-AIU figures, not tokens. The later events carry
+//     "[trimmed for fixture]" in place of timestamps (ignored) and of the
+//     resume's cwd and branch, which as the last context seen become the
+//     session's (a real log has a path there). 3 tool executions report
+//     success false (tool_errors 3).
+//   - copilot_session_multiline.jsonl: usage only in result.usage
+//     (result.metadata has no tokens), 9723/33 and 9948/40; the first
+//     request has 3 toolInvocationSerialized parts and 2 calls in its
+//     toolCallRounds (the larger, 3, counts); parts of kinds
+//     mcpServersStarting, undoStop, codeblockUri, inlineReference count as
+//     content only.
+//   - copilot_session_simple.json: result{timings, metadata, details}
+//     without any token figure: tokens_unknown is right.
+//   - copilot_legacy_history.json: chatMessages empty; the timeline holds
+//     2 info, 1 user, 5 copilot and 15 tool_call_completed entries
+//     (distinct callIds); no token, model or cwd field anywhere.
 //
 // # Speed
 //

@@ -135,3 +135,28 @@ func FuzzChatJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHistory: any Copilot CLI history document never panics and agrees
+// with the reference, and the format is told from the content as the
+// reference tells it.
+func FuzzHistory(f *testing.F) {
+	addFileSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var d session.Delta
+		err := new(Parser).Document(append(appendHeader(nil, formatHistory, ""), data...), &d)
+		ref, refErr := copilottest.CountHistory(data)
+		if (err != nil) != (refErr != nil) {
+			t.Fatalf("err %v, reference %v", err, refErr)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrIncomplete) {
+				t.Fatalf("err = %v", err)
+			}
+		} else {
+			sameDelta(t, "delta", d, ref)
+		}
+		if json.Valid(data) && isHistory(data) != copilottest.IsHistory(data) {
+			t.Fatalf("isHistory = %v, reference %v", isHistory(data), copilottest.IsHistory(data))
+		}
+	})
+}

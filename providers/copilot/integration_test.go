@@ -19,20 +19,24 @@ import (
 // CLI session-state directory.
 type tree struct {
 	*supervisiontest.Env
-	t         *testing.T
-	user, cli string
+	t               *testing.T
+	user, cli, hist string
 }
 
 func newTree(t *testing.T) *tree {
 	t.Helper()
 	dir := t.TempDir()
-	tr := &tree{t: t, user: filepath.Join(dir, "Code", "User"), cli: filepath.Join(dir, "copilot", "session-state")}
+	tr := &tree{t: t, user: filepath.Join(dir, "Code", "User"), cli: filepath.Join(dir, "copilot", "session-state"),
+		hist: filepath.Join(dir, "copilot", "history-session-state")}
 	tr.put("workspaceStorage/wsA/workspace.json", `{"folder":"file:///home/dev/shop"}`)
 	tr.put("workspaceStorage/wsB/workspace.json", `{"workspace":"file:///home/dev/api.code-workspace"}`)
 	if err := os.MkdirAll(tr.cli, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tr.Env = supervisiontest.New(t, New(), tr.user, tr.cli)
+	if err := os.MkdirAll(tr.hist, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tr.Env = supervisiontest.New(t, New(), tr.user, tr.cli, tr.hist)
 	return tr
 }
 
@@ -130,6 +134,49 @@ func (tr *tree) settled(id string) session.Record {
 	tr.t.Helper()
 	tr.Idle()
 	return tr.WaitSession(session.ID(id), func(session.Record) bool { return true })
+}
+
+// historyDoc renders a Copilot CLI history document whose timeline holds
+// turns prompts, each answered with one reply and one tool call.
+func historyDoc(id string, turns int) string {
+	var tl []string
+	for n := 1; n <= turns; n++ {
+		ts := time.UnixMilli(msAt(n)).UTC().Format("2006-01-02T15:04:05.000Z")
+		tl = append(tl,
+			fmt.Sprintf(`{"id":"u%d","timestamp":%q,"type":"user","text":"q%d"}`, n, ts, n),
+			fmt.Sprintf(`{"id":"c%d","timestamp":%q,"type":"copilot","text":"a%d"}`, n, ts, n),
+			fmt.Sprintf(`{"type":"tool_call_completed","id":"t%d","timestamp":%q,"callId":"call%d","name":"bash","arguments":{"command":"ls"},"result":{"type":"success","log":""}}`, n, ts, n))
+	}
+	start := time.UnixMilli(msAt(0)).UTC().Format("2006-01-02T15:04:05.000Z")
+	return fmt.Sprintf("{\n  \"sessionId\": %q,\n  \"startTime\": %q,\n  \"chatMessages\": [],\n  \"timeline\": [%s]\n}", id, start, strings.Join(tl, ",\n"))
+}
+
+// TestHistoryDocumentRewrites: a Copilot CLI history document is a session
+// of its own, read again whole whenever the CLI rewrites it.
+func TestHistoryDocumentRewrites(t *testing.T) {
+	tr := newTree(t)
+	const id = "33333333-0000-4000-8000-000000000341"
+	p := filepath.Join(tr.hist, "session_"+id+"_"+fmt.Sprint(msAt(0))+".json")
+	tr.put(p, historyDoc(id, 1))
+	r := tr.WaitSession(id, func(r session.Record) bool { return r.UserMessages == 1 })
+	if r.AssistantMessages != 1 || r.ToolCalls != 1 || !r.TokensUnknown || r.Files != 1 || !r.StartedAt.Equal(time.UnixMilli(msAt(0))) {
+		t.Fatalf("record = %+v", r)
+	}
+	// rewritten whole, longer: replaced, not added
+	replace(t, p, historyDoc(id, 3))
+	r = tr.WaitSession(id, func(r session.Record) bool { return r.UserMessages == 3 })
+	if r.AssistantMessages != 3 || r.ToolCalls != 3 || r.Files != 1 || !r.EndedAt.Equal(time.UnixMilli(msAt(3))) {
+		t.Fatalf("record = %+v", r)
+	}
+	// half written: nothing changes until it parses again
+	full := historyDoc(id, 4)
+	tr.put(p, full[:len(full)/2])
+	if r := tr.settled(id); r.UserMessages != 3 {
+		t.Fatalf("half-written document counted: %+v", r)
+	}
+	tr.put(p, full)
+	tr.WaitSession(id, func(r session.Record) bool { return r.UserMessages == 4 && r.ToolCalls == 4 })
+	tr.records(id, 1, 0)
 }
 
 func TestChatDocumentRewrites(t *testing.T) {

@@ -30,19 +30,24 @@ type Parser struct {
 	metrics []metric // scratch for a shutdown's per-model usage
 }
 
-// metric is one model's usage in a session.shutdown.
+// metric is one model's entry in a session.shutdown's modelMetrics.
 type metric struct {
-	name string
-	u    session.Usage
+	name  string
+	u     session.Usage
+	usage bool // the entry carries a usage object (not only a request count)
 }
 
-// metric records a model's usage (replacing an earlier one of the same
+// metricOf makes a metric's figures.
+func metricOf(u session.Usage, usage bool) metric { return metric{u: u, usage: usage} }
+
+// metric records a model's entry (replacing an earlier one of the same
 // name); a value that is not an object drops it.
-func (p *Parser) metric(name string, u session.Usage, isObj bool) {
+func (p *Parser) metric(name string, m metric, isObj bool) {
+	m.name = name
 	for i := range p.metrics {
 		if p.metrics[i].name == name {
 			if isObj {
-				p.metrics[i].u = u
+				p.metrics[i] = m
 			} else {
 				p.metrics = append(p.metrics[:i], p.metrics[i+1:]...)
 			}
@@ -50,7 +55,7 @@ func (p *Parser) metric(name string, u session.Usage, isObj bool) {
 		}
 	}
 	if isObj {
-		p.metrics = append(p.metrics, metric{name, u})
+		p.metrics = append(p.metrics, m)
 	}
 }
 
@@ -106,7 +111,9 @@ type eventFacts struct {
 	models      []string
 	cwd, branch jsonscan.Str
 	shutdown    bool // a session.shutdown: the run ends
-	totals      bool // usage holds the run's totals (modelMetrics)
+	// usage holds the run's totals (modelMetrics entries with usage, else
+	// tokenDetails), Input without the cached tokens
+	totals bool
 }
 
 // Line parses one Copilot CLI event (without its newline) into d. The line
@@ -180,7 +187,7 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 			// the run's totals: its output includes what its messages
 			// reported
 			u := f.usage
-			d.Usage.Input += max(0, u.Input-u.CacheRead-u.CacheWrite)
+			d.Usage.Input += u.Input
 			d.Usage.CacheRead += u.CacheRead
 			d.Usage.CacheWrite += u.CacheWrite
 			d.Usage.Output += u.Output - p.runOut
@@ -259,55 +266,74 @@ func (p *Parser) eventData(typ jsonscan.Str, data val, depth int, f *eventFacts)
 		return n
 	case typ.Is("session.shutdown"):
 		f.shutdown = true
+		p.metrics = p.metrics[:0] // none from an earlier shutdown
+		var details session.Usage
+		hasUsage, hasDetails := false, false
 		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
-			if !jsonscan.KeyIs(k, esc, "modelMetrics") {
-				return skip
-			}
-			// per model (of repeated keys the last wins)
-			p.metrics = p.metrics[:0]
-			var n int
-			n, f.totals = walkObject(c, depth, func(k []byte, esc bool, m val, depth int) int {
-				var u session.Usage
-				n, isObj := walkObject(m, depth, func(k []byte, esc bool, c val, depth int) int {
-					if !jsonscan.KeyIs(k, esc, "usage") {
-						return skip
-					}
-					u = session.Usage{}
-					n, _ := walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
-						var field *int64
-						switch {
-						case jsonscan.KeyIs(k, esc, "inputTokens"):
-							field = &u.Input
-						case jsonscan.KeyIs(k, esc, "outputTokens"):
-							field = &u.Output
-						case jsonscan.KeyIs(k, esc, "cacheReadTokens"):
-							field = &u.CacheRead
-						case jsonscan.KeyIs(k, esc, "cacheWriteTokens"):
-							field = &u.CacheWrite
-						case jsonscan.KeyIs(k, esc, "reasoningTokens"):
-							field = &u.Reasoning
-						default:
+			switch {
+			case jsonscan.KeyIs(k, esc, "modelMetrics"):
+				// per model (of repeated keys the last wins)
+				p.metrics = p.metrics[:0]
+				n, _ := walkObject(c, depth, func(k []byte, esc bool, m val, depth int) int {
+					var u session.Usage
+					withUsage := false
+					n, isObj := walkObject(m, depth, func(k []byte, esc bool, c val, depth int) int {
+						if !jsonscan.KeyIs(k, esc, "usage") {
 							return skip
 						}
-						v, n := readNum(c, depth)
-						*field = v.n
+						u = session.Usage{}
+						n, isObj := walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
+							var field *int64
+							switch {
+							case jsonscan.KeyIs(k, esc, "inputTokens"):
+								field = &u.Input
+							case jsonscan.KeyIs(k, esc, "outputTokens"):
+								field = &u.Output
+							case jsonscan.KeyIs(k, esc, "cacheReadTokens"):
+								field = &u.CacheRead
+							case jsonscan.KeyIs(k, esc, "cacheWriteTokens"):
+								field = &u.CacheWrite
+							case jsonscan.KeyIs(k, esc, "reasoningTokens"):
+								field = &u.Reasoning
+							default:
+								return skip
+							}
+							v, n := readNum(c, depth)
+							*field = v.n
+							return n
+						})
+						withUsage = isObj
 						return n
 					})
+					if n >= 0 {
+						p.metric(p.models.get(jsonscan.Str{Raw: k, Esc: esc, OK: true}), metricOf(u, withUsage), isObj)
+					}
 					return n
 				})
-				if n >= 0 {
-					p.metric(p.models.get(jsonscan.Str{Raw: k, Esc: esc, OK: true}), u, isObj)
-				}
 				return n
-			})
-			return n
+			case jsonscan.KeyIs(k, esc, "tokenDetails"):
+				var n int
+				details, hasDetails, n = tokenDetails(c, depth)
+				return n
+			}
+			return skip
 		})
 		f.usage, f.models = session.Usage{}, f.models[:0]
 		for _, m := range p.metrics {
-			f.usage = f.usage.Add(m.u)
+			if m.usage {
+				f.usage, hasUsage = f.usage.Add(m.u), true
+			}
 			if m.name != "" {
 				f.models = append(f.models, m.name)
 			}
+		}
+		switch {
+		case hasUsage:
+			// inputTokens include the cached ones
+			f.usage.Input = max(0, f.usage.Input-f.usage.CacheRead-f.usage.CacheWrite)
+			f.totals = true
+		case hasDetails:
+			f.usage, f.totals = details, true
 		}
 		return n
 	}
@@ -359,8 +385,10 @@ func appendHeader(b []byte, format, cwd string) []byte {
 // Document parses a VS Code chat session document into d: a header line
 // (see ReadDoc) followed by the bytes of a .json or .jsonl session file.
 // Without the header the format is told from the content (a first line
-// that is a log entry {"kind":…} means .jsonl). It returns an error
-// wrapping ErrIncomplete while the file is half written.
+// that is a log entry {"kind":…} means .jsonl; an object with a timeline or
+// chatMessages and no requests is a Copilot CLI history document, which the
+// core hands over as it stands). It returns an error wrapping ErrIncomplete
+// while the file is half written.
 func (p *Parser) Document(data []byte, d *session.Delta) error {
 	var h docHeader
 	if bytes.HasPrefix(data, []byte(docMagic)) {
@@ -369,13 +397,15 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 			return fmt.Errorf("%w: bad document header", ErrIncomplete)
 		}
 		data = data[j+1:]
-	} else {
-		h.Format = sniff(data)
+	} else if h.Format = sniff(data); h.Format == formatJSON && isHistory(data) {
+		h.Format = formatHistory
 	}
 	var err error
 	switch h.Format {
 	case formatJSONL:
 		err = p.chatLog(data, d)
+	case formatHistory:
+		err = p.historyDoc(data, d)
 	default:
 		err = p.chatJSON(data, d)
 	}
@@ -409,4 +439,41 @@ func sniff(data []byte) string {
 		return formatJSONL
 	}
 	return formatJSON
+}
+
+// tokenDetails reads a session.shutdown's tokenDetails: per token type
+// (input, output, cache_read, cache_write, reasoning) {tokenCount}. ok
+// reports whether any known type has a number; of repeated keys the last
+// wins.
+func tokenDetails(v val, depth int) (u session.Usage, ok bool, n int) {
+	var in, out, cr, cw, rz num
+	n, _ = walkObject(v, depth, func(k []byte, esc bool, c val, depth int) int {
+		var field *num
+		switch {
+		case jsonscan.KeyIs(k, esc, "input"):
+			field = &in
+		case jsonscan.KeyIs(k, esc, "output"):
+			field = &out
+		case jsonscan.KeyIs(k, esc, "cache_read"):
+			field = &cr
+		case jsonscan.KeyIs(k, esc, "cache_write"):
+			field = &cw
+		case jsonscan.KeyIs(k, esc, "reasoning"):
+			field = &rz
+		default:
+			return skip
+		}
+		*field = num{}
+		n, _ := walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
+			if !jsonscan.KeyIs(k, esc, "tokenCount") {
+				return skip
+			}
+			var n int
+			*field, n = readNum(c, depth)
+			return n
+		})
+		return n
+	})
+	u = session.Usage{Input: in.n, Output: out.n, CacheRead: cr.n, CacheWrite: cw.n, Reasoning: rz.n}
+	return u, in.ok || out.ok || cr.ok || cw.ok || rz.ok, n
 }

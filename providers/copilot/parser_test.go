@@ -121,6 +121,22 @@ var chatFixtures = []struct {
 		last:    ms(1772442001000),
 		records: 2, malformed: 6, estimated: true,
 	}},
+	{"log_result_usage.jsonl", want{
+		// the Copilot Chat 0.37 / VS Code 1.109 shape: each request's usage
+		// in result.usage{promptTokens, completionTokens,
+		// promptTokenDetails}. Request 1 in the kind-0 state (3
+		// toolInvocationSerialized parts, 2 calls in its rounds → 3);
+		// request 2 pushed whole, result.usage winning over
+		// result.metadata's tokens (counted once); request 3 given its
+		// result, then result.usage, by later kind-1 patches; request 4
+		// given its result with usage in one patch
+		Counts:  session.Counts{UserMessages: 4, AssistantMessages: 4, ToolCalls: 3},
+		usage:   session.Usage{Input: 8100 + 8400 + 8600 + 8700, Output: 41 + 17 + 9 + 3},
+		models:  []string{"gpt-4o"},
+		first:   ms(1773000000000),
+		last:    ms(1773000180000), // request 4's timestamp (it has no completedAt)
+		records: 12, estimated: true,
+	}},
 	{"empty_window.json", want{
 		first: ms(1772442000000), last: ms(1772442000000),
 		records: 1, estimated: true, unknown: true,
@@ -239,6 +255,21 @@ func TestCLIFixtures(t *testing.T) {
 			cwd: "/home/dev/shop/api", branch: "feature",
 			records: 16, malformed: 1,
 		}, 40},
+		{"cli_1077.jsonl", want{
+			// Copilot CLI 1.0.77: run 1's shutdown carries modelMetrics
+			// with a request count only ({"requests": 2}, no usage) and the
+			// run's totals in tokenDetails{input, output, cache_read,
+			// cache_write: {tokenCount}}: input 400 (uncached, a billing
+			// category of its own), cache read 50, output 27 (= its
+			// messages' 20+7); run 2's shutdown has neither usage nor
+			// tokenDetails: its message's 11 output tokens stay
+			Counts: session.Counts{UserMessages: 2, AssistantMessages: 3, ToolCalls: 1},
+			usage:  session.Usage{Input: 400, Output: 27 + 11, CacheRead: 50},
+			models: []string{"gpt-5-mini"},
+			first:  at("2026-04-07T09:00:01Z"), last: at("2026-04-07T10:00:09Z"),
+			cwd: "/home/dev/billing", branch: "fix-totals",
+			records: 16,
+		}, 0},
 		{"cli_legacy.jsonl", want{
 			Counts: session.Counts{UserMessages: 1, AssistantMessages: 1},
 			first:  at("2025-10-01T08:00:00Z"), last: at("2025-10-01T08:00:04.5Z"),
@@ -295,6 +326,12 @@ func TestCLILines(t *testing.T) {
 			want{Counts: session.Counts{AssistantMessages: 1}, usage: session.Usage{Output: 1}, records: 1}},
 		{"context change", `{"type":"session.context_changed","data":{"cwd":"/srv/x","branch":"dev"}}`,
 			want{records: 1, cwd: "/srv/x", branch: "dev", unknown: true}},
+		{"shutdown, request counts only", `{"type":"session.shutdown","data":{"modelMetrics":{"m":{"requests":3},"n":{"requests":{"count":1}}}}}`,
+			want{models: []string{"m", "n"}, records: 1, unknown: true}},
+		{"shutdown, tokenDetails only", `{"type":"session.shutdown","data":{"tokenDetails":{"input":{"tokenCount":7},"cache_write":{"tokenCount":2},"output":{"tokenCount":4.5},"reasoning":{"tokenCount":1},"other":{"tokenCount":100},"cache_read":3}}}`,
+			want{usage: session.Usage{Input: 7, CacheWrite: 2, Output: 4, Reasoning: 1}, records: 1}},
+		{"shutdown, usage wins over tokenDetails", `{"type":"session.shutdown","data":{"tokenDetails":{"input":{"tokenCount":999}},"modelMetrics":{"m":{"requests":1,"usage":{"inputTokens":10,"cacheReadTokens":4,"outputTokens":2}}}}}`,
+			want{usage: session.Usage{Input: 6, CacheRead: 4, Output: 2}, models: []string{"m"}, records: 1}},
 		{"shutdown, cache beyond input", `{"type":"session.shutdown","data":{"modelMetrics":{"m":{"usage":{"inputTokens":10,"cacheReadTokens":30,"outputTokens":5}},"bad":3}}}`,
 			want{usage: session.Usage{CacheRead: 30, Output: 5}, models: []string{"m"}, records: 1}},
 	} {
@@ -338,5 +375,70 @@ func TestShutdownWithoutTotals(t *testing.T) {
 	}
 	if d.Usage != (session.Usage{Input: 100, Output: 39}) || p.runOut != 0 {
 		t.Errorf("usage %+v, run output %d", d.Usage, p.runOut)
+	}
+}
+
+// TestShutdownWithoutMetricsAfterOneWithUsage: a run's shutdown without
+// modelMetrics does not reuse the previous run's totals.
+func TestShutdownWithoutMetricsAfterOneWithUsage(t *testing.T) {
+	var p Parser
+	var d session.Delta
+	for _, l := range []string{
+		`{"type":"session.start","data":{}}`,
+		`{"type":"session.shutdown","data":{"modelMetrics":{"m":{"usage":{"inputTokens":100,"outputTokens":9}}}}}`,
+		`{"type":"session.resume","data":{}}`,
+		`{"type":"assistant.message","data":{"outputTokens":5}}`,
+		`{"type":"session.shutdown","data":{"shutdownType":"routine"}}`,
+	} {
+		p.Line([]byte(l), &d)
+	}
+	if d.Usage != (session.Usage{Input: 100, Output: 14}) {
+		t.Errorf("usage %+v", d.Usage)
+	}
+}
+
+// TestHistoryFixtures: the Copilot CLI's 2025 history-session-state
+// documents, handed to Document as they stand (ModeWhole, no header).
+func TestHistoryFixtures(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want want
+	}{
+		{"history_session.json", want{
+			// the timeline: 2 user entries, 5 copilot entries, 5
+			// tool_call_completed entries with distinct callIds; the
+			// document reports no tokens; time: startTime to the last
+			// entry
+			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 5, ToolCalls: 5},
+			first:   at("2025-09-20T14:00:00.5Z"),
+			last:    at("2025-09-20T14:01:15.5Z"),
+			records: 1, unknown: true,
+		}},
+		{"history_chat_messages.json", want{
+			// chatMessages only: 2 user, 3 assistant messages, 1 tool call
+			// (system and tool messages count nothing); time: startTime
+			Counts:  session.Counts{UserMessages: 2, AssistantMessages: 3, ToolCalls: 1},
+			first:   at("2025-08-02T07:30:00Z"),
+			last:    at("2025-08-02T07:30:00Z"),
+			records: 1, unknown: true,
+		}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			data := fixture(t, tc.file)
+			var d session.Delta
+			if err := new(Parser).Document(data, &d); err != nil {
+				t.Fatal(err)
+			}
+			check(t, d, tc.want)
+			ref, err := copilottest.CountHistory(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, ref, tc.want)
+			// half written: not readable yet
+			if err := new(Parser).Document(data[:len(data)/2], &session.Delta{}); !errors.Is(err, ErrIncomplete) {
+				t.Errorf("half document: err = %v, want ErrIncomplete", err)
+			}
+		})
 	}
 }

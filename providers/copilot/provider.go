@@ -55,10 +55,11 @@ const MaxDocument = 512 << 20
 //     %APPDATA% on Windows (picked by Provider.GOOS); then the remote
 //     servers' ~/.vscode-server/data/User and
 //     ~/.vscode-server-insiders/data/User.
-//   - Copilot CLI: $COPILOT_HOME/session-state when set, else
-//     ~/.copilot/session-state and, when an absolute $XDG_CONFIG_HOME is
-//     set, $XDG_CONFIG_HOME/.copilot/session-state (honoured by CLI
-//     versions up to 0.0.421).
+//   - Copilot CLI: $COPILOT_HOME/session-state and
+//     $COPILOT_HOME/history-session-state (the 2025 documents) when set,
+//     else the same two below ~/.copilot and, when an absolute
+//     $XDG_CONFIG_HOME is set, below $XDG_CONFIG_HOME/.copilot (honoured
+//     by CLI versions up to 0.0.421).
 //
 // A leading ~ in a variable is expanded to env.Home; duplicates are dropped.
 func (p *Provider) Roots(env providers.Env) []string {
@@ -113,10 +114,13 @@ func (p *Provider) Roots(env providers.Env) []string {
 	add(homeDir(".vscode-server-insiders", "data", "User"))
 
 	if ch := dir("COPILOT_HOME"); ch != "" {
-		add(ch, "session-state")
+		add(ch, dirSessionState)
+		add(ch, dirHistoryState)
 	} else {
-		add(homeDir(".copilot", "session-state"))
-		add(xdg, ".copilot", "session-state")
+		add(homeDir(".copilot", dirSessionState))
+		add(homeDir(".copilot", dirHistoryState))
+		add(xdg, ".copilot", dirSessionState)
+		add(xdg, ".copilot", dirHistoryState)
 	}
 
 	roots := make([]string, 0, len(dirs))
@@ -153,6 +157,7 @@ const (
 	dirChatSessions     = "chatSessions"
 	dirEmptyWindow      = "emptyWindowChatSessions"
 	dirSessionState     = "session-state"
+	dirHistoryState     = "history-session-state"
 	fileEvents          = "events.jsonl"
 )
 
@@ -166,8 +171,8 @@ func within(p, dir string) bool {
 // names of it and its parents (so any of the directories on the way can be
 // configured as a root): workspaceStorage, workspaceStorage/<id>,
 // workspaceStorage/<id>/chatSessions, globalStorage,
-// globalStorage/emptyWindowChatSessions, session-state and
-// session-state/<id>; and User or data directly below the root (a root that
+// globalStorage/emptyWindowChatSessions, session-state,
+// session-state/<id> and history-session-state; and User or data directly below the root (a root that
 // is a product or server directory).
 func (*Provider) Descend(root, dir string) bool {
 	if !within(dir, root) {
@@ -177,7 +182,7 @@ func (*Provider) Descend(root, dir string) bool {
 	up := filepath.Dir(dir)
 	parent, grand := filepath.Base(up), filepath.Base(filepath.Dir(up))
 	switch {
-	case base == dirWorkspaceStorage, base == dirGlobalStorage, base == dirSessionState:
+	case base == dirWorkspaceStorage, base == dirGlobalStorage, base == dirSessionState, base == dirHistoryState:
 		return true
 	case parent == dirWorkspaceStorage, parent == dirSessionState:
 		return true
@@ -264,8 +269,36 @@ func cliFile(path string) (session.ID, bool) {
 	return "", false
 }
 
+// historyFile names the session of a Copilot CLI history document:
+//
+//	history-session-state/session_<id>_<ms>.json   (CLI versions up to 0.0.341)
+//	history-session-state/session_<id>.json
+//
+// The id is the name between "session_" and ".json" without a trailing
+// "_<digits>" (the file's creation time in ms).
+func historyFile(path string) (session.ID, bool) {
+	if filepath.Base(filepath.Dir(path)) != dirHistoryState {
+		return "", false
+	}
+	stem, ok := strings.CutSuffix(filepath.Base(path), ".json")
+	if !ok {
+		return "", false
+	}
+	if stem, ok = strings.CutPrefix(stem, "session_"); !ok {
+		return "", false
+	}
+	if j := strings.LastIndexByte(stem, '_'); j >= 0 && j < len(stem)-1 && strings.Trim(stem[j+1:], "0123456789") == "" {
+		stem = stem[:j]
+	}
+	if !validID(stem) {
+		return "", false
+	}
+	return session.ID(stem), true
+}
+
 // Match places the session files. Copilot CLI logs are append-only
-// (ModeAppend) and named by their session id. VS Code chat session files are
+// (ModeAppend) and named by their session id; the CLI's older history
+// documents are rewritten whole (ModeWhole) and named by theirs. VS Code chat session files are
 // containers (see Expand): a session's .json and .jsonl, and its copies in
 // other workspaces of the same user data directory, make one document.
 func (*Provider) Match(root, path string) (providers.Match, bool) {
@@ -274,6 +307,9 @@ func (*Provider) Match(root, path string) (providers.Match, bool) {
 	}
 	if id, ok := cliFile(path); ok {
 		return providers.Match{ID: id, Role: session.RoleMain, Mode: session.ModeAppend}, true
+	}
+	if id, ok := historyFile(path); ok {
+		return providers.Match{ID: id, Role: session.RoleMain, Mode: session.ModeWhole}, true
 	}
 	if _, ok := parseChatFile(path); ok {
 		return providers.Match{Container: true}, true

@@ -30,7 +30,8 @@ func TestRoots(t *testing.T) {
 	const home = "/home/ana"
 	servers := []string{"/home/ana/.vscode-server/data/User", "/home/ana/.vscode-server-insiders/data/User"}
 	linux := append([]string{"/home/ana/.config/Code/User", "/home/ana/.config/Code - Insiders/User", "/home/ana/.config/VSCodium/User"}, servers...)
-	cli := "/home/ana/.copilot/session-state"
+	cli := []string{"/home/ana/.copilot/session-state", "/home/ana/.copilot/history-session-state"}
+	xdgCLI := []string{"/xdg/.copilot/session-state", "/xdg/.copilot/history-session-state"}
 	cat := func(parts ...[]string) []string { return slices.Concat(parts...) }
 	for _, tc := range []struct {
 		name string
@@ -38,26 +39,26 @@ func TestRoots(t *testing.T) {
 		env  providers.Env
 		want []string
 	}{
-		{"linux", "linux", env(home, nil), cat(linux, []string{cli})},
-		{"nil getenv", "linux", providers.Env{Home: home}, cat(linux, []string{cli})},
+		{"linux", "linux", env(home, nil), cat(linux, cli)},
+		{"nil getenv", "linux", providers.Env{Home: home}, cat(linux, cli)},
 		{"xdg", "linux", env(home, map[string]string{"XDG_CONFIG_HOME": "/xdg"}),
-			cat([]string{"/xdg/Code/User", "/xdg/Code - Insiders/User", "/xdg/VSCodium/User"}, servers, []string{cli, "/xdg/.copilot/session-state"})},
-		{"relative xdg is ignored", "linux", env(home, map[string]string{"XDG_CONFIG_HOME": "xdg"}), cat(linux, []string{cli})},
+			cat([]string{"/xdg/Code/User", "/xdg/Code - Insiders/User", "/xdg/VSCodium/User"}, servers, cli, xdgCLI)},
+		{"relative xdg is ignored", "linux", env(home, map[string]string{"XDG_CONFIG_HOME": "xdg"}), cat(linux, cli)},
 		{"darwin", "darwin", env(home, map[string]string{"XDG_CONFIG_HOME": "/xdg"}),
 			cat([]string{"/home/ana/Library/Application Support/Code/User", "/home/ana/Library/Application Support/Code - Insiders/User",
-				"/home/ana/Library/Application Support/VSCodium/User"}, servers, []string{cli, "/xdg/.copilot/session-state"})},
+				"/home/ana/Library/Application Support/VSCodium/User"}, servers, cli, xdgCLI)},
 		{"windows", "windows", env(home, map[string]string{"APPDATA": "/appdata"}),
-			cat([]string{"/appdata/Code/User", "/appdata/Code - Insiders/User", "/appdata/VSCodium/User"}, servers, []string{cli})},
-		{"windows without appdata", "windows", env(home, nil), cat(servers, []string{cli})},
+			cat([]string{"/appdata/Code/User", "/appdata/Code - Insiders/User", "/appdata/VSCodium/User"}, servers, cli)},
+		{"windows without appdata", "windows", env(home, nil), cat(servers, cli)},
 		{"copilot home", "linux", env(home, map[string]string{"COPILOT_HOME": "~/cp ", "XDG_CONFIG_HOME": "/xdg"}),
-			cat([]string{"/xdg/Code/User", "/xdg/Code - Insiders/User", "/xdg/VSCodium/User"}, servers, []string{"/home/ana/cp/session-state"})},
+			cat([]string{"/xdg/Code/User", "/xdg/Code - Insiders/User", "/xdg/VSCodium/User"}, servers, []string{"/home/ana/cp/session-state", "/home/ana/cp/history-session-state"})},
 		{"portable", "linux", env(home, map[string]string{"VSCODE_PORTABLE": "/opt/code/data"}),
-			cat([]string{"/opt/code/data/user-data/User"}, linux, []string{cli})},
+			cat([]string{"/opt/code/data/user-data/User"}, linux, cli)},
 		{"no home", "linux", env("", map[string]string{"XDG_CONFIG_HOME": "/xdg"}),
-			[]string{"/xdg/Code/User", "/xdg/Code - Insiders/User", "/xdg/VSCodium/User", "/xdg/.copilot/session-state"}},
+			cat([]string{"/xdg/Code/User", "/xdg/Code - Insiders/User", "/xdg/VSCodium/User"}, xdgCLI)},
 		{"nothing", "darwin", providers.Env{}, []string{}},
 		{"duplicates", "linux", env(home, map[string]string{"XDG_CONFIG_HOME": "/home/ana"}),
-			cat([]string{"/home/ana/Code/User", "/home/ana/Code - Insiders/User", "/home/ana/VSCodium/User"}, servers, []string{cli})},
+			cat([]string{"/home/ana/Code/User", "/home/ana/Code - Insiders/User", "/home/ana/VSCodium/User"}, servers, cli)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := (&Provider{GOOS: tc.goos}).Roots(tc.env)
@@ -74,6 +75,7 @@ func TestRoots(t *testing.T) {
 const (
 	user = "/home/ana/.config/Code/User"
 	ss   = "/home/ana/.copilot/session-state"
+	hs   = "/home/ana/.copilot/history-session-state"
 )
 
 func TestDescend(t *testing.T) {
@@ -106,6 +108,8 @@ func TestDescend(t *testing.T) {
 		{ss, ss + "/0195a1b2-0000-7000-8000-00000000abcd/files", false},
 		{"/home/ana/.copilot", "/home/ana/.copilot/session-state", true},
 		{"/home/ana/.copilot", "/home/ana/.copilot/logs", false},
+		{"/home/ana/.copilot", "/home/ana/.copilot/history-session-state", true},
+		{hs, hs + "/sub", false},
 		{"/home/ana/.copilot", "/home/ana/.copilot/pkg", false},
 	} {
 		if got := p.Descend(filepath.FromSlash(tc.root), filepath.FromSlash(tc.dir)); got != tc.want {
@@ -120,6 +124,9 @@ func TestMatch(t *testing.T) {
 	container := providers.Match{Container: true}
 	cliMatch := func(id string) providers.Match {
 		return providers.Match{ID: session.ID(id), Role: session.RoleMain, Mode: session.ModeAppend}
+	}
+	historyMatch := func(id string) providers.Match {
+		return providers.Match{ID: session.ID(id), Role: session.RoleMain, Mode: session.ModeWhole}
 	}
 	p := New()
 	for _, tc := range []struct {
@@ -145,7 +152,16 @@ func TestMatch(t *testing.T) {
 		{ss, ss + "/" + cid + "/checkpoints/index.jsonl", providers.Match{}, false},
 		{ss, ss + "/" + cid + "/other.jsonl", providers.Match{}, false},
 		{ss, ss + "/.jsonl", providers.Match{}, false},
-		{"/home/ana/.copilot", "/home/ana/.copilot/history-session-state/session_x_1.json", providers.Match{}, false},
+		{"/home/ana/.copilot", "/home/ana/.copilot/history-session-state/session_" + cid + "_1758376800500.json", historyMatch(cid), true},
+		{hs, hs + "/session_" + cid + "_1758376800500.json", historyMatch(cid), true},
+		{hs, hs + "/session_" + cid + ".json", historyMatch(cid), true},
+		{hs, hs + "/session_" + cid + "_draft.json", historyMatch(cid + "_draft"), true},
+		{hs, hs + "/session_.json", providers.Match{}, false},
+		{hs, hs + "/session__1758376800500.json", providers.Match{}, false},
+		{hs, hs + "/" + cid + ".json", providers.Match{}, false},
+		{hs, hs + "/session_" + cid + ".jsonl", providers.Match{}, false},
+		{hs, hs + "/sub/session_" + cid + ".json", providers.Match{}, false},
+		{ss, ss + "/session_" + cid + ".json", providers.Match{}, false},
 	} {
 		got, ok := p.Match(filepath.FromSlash(tc.root), filepath.FromSlash(tc.path))
 		if ok != tc.ok || got != tc.want {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,16 +34,17 @@ type chatFile struct {
 }
 
 // Count walks a corpus (any directory holding VS Code user data
-// directories and Copilot CLI session-state directories) and returns what
+// directories and Copilot CLI session-state and history-session-state
+// directories) and returns what
 // sessiond should store for each session, by the provider's rules: a chat
 // session is the file chosen among its files in its user directory (per
 // folder the .jsonl over the .json; across folders the last modified; ties:
 // a workspace's copy over an empty window's, then the smallest path), its
 // project the folder its workspace.json names; a CLI session is its event
-// log.
+// log, or its history document.
 func Count(dir string) (map[session.Key]Expected, error) {
 	chats := map[[2]string][]chatFile{}
-	var cli []string
+	var cli, hist []string
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
@@ -74,6 +76,8 @@ func Count(dir string) (map[session.Key]Expected, error) {
 		case n >= 3 && name == "events.jsonl" && parts[n-3] == "session-state",
 			n >= 2 && strings.HasSuffix(name, ".jsonl") && parts[n-2] == "session-state":
 			cli = append(cli, p)
+		case n >= 2 && parts[n-2] == "history-session-state" && strings.HasPrefix(name, "session_") && strings.HasSuffix(name, ".json"):
+			hist = append(hist, p)
 		}
 		return nil
 	})
@@ -110,6 +114,24 @@ func Count(dir string) (map[session.Key]Expected, error) {
 		id := strings.TrimSuffix(filepath.Base(p), ".jsonl")
 		if filepath.Base(p) == "events.jsonl" {
 			id = filepath.Base(filepath.Dir(p))
+		}
+		out[session.Key{Provider: session.GitHubCopilot, ID: session.ID(id)}] = expected(d)
+	}
+	for _, p := range hist {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		d, err := CountHistory(data)
+		if err != nil {
+			continue // not committed
+		}
+		// session_<id>_<ms>.json or session_<id>.json
+		id := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "session_"), ".json")
+		if j := strings.LastIndex(id, "_"); j > 0 {
+			if _, err := strconv.ParseUint(id[j+1:], 10, 64); err == nil {
+				id = id[:j]
+			}
 		}
 		out[session.Key{Provider: session.GitHubCopilot, ID: session.ID(id)}] = expected(d)
 	}

@@ -474,6 +474,11 @@ func countRequest(r map[string]any, d *session.Delta) bool {
 			in, out, ok = i, o, true
 		}
 	}
+	if u, isObj := field(result, "usage").(map[string]any); isObj {
+		if i, o, uok := pair(u["promptTokens"], u["completionTokens"]); uok {
+			in, out, ok = i, o, true
+		}
+	}
 	d.Usage.Input += in
 	d.Usage.Output += out
 	return ok
@@ -556,30 +561,51 @@ func CLILine(line []byte, d *session.Delta, runOut int64) int64 {
 	case "session.model_change":
 		addModel(field(data, "newModel"))
 	case "session.shutdown":
+		// the run's totals: the modelMetrics entries that carry usage
+		// (inputTokens include the cached ones), else tokenDetails (one
+		// count per billing category, input without the cached ones);
+		// entries with a request count only are not totals
 		var in, out, cr, cw, rz int64
-		mm, totals := field(data, "modelMetrics").(map[string]any)
-		if !totals {
-			runOut = 0 // the run ended without totals: its messages' figures stay
-			break
-		}
+		withUsage := false
+		mm, _ := field(data, "modelMetrics").(map[string]any)
 		for model, m := range mm {
 			if _, isObj := m.(map[string]any); !isObj {
 				continue
 			}
 			addModel(model)
-			u := field(m, "usage")
-			n, _ := num(field(u, "inputTokens"))
+			u, isObj := field(m, "usage").(map[string]any)
+			if !isObj {
+				continue
+			}
+			withUsage = true
+			n, _ := num(u["inputTokens"])
 			in += n
-			n, _ = num(field(u, "outputTokens"))
+			n, _ = num(u["outputTokens"])
 			out += n
-			n, _ = num(field(u, "cacheReadTokens"))
+			n, _ = num(u["cacheReadTokens"])
 			cr += n
-			n, _ = num(field(u, "cacheWriteTokens"))
+			n, _ = num(u["cacheWriteTokens"])
 			cw += n
-			n, _ = num(field(u, "reasoningTokens"))
+			n, _ = num(u["reasoningTokens"])
 			rz += n
 		}
-		d.Usage.Input += max(0, in-cr-cw)
+		if withUsage {
+			in = max(0, in-cr-cw)
+		} else {
+			td, _ := field(data, "tokenDetails").(map[string]any)
+			seen := false
+			count := func(name string) int64 {
+				n, ok := num(field(td[name], "tokenCount"))
+				seen = seen || ok
+				return n
+			}
+			in, out, cr, cw, rz = count("input"), count("output"), count("cache_read"), count("cache_write"), count("reasoning")
+			if !seen {
+				runOut = 0 // the run ended without totals: its messages' figures stay
+				break
+			}
+		}
+		d.Usage.Input += in
 		d.Usage.CacheRead += cr
 		d.Usage.CacheWrite += cw
 		d.Usage.Output += out - runOut

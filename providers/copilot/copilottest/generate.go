@@ -18,6 +18,7 @@ const (
 	DefaultCopyFraction        = 0.05
 	DefaultEmptyWindowFraction = 0.1
 	DefaultCLIFraction         = 0.3
+	DefaultHistoryFraction     = 0.15
 	DefaultMalformedFraction   = 0.002
 	DefaultCompactAfter        = 512
 )
@@ -51,6 +52,9 @@ type Options struct {
 	EmptyWindowFraction float64
 	// CLIFraction is the share of bytes in Copilot CLI logs.
 	CLIFraction float64
+	// HistoryFraction is the share of the Copilot CLI bytes in the older
+	// history-session-state documents (2025).
+	HistoryFraction float64
 	// MalformedFraction is the share of extra damaged lines in logs.
 	MalformedFraction float64
 	// CompactAfter is how many entries a log holds before VS Code rewrites
@@ -75,6 +79,7 @@ func frac(v, def float64) float64 {
 type Summary struct {
 	User     string   // the VS Code user data directory (a root)
 	CLI      string   // the Copilot CLI session-state directory (a root)
+	History  string   // the Copilot CLI history-session-state directory (a root)
 	Paths    []string // every session file written
 	Sessions int      // distinct sessions (chat and CLI)
 	Bytes    int64    // bytes written to session files
@@ -82,7 +87,15 @@ type Summary struct {
 }
 
 // Roots returns the corpus roots, for the provider.
-func (s Summary) Roots() []string { return []string{s.User, s.CLI} }
+func (s Summary) Roots() []string {
+	var roots []string
+	for _, r := range []string{s.User, s.CLI, s.History} {
+		if r != "" {
+			roots = append(roots, r)
+		}
+	}
+	return roots
+}
 
 type gen struct {
 	r    *rand.Rand
@@ -93,8 +106,9 @@ type gen struct {
 	dirs []string // workspace storage folders
 }
 
-// Generate writes a corpus under dir: dir/Code/User (VS Code) and
-// dir/copilot/session-state (Copilot CLI).
+// Generate writes a corpus under dir: dir/Code/User (VS Code),
+// dir/copilot/session-state and dir/copilot/history-session-state (Copilot
+// CLI).
 func Generate(dir string, opt Options) (Summary, error) {
 	if opt.TotalBytes == 0 {
 		opt.TotalBytes = DefaultTotalBytes
@@ -108,6 +122,7 @@ func Generate(dir string, opt Options) (Summary, error) {
 	g := &gen{r: rand.New(rand.NewPCG(uint64(opt.Seed), 0x5eed)), opt: opt, now: opt.Start}
 	g.sum.User = filepath.Join(dir, "Code", "User")
 	g.sum.CLI = filepath.Join(dir, "copilot", "session-state")
+	g.sum.History = filepath.Join(dir, "copilot", "history-session-state")
 	cliShare := frac(opt.CLIFraction, DefaultCLIFraction)
 	cliBytes := int64(float64(opt.TotalBytes) * cliShare)
 	chatBytes := opt.TotalBytes - cliBytes
@@ -132,6 +147,9 @@ func Generate(dir string, opt Options) (Summary, error) {
 	if err := os.MkdirAll(g.sum.CLI, 0o755); err != nil {
 		return g.sum, err
 	}
+	if err := os.MkdirAll(g.sum.History, 0o755); err != nil {
+		return g.sum, err
+	}
 	var written int64
 	for written < chatBytes || (chatBytes > 0 && g.sum.Sessions == 0) {
 		n, err := g.chatSession()
@@ -140,9 +158,18 @@ func Generate(dir string, opt Options) (Summary, error) {
 		}
 		written += n
 	}
+	histBytes := int64(float64(cliBytes) * frac(opt.HistoryFraction, DefaultHistoryFraction))
 	written = 0
-	for written < cliBytes {
+	for written < cliBytes-histBytes {
 		n, err := g.cliSession()
+		if err != nil {
+			return g.sum, err
+		}
+		written += n
+	}
+	written = 0
+	for written < histBytes {
+		n, err := g.historySession()
 		if err != nil {
 			return g.sum, err
 		}
@@ -300,6 +327,16 @@ type metadata struct {
 type result struct {
 	Timings  map[string]int `json:"timings"`
 	Metadata metadata       `json:"metadata"`
+	Details  string         `json:"details,omitempty"`
+	Usage    *resultUsage   `json:"usage,omitempty"`
+}
+
+// resultUsage is the turn's usage as Copilot Chat 0.37 (VS Code 1.109)
+// keeps it on the result.
+type resultUsage struct {
+	CompletionTokens   int64            `json:"completionTokens"`
+	PromptTokens       int64            `json:"promptTokens"`
+	PromptTokenDetails []map[string]any `json:"promptTokenDetails,omitempty"`
 }
 
 type usageT struct {
@@ -387,7 +424,14 @@ func (g *gen) request(sid string) *chatRequest {
 		r.Metadata.ResolvedModel = resolved[mi]
 	}
 	in, out := int64(1000+g.r.IntN(60000)), int64(10+g.r.IntN(3000))
-	switch g.r.IntN(10) {
+	switch g.r.IntN(12) {
+	case 10, 11: // Copilot Chat 0.37: result.usage (metadata has no tokens, or stale ones)
+		r.Details = "GPT-4o • 0x"
+		r.Usage = &resultUsage{CompletionTokens: out, PromptTokens: in, PromptTokenDetails: []map[string]any{
+			{"category": "System", "label": "Tool Definitions", "percentageOfPrompt": 60 + g.r.IntN(20)}}}
+		if g.r.IntN(3) == 0 {
+			r.Metadata.PromptTokens, r.Metadata.OutputTokens = ptr(in/3), ptr(out/3)
+		}
 	case 0, 1: // newer builds: usage progress
 		q.Usage = &usageT{Kind: "usage", PromptTokens: in, CompletionTokens: out}
 		r.Metadata.PromptTokens, r.Metadata.OutputTokens = ptr(in/2), ptr(out/2)
@@ -506,7 +550,15 @@ func (g *gen) chatSession() (int64, error) {
 			q.Response = full.Response
 			if full.Result != nil {
 				q.Result = full.Result
-				push(line{Kind: 1, K: []any{"requests", i, "result"}, V: full.Result})
+				if u := full.Result.Usage; u != nil && g.r.IntN(2) == 0 {
+					// the result first, its usage set after the fact
+					early := *full.Result
+					early.Usage = nil
+					push(line{Kind: 1, K: []any{"requests", i, "result"}, V: &early})
+					push(line{Kind: 1, K: []any{"requests", i, "result", "usage"}, V: u})
+				} else {
+					push(line{Kind: 1, K: []any{"requests", i, "result"}, V: full.Result})
+				}
 			}
 			q.Usage, q.PromptTokens, q.CompletionTokens = full.Usage, full.PromptTokens, full.CompletionTokens
 			if q.Usage != nil {
@@ -662,7 +714,7 @@ func (g *gen) cliSession() (int64, error) {
 	for run := range runs {
 		ctx := map[string]any{"cwd": cwd, "gitRoot": cwd, "branch": []string{"main", "feature/x", "fix"}[g.r.IntN(3)]}
 		if run == 0 {
-			emit("session.start", map[string]any{"sessionId": sid, "version": 1, "producer": "copilot-agent", "copilotVersion": "0.0.420", "startTime": g.now.Format(time.RFC3339Nano), "context": ctx})
+			emit("session.start", map[string]any{"sessionId": sid, "version": 1, "producer": "copilot-agent", "copilotVersion": []string{"0.0.420", "1.0.34", "1.0.77"}[g.r.IntN(3)], "startTime": g.now.Format(time.RFC3339Nano), "context": ctx})
 		} else {
 			emit("session.resume", map[string]any{"resumeTime": g.now.Format(time.RFC3339Nano), "eventCount": 10, "context": ctx})
 		}
@@ -698,10 +750,26 @@ func (g *gen) cliSession() (int64, error) {
 			in := int64(20000 + g.r.IntN(400000))
 			cr := in * int64(g.r.IntN(90)) / 100
 			cw := int64(g.r.IntN(5000))
-			emit("session.shutdown", map[string]any{"shutdownType": "routine", "totalPremiumRequests": 1 + g.r.IntN(5), "totalApiDurationMs": g.r.IntN(100000),
-				"sessionStartTime": g.now.UnixMilli(), "codeChanges": map[string]any{"linesAdded": 1, "linesRemoved": 0, "filesModified": []string{"app.go"}},
-				"modelMetrics": map[string]any{model: map[string]any{"requests": map[string]any{"count": 3, "cost": 1},
-					"usage": map[string]any{"inputTokens": in, "outputTokens": out + int64(g.r.IntN(300)), "cacheReadTokens": cr, "cacheWriteTokens": cw, "reasoningTokens": int64(g.r.IntN(100))}}}})
+			data := map[string]any{"shutdownType": "routine", "totalPremiumRequests": 1 + g.r.IntN(5), "totalApiDurationMs": g.r.IntN(100000),
+				"sessionStartTime": g.now.UnixMilli(), "codeChanges": map[string]any{"linesAdded": 1, "linesRemoved": 0, "filesModified": []string{"app.go"}}}
+			details := map[string]any{"input": map[string]any{"tokenCount": max(0, in-cr-cw)}, "output": map[string]any{"tokenCount": out + int64(g.r.IntN(300))},
+				"cache_read": map[string]any{"tokenCount": cr}, "cache_write": map[string]any{"tokenCount": cw}}
+			switch g.r.IntN(5) {
+			case 4: // a crash: a shutdown without totals
+				data["shutdownType"], data["errorReason"] = "error", "fatal"
+			case 0: // CLI 1.0.77: a request count per model, the totals in tokenDetails
+				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": 1 + g.r.IntN(9)}}
+				data["tokenDetails"] = details
+			case 1: // a request count per model and no totals: the messages' output stays
+				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": map[string]any{"count": 2, "cost": 1}}}
+			default:
+				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": map[string]any{"count": 3, "cost": 1},
+					"usage": map[string]any{"inputTokens": in, "outputTokens": out + int64(g.r.IntN(300)), "cacheReadTokens": cr, "cacheWriteTokens": cw, "reasoningTokens": int64(g.r.IntN(100))}}}
+				if g.r.IntN(2) == 0 {
+					data["tokenDetails"] = details // usage wins
+				}
+			}
+			emit("session.shutdown", data)
 		}
 	}
 	var path string
@@ -717,6 +785,85 @@ func (g *gen) cliSession() (int64, error) {
 		}
 	}
 	if err := g.write(path, b, g.now); err != nil {
+		return 0, err
+	}
+	return int64(len(b)), nil
+}
+
+// ---- Copilot CLI history documents (2025) ----
+
+// historySession writes one history-session-state document: {sessionId,
+// startTime, chatMessages[], timeline[]}, the timeline holding info, user,
+// copilot and tool_call_completed entries; chatMessages, when kept, the
+// same conversation OpenAI style (sometimes only part of it).
+func (g *gen) historySession() (int64, error) {
+	sid := g.uuid()
+	g.sum.Sessions++
+	start := g.tick(3600)
+	var timeline, chat []any
+	entry := func(typ string, kv ...any) map[string]any {
+		e := map[string]any{"id": g.uuid(), "timestamp": g.tick(30).Format("2006-01-02T15:04:05.000Z"), "type": typ}
+		for i := 0; i+1 < len(kv); i += 2 {
+			e[kv[i].(string)] = kv[i+1]
+		}
+		timeline = append(timeline, e)
+		return e
+	}
+	entry("info", "text", "Connected to GitHub MCP Server")
+	keepChat := g.r.IntN(3) == 0
+	if keepChat {
+		chat = append(chat, map[string]any{"role": "system", "content": g.text(200)})
+	}
+	for range 1 + g.r.IntN(5) {
+		prompt := g.text(g.size(300))
+		entry("user", "text", prompt)
+		if keepChat {
+			chat = append(chat, map[string]any{"role": "user", "content": prompt})
+		}
+		for range 1 + g.r.IntN(4) {
+			reply := g.text(g.size(500))
+			entry("copilot", "text", reply)
+			var calls []any
+			for range g.r.IntN(4) {
+				id := "toolu_" + g.uuid()
+				name := []string{"str_replace_editor", "bash", "github-mcp-server-web_search"}[g.r.IntN(3)]
+				entry("tool_call_completed", "callId", id, "name", name, "toolTitle", name, "intentionSummary", g.text(40),
+					"arguments", map[string]any{"command": "view", "path": "/home/dev/tools/main.go"},
+					"result", map[string]any{"type": "success", "log": g.text(g.size(1500))})
+				calls = append(calls, map[string]any{"id": id, "type": "function", "function": map[string]any{"name": name, "arguments": "{}"}})
+			}
+			if keepChat {
+				chat = append(chat, map[string]any{"role": "assistant", "content": reply, "tool_calls": calls})
+				for _, c := range calls {
+					chat = append(chat, map[string]any{"role": "tool", "tool_call_id": c.(map[string]any)["id"], "content": g.text(100)})
+				}
+			}
+		}
+	}
+	if keepChat && g.r.IntN(2) == 0 {
+		chat = chat[:1+len(chat)/2] // a view that stopped early
+	}
+	if g.r.IntN(4) == 0 {
+		timeline = timeline[:0] // chatMessages only (or nothing at all)
+	}
+	if chat == nil {
+		chat = []any{}
+	}
+	if timeline == nil {
+		timeline = []any{}
+	}
+	doc := map[string]any{"sessionId": sid, "startTime": start.Format("2006-01-02T15:04:05.000Z"), "chatMessages": chat, "timeline": timeline}
+	var b []byte
+	if g.r.IntN(2) == 0 {
+		b, _ = json.MarshalIndent(doc, "", "  ")
+	} else {
+		b = mustJSON(doc)
+	}
+	name := "session_" + sid + "_" + fmt.Sprint(start.UnixMilli()) + ".json"
+	if g.r.IntN(4) == 0 {
+		name = "session_" + sid + ".json"
+	}
+	if err := g.write(filepath.Join(g.sum.History, name), b, g.now); err != nil {
 		return 0, err
 	}
 	return int64(len(b)), nil

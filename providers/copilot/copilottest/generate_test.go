@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 )
 
@@ -72,6 +73,42 @@ func TestCountChatLogIncomplete(t *testing.T) {
 	for _, data := range []string{"", "\n\n", `{"kind":0,"v":{}}`} {
 		if _, err := CountChatLog([]byte(data)); err != ErrIncomplete {
 			t.Errorf("CountChatLog(%q) err = %v", data, err)
+		}
+	}
+}
+
+// TestGenerateEmitsRealVariants: the shapes real agent files showed are in
+// every default corpus, so the corpus and crash tests cover them.
+func TestGenerateEmitsRealVariants(t *testing.T) {
+	dir := t.TempDir()
+	sum, err := Generate(dir, Options{TotalBytes: 2 << 20, Seed: 9, HistoryFraction: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	variants := map[string]*regexp.Regexp{
+		"result.usage in a request":          regexp.MustCompile(`"result":\{[^\n]*"usage":\{"completionTokens":\d+,"promptTokens":\d+`),
+		"result.usage set by a later patch":  regexp.MustCompile(`"k":\["requests",\d+,"result","usage"\]`),
+		"modelMetrics with a request count":  regexp.MustCompile(`"modelMetrics":\{"[^"]+":\{"requests":\d+\}\}`),
+		"tokenDetails in a shutdown":         regexp.MustCompile(`"tokenDetails":\{"cache_read":\{"tokenCount":\d+\}`),
+		"shutdown with request counts alone": regexp.MustCompile(`"modelMetrics":\{"[^"]+":\{"requests":\{"cost":1,"count":2\}\}\}`),
+		"a history document's tool call":     regexp.MustCompile(`"callId": ?"toolu_[^"]+",\s*"id"`),
+		"a history document's chatMessages":  regexp.MustCompile(`"chatMessages": ?\[\s*\{`),
+	}
+	found := map[string]bool{}
+	for _, p := range sum.Paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, re := range variants {
+			if !found[name] && re.Match(b) {
+				found[name] = true
+			}
+		}
+	}
+	for name := range variants {
+		if !found[name] {
+			t.Errorf("no file holds %s", name)
 		}
 	}
 }

@@ -1,0 +1,187 @@
+package copilot
+
+import (
+	"fmt"
+
+	"github.com/sessiond/sessiond/providers/jsonscan"
+	"github.com/sessiond/sessiond/session"
+)
+
+// This file reads the Copilot CLI's older session documents,
+// history-session-state/session_<id>_<ms>.json (CLI versions up to
+// 0.0.341, 2025): one JSON object {sessionId, startTime, chatMessages[],
+// timeline[]} rewritten whole. See the package documentation for the
+// rules.
+
+// formatHistory names a CLI history document (told from its content: the
+// core hands ModeWhole files to Document without a header).
+const formatHistory = "history"
+
+// isHistory reports whether body is a CLI history document: an object with
+// a timeline or chatMessages member and no requests member (a VS Code
+// session's). It reads the top-level keys only.
+func isHistory(body []byte) bool {
+	i := jsonscan.SkipWS(body, 0)
+	if i == len(body) || body[i] != '{' {
+		return false
+	}
+	hist, chat := false, false
+	walkObject(val{raw: body[i:]}, 0, func(k []byte, esc bool, _ val, _ int) int {
+		switch {
+		case jsonscan.KeyIs(k, esc, "timeline"), jsonscan.KeyIs(k, esc, "chatMessages"):
+			hist = true
+		case jsonscan.KeyIs(k, esc, "requests"):
+			chat = true
+		}
+		return skip
+	})
+	return hist && !chat
+}
+
+// history is what a CLI history document holds that counts (of repeated
+// keys, the last).
+type history struct {
+	start               jsonscan.Str
+	tlUser, tlAssistant int64
+	tlCalls             map[string]struct{} // timeline tool calls by callId
+	tlAnonCalls         int64               // timeline tool calls without a callId
+	times               []jsonscan.Str      // timeline timestamps
+	cmUser, cmAssistant int64
+	cmCalls             int64 // chatMessages[].tool_calls
+}
+
+// historyDoc counts a CLI history document. A document that is not one
+// valid JSON value is not readable yet (ErrIncomplete); a valid value that
+// is not an object is one malformed record.
+func (p *Parser) historyDoc(body []byte, d *session.Delta) error {
+	i := jsonscan.SkipWS(body, 0)
+	if i == len(body) || body[i] != '{' {
+		if _, ok := jsonscan.WholeValue(body); !ok {
+			return fmt.Errorf("%w: history document is not valid JSON", ErrIncomplete)
+		}
+		d.Malformed++
+		return nil
+	}
+	var h history
+	n, _ := walkObject(val{raw: body[i:]}, 0, func(k []byte, esc bool, c val, depth int) int {
+		var n int
+		switch {
+		case jsonscan.KeyIs(k, esc, "startTime"):
+			h.start, n = readStr(c, depth)
+		case jsonscan.KeyIs(k, esc, "timeline"):
+			n = h.timeline(c, depth)
+		case jsonscan.KeyIs(k, esc, "chatMessages"):
+			n = h.chatMessages(c, depth)
+		default:
+			return skip
+		}
+		return n
+	})
+	if n < 0 || jsonscan.SkipWS(body, i+n) != len(body) {
+		return fmt.Errorf("%w: history document is not valid JSON", ErrIncomplete)
+	}
+	d.Records++
+	d.UsageUnknown = true // these documents report no tokens
+	for _, s := range append(h.times, h.start) {
+		if t, ok := jsonscan.ParseTime(s, p.buf[:0]); s.OK && ok {
+			d.Observe(t)
+		}
+	}
+	d.UserMessages += max(h.tlUser, h.cmUser)
+	d.AssistantMessages += max(h.tlAssistant, h.cmAssistant)
+	d.ToolCalls += max(int64(len(h.tlCalls))+h.tlAnonCalls, h.cmCalls)
+	return nil
+}
+
+// timeline reads the timeline: entries {id, timestamp, type, …}; type
+// user is a prompt, copilot a response, tool_call_* a tool call (one per
+// callId).
+func (h *history) timeline(v val, depth int) int {
+	h.tlUser, h.tlAssistant, h.tlCalls, h.tlAnonCalls, h.times = 0, 0, nil, 0, h.times[:0]
+	n, _ := walkArray(v, depth, func(e val, depth int) int {
+		var typ, ts, call jsonscan.Str
+		n, isObj := walkObject(e, depth, func(k []byte, esc bool, c val, depth int) int {
+			var n int
+			switch {
+			case jsonscan.KeyIs(k, esc, "type"):
+				typ, n = readStr(c, depth)
+			case jsonscan.KeyIs(k, esc, "timestamp"):
+				ts, n = readStr(c, depth)
+			case jsonscan.KeyIs(k, esc, "callId"):
+				call, n = readStr(c, depth)
+			default:
+				return skip
+			}
+			return n
+		})
+		if n < 0 || !isObj {
+			return n
+		}
+		if ts.OK {
+			h.times = append(h.times, ts)
+		}
+		switch {
+		case typ.Is("user"):
+			h.tlUser++
+		case typ.Is("copilot"):
+			h.tlAssistant++
+		case typ.OK && hasPrefix(typ, "tool_call_"):
+			if !call.OK || len(call.Raw) == 0 {
+				h.tlAnonCalls++
+				break
+			}
+			if h.tlCalls == nil {
+				h.tlCalls = map[string]struct{}{}
+			}
+			id, _ := call.Text(nil)
+			h.tlCalls[string(id)] = struct{}{}
+		}
+		return n
+	})
+	return n
+}
+
+// hasPrefix reports whether the string value s starts with prefix.
+func hasPrefix(s jsonscan.Str, prefix string) bool {
+	v, _ := s.Text(nil)
+	return len(v) >= len(prefix) && string(v[:len(prefix)]) == prefix
+}
+
+// chatMessages reads the chat messages (OpenAI style {role, content,
+// tool_calls[]}): role user is a prompt, assistant a response with its
+// tool calls.
+func (h *history) chatMessages(v val, depth int) int {
+	h.cmUser, h.cmAssistant, h.cmCalls = 0, 0, 0
+	n, _ := walkArray(v, depth, func(e val, depth int) int {
+		var role jsonscan.Str
+		var calls int64
+		n, isObj := walkObject(e, depth, func(k []byte, esc bool, c val, depth int) int {
+			var n int
+			switch {
+			case jsonscan.KeyIs(k, esc, "role"):
+				role, n = readStr(c, depth)
+			case jsonscan.KeyIs(k, esc, "tool_calls"):
+				calls = 0
+				n, _ = walkArray(c, depth, func(val, int) int {
+					calls++
+					return skip
+				})
+			default:
+				return skip
+			}
+			return n
+		})
+		if n < 0 || !isObj {
+			return n
+		}
+		switch {
+		case role.Is("user"):
+			h.cmUser++
+		case role.Is("assistant"):
+			h.cmAssistant++
+			h.cmCalls += calls
+		}
+		return n
+	})
+	return n
+}
