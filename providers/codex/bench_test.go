@@ -103,7 +103,8 @@ func BenchmarkParser(b *testing.B) {
 }
 
 // TestParserAllocs checks that the hot path does not allocate: only a
-// token count (its claim key, the growth of Claims) may.
+// token count (its claim key, the growth of Claims) and a line larger than
+// the scratch buffer a parser keeps (maxScratch) may.
 func TestParserAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip()
@@ -118,6 +119,9 @@ func TestParserAllocs(t *testing.T) {
 	for i, l := range lines {
 		if bytes.Contains(l, []byte(`"type":"token_count"`)) || bytes.Contains(l, []byte(`"type":"session_meta"`)) {
 			continue
+		}
+		if len(l) > maxScratch {
+			continue // a tool output larger than the kept scratch buffer is decoded into a new one, by design
 		}
 		line := l
 		if n := testing.AllocsPerRun(5, func() { p.Line(line, &d) }); n != 0 {

@@ -103,8 +103,9 @@
 //   - turn_context: cwd (last wins, replayed ones included) and model.
 //   - response_item: message with role assistant → AssistantMessages (the
 //     response items, not event_msg/agent_message, so that one rule counts
-//     every generation of the format); function_call, custom_tool_call and
-//     local_shell_call → ToolCalls; function_call_output and
+//     every generation of the format); function_call, custom_tool_call,
+//     local_shell_call and the hosted web_search_call, tool_search_call and
+//     image_generation_call → ToolCalls; function_call_output and
 //     custom_tool_call_output whose output reports a non-zero exit code (see
 //     above) or is an object with success false → ToolErrors.
 //   - event_msg/user_message → UserMessages, unless its kind is
@@ -165,15 +166,17 @@
 //
 //	file (source)            version        sess prompts resp tools  input output cache_read cache_write reasoning  total
 //	vct/codex.jsonl          0.39.0            1       1    9    19 133698  12551     136832           0      9536 283081
-//	agses/codex_small.jsonl  0.146.0 (edited)  1       3    1     4  12757     81       3584           0        63  16422
+//	agses/codex_small.jsonl  0.146.0 (edited)  1       3    1     8  12757     81       3584           0        63  16422
 //
 // Every figure equal, before and after issue 7 (the 0.146 file's cache
-// writes are 0). Tools: the hand count finds 8 items named *_call in the
-// 0.146 file; 4 are function_call / custom_tool_call (counted), the others
-// tool_search_call (2), web_search_call and image_generation_call, which
-// the counting rules above do not count as tool calls (unchanged: whether
-// these hosted and lookup tools should count is an open question). No
-// malformed record, no phantom session. What the files showed:
+// writes are 0). Tools: the 0.146 file has 8 response items that call a
+// tool: function_call and custom_tool_call (2 each), tool_search_call (2),
+// web_search_call and image_generation_call. Before issue 7 only the first
+// four were counted (4); the hosted and lookup tools are invocations the
+// model made too, with no output item of their own, and now count (8).
+// event_msg mirrors (mcp_tool_call_end, view_image_tool_call,
+// dynamic_tool_call_request) are not counted again. No malformed record,
+// no phantom session. What the files showed:
 //
 //   - 0.39 (originator codex_vscode): user_message has kind "plain"; the 2
 //     user-role response_item messages are injected context (not prompts);

@@ -222,7 +222,10 @@ func (p *Parser) responseItem(it *item, bare bool, d *session.Delta) {
 				d.CWD = cwd
 			}
 		}
-	case it.typ.Is("function_call"), it.typ.Is("custom_tool_call"), it.typ.Is("local_shell_call"):
+	case it.typ.Is("function_call"), it.typ.Is("custom_tool_call"), it.typ.Is("local_shell_call"),
+		// Hosted tools (web search, tool search, image generation): the
+		// call is the item itself, with no output item.
+		it.typ.Is("web_search_call"), it.typ.Is("tool_search_call"), it.typ.Is("image_generation_call"):
 		d.ToolCalls++
 	case it.typ.Is("function_call_output"), it.typ.Is("custom_tool_call_output"):
 		if failed(it, &p.buf) {

@@ -95,7 +95,7 @@ func TestParserFixtures(t *testing.T) {
 		want session.Delta
 	}{
 		{"envelope.jsonl", session.Delta{
-			Counts: session.Counts{UserMessages: 1, AssistantMessages: 1, ToolCalls: 3, ToolErrors: 1},
+			Counts: session.Counts{UserMessages: 1, AssistantMessages: 1, ToolCalls: 4, ToolErrors: 1},
 			Claims: []session.Claim{
 				claim(sid, "8000,6000,300,120,8300", "2026-03-02T10:00:06Z", 2000, 6000, 300, 120),
 				claim(sid, "10100,7800,390,160,10490", "2026-03-02T10:00:07.020Z", 300, 1800, 90, 40),

@@ -487,7 +487,8 @@ func (fc *fileCount) item(p map[string]any, bare bool) {
 				}
 			}
 		}
-	case "function_call", "custom_tool_call", "local_shell_call":
+	case "function_call", "custom_tool_call", "local_shell_call",
+		"web_search_call", "tool_search_call", "image_generation_call":
 		fc.counts.ToolCalls++
 	case "function_call_output", "custom_tool_call_output":
 		if outputFailed(p["output"]) {

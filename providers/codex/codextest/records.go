@@ -310,9 +310,25 @@ func (c *conv) toolStep(b []byte) []byte {
 		return c.close(b, s)
 	default:
 		b, s := c.open(b, "response_item")
-		b = append(b, `"type":"local_shell_call",`...)
-		b = appendStr(b, "call_id", callID)
-		b = append(b, `,"status":"completed","action":{"type":"exec","command":["bash","-lc","ls -la"]}`...)
+		switch c.r.IntN(4) {
+		case 0:
+			b = append(b, `"type":"local_shell_call",`...)
+			b = appendStr(b, "call_id", callID)
+			b = append(b, `,"status":"completed","action":{"type":"exec","command":["bash","-lc","ls -la"]}`...)
+		case 1:
+			// Hosted tools (0.146): the call is the item itself, no output item.
+			b = append(b, `"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search","query":"`...)
+			b = appendText(b, c.r, 10+c.r.IntN(40))
+			b = append(b, `"}`...)
+		case 2:
+			b = append(b, `"type":"tool_search_call","id":"ts_1",`...)
+			b = appendStr(b, "call_id", callID)
+			b = append(b, `,"status":"completed","execution":"local","arguments":{"query":"deploy"}`...)
+		default:
+			b = append(b, `"type":"image_generation_call","id":"ig_1","status":"completed","revised_prompt":"a diagram","result":"`...)
+			b = appendBase64ish(b, c.r, 64)
+			b = append(b, '"')
+		}
 		return c.close(b, s)
 	}
 }
