@@ -237,6 +237,16 @@ func TestLedgerFilesThatAreNotSessions(t *testing.T) {
 			t.Errorf("status counts %d sessions, want 1", p.Sessions)
 		}
 	}
+	// and the summary of a scan
+	status.Providers = nil
+	if err := json.Unmarshal([]byte(h.run("scan", "--json")), &status); err != nil {
+		t.Fatalf("scan --json: %v", err)
+	}
+	for _, p := range status.Providers {
+		if p.Provider == string(session.ClaudeCode) && p.Sessions != 1 {
+			t.Errorf("scan summary counts %d sessions, want 1", p.Sessions)
+		}
+	}
 
 	// a dated line appended to the summary-only file: the session appears
 	d = h.start(freePort(t))

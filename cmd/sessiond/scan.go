@@ -12,6 +12,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/sessiond/sessiond/persistence"
+	"github.com/sessiond/sessiond/session"
 )
 
 func (a *app) scanCmd() *cobra.Command {
@@ -53,6 +56,13 @@ func (a *app) scan(ctx context.Context) error {
 	if ctx.Err() != nil {
 		exitOnSecondSignal(a.log)
 	}
+	// Sessions as listed: a file that holds no dated record (a transcript of
+	// summary lines only) is routed to a session id but is not a session.
+	listed := map[session.Provider]int{}
+	recs, listErr := c.store.Sessions(persistence.Filter{})
+	for _, r := range recs {
+		listed[r.Provider]++
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Run.ShutdownTimeout.Duration)
 	defer cancel()
 	stopErr := c.stop(sctx)
@@ -67,7 +77,11 @@ func (a *app) scan(ctx context.Context) error {
 	}
 	sum := scanSummary{Seconds: time.Since(start).Seconds()}
 	for _, r := range res {
-		sum.Providers = append(sum.Providers, scanProvider{Provider: string(r.Provider), Files: r.Files, Sessions: r.Sessions})
+		n := r.Sessions
+		if waitErr == nil && listErr == nil {
+			n = listed[r.Provider]
+		}
+		sum.Providers = append(sum.Providers, scanProvider{Provider: string(r.Provider), Files: r.Files, Sessions: n})
 	}
 	sum.BytesRead = int64(counterSum(c.metrics.ReadBytesTotal))
 	sum.Records = int64(counterSum(c.metrics.RecordsReadTotal))
