@@ -74,6 +74,8 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 			return fmt.Errorf("%w: data after the document", ErrNotDocument)
 		}
 		p.composerDoc(data, &h, d)
+	case h.kind.Is(docChat):
+		return p.chatDoc(data, d) // the Agent CLI's chats (chats_parse.go)
 	case h.kind.Is(docTranscript):
 		i := end
 		for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r') {
