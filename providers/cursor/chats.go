@@ -385,7 +385,11 @@ func (p *Provider) readChat(ctx context.Context, path, id string) ([]byte, error
 	if !content.found {
 		return nil, fs.ErrNotExist
 	}
-	cwd := p.chatCWD(db, hash)
+	return chatDocument(id, p.chatCWD(db, hash), content, sig.changed()), nil
+}
+
+// chatDocument lays out a chat's document (see readChat).
+func chatDocument(id, cwd string, content chatContent, changed time.Time) []byte {
 	size := 256 + len(cwd)
 	for _, m := range content.messages {
 		size += len(m) + 1
@@ -400,7 +404,7 @@ func (p *Provider) readChat(ctx context.Context, path, id string) ([]byte, error
 	doc = append(doc, `,"created":`...)
 	doc = strconv.AppendInt(doc, content.meta.createdMillis(), 10)
 	doc = append(doc, `,"mtime":`...)
-	doc = strconv.AppendInt(doc, sig.changed().UnixMilli(), 10)
+	doc = strconv.AppendInt(doc, changed.UnixMilli(), 10)
 	doc = append(doc, `,"model":`...)
 	doc = appendJSONString(doc, content.meta.LastUsedModel)
 	doc = append(doc, `,"messages":[`...)
@@ -414,7 +418,7 @@ func (p *Provider) readChat(ctx context.Context, path, id string) ([]byte, error
 		}
 		doc = append(doc, m...)
 	}
-	return append(doc, "]}"...), nil
+	return append(doc, "]}"...)
 }
 
 // chatCWD finds the folder whose MD5 (hex) is hash: the cwd of the

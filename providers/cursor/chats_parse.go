@@ -161,9 +161,8 @@ func (p *Parser) chatMessage(data []byte, v, depth int, d *session.Delta, f *cha
 
 // chatPart scans one content part.
 func (p *Parser) chatPart(data []byte, v, depth int, m *messageFacts, d *session.Delta, f *chatFacts) int {
-	var typ, text jsonscan.Str
-	var failed bool
-	var model jsonscan.Str
+	var typ, text, model jsonscan.Str
+	var isError, isErrorSnake bool // last of each wins, as in encoding/json
 	e := objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 		switch {
 		case k.Is("type"):
@@ -174,9 +173,13 @@ func (p *Parser) chatPart(data []byte, v, depth int, m *messageFacts, d *session
 			s, e := jsonscan.ScanStr(data, v, depth)
 			text = s
 			return e
-		case k.Is("isError"), k.Is("is_error"):
+		case k.Is("isError"):
 			b, e := jsonscan.ScanTrue(data, v, depth)
-			failed = failed || b
+			isError = b
+			return e
+		case k.Is("is_error"):
+			b, e := jsonscan.ScanTrue(data, v, depth)
+			isErrorSnake = b
 			return e
 		case k.Is("providerOptions"):
 			return p.cursorModel(data, v, depth, &model)
@@ -190,7 +193,7 @@ func (p *Parser) chatPart(data []byte, v, depth int, m *messageFacts, d *session
 		m.calls++
 	case typ.Is("tool-result"), typ.Is("tool_result"):
 		m.results++
-		if failed {
+		if isError || isErrorSnake {
 			m.fails++
 		}
 	}
@@ -214,10 +217,13 @@ func (p *Parser) noteText(s jsonscan.Str, m *messageFacts) {
 	}
 }
 
-// cursorModel scans providerOptions and stores cursor.modelName in *out.
+// cursorModel scans providerOptions and stores cursor.modelName in *out
+// (the zero Str if there is none; the last member of a name wins).
 func (p *Parser) cursorModel(data []byte, v, depth int, out *jsonscan.Str) int {
+	*out = jsonscan.Str{}
 	return objectOrSkip(data, v, depth, func(k jsonscan.Str, v, depth int) int {
 		if k.Is("cursor") {
+			*out = jsonscan.Str{}
 			return p.scanModel(data, v, depth, "modelName", out)
 		}
 		return jsonscan.SkipValue(data, v, depth)

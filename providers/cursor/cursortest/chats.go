@@ -1,6 +1,7 @@
 package cursortest
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
 	"database/sql"
@@ -11,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -207,6 +209,17 @@ func (c Chat) blobs() (map[string][]byte, string) {
 		return out, ""
 	}
 	return out, rootID
+}
+
+// ChatBlobs returns a chat's blobs (for fuzz seeds).
+func ChatBlobs(c Chat) [][]byte {
+	m, _ := c.blobs()
+	out := make([][]byte, 0, len(m))
+	for _, b := range m {
+		out = append(out, b)
+	}
+	slices.SortFunc(out, bytes.Compare)
+	return out
 }
 
 // metaValue renders the metadata row.
@@ -643,11 +656,37 @@ func CountChat(path, projects string) (e Expected, listed bool, err error) {
 			}
 		}
 	}
-	var typed, queries int64
-	models := map[string]bool{}
-	others := 0
+	var encoded [][]byte
 	for _, m := range msgs {
 		if m == nil {
+			encoded = append(encoded, nil)
+			continue
+		}
+		b, _ := json.Marshal(m)
+		encoded = append(encoded, b)
+	}
+	lastUsed, _ := meta["lastUsedModel"].(string)
+	counted, others := CountChatMessages(encoded, lastUsed)
+	if others == 0 {
+		return e, false, nil
+	}
+	e.Counts, e.Models = counted.Counts, counted.Models
+	e.Records += counted.Records
+	e.Malformed += counted.Malformed
+	e = chatTimes(e, meta, path)
+	e.CWD = chatCWD(path, projects)
+	return e, true, nil
+}
+
+// CountChatMessages counts a conversation's messages (JSON objects; nil
+// for one that could not be decoded) by the rules of package cursor's
+// documentation; others is how many are not the system prompt.
+func CountChatMessages(msgs [][]byte, lastUsedModel string) (e Expected, others int) {
+	var typed, queries int64
+	models := map[string]bool{}
+	for _, raw := range msgs {
+		var m map[string]any
+		if raw == nil || json.Unmarshal(raw, &m) != nil || m == nil {
 			e.Malformed++
 			continue
 		}
@@ -703,23 +742,24 @@ func CountChat(path, projects string) (e Expected, listed bool, err error) {
 			e.ToolErrors += fails
 		}
 	}
-	if others == 0 {
-		return e, false, nil
-	}
 	if queries > 0 {
 		e.UserMessages = queries
 	} else {
 		e.UserMessages = typed
 	}
-	if len(models) == 0 {
-		if m, _ := meta["lastUsedModel"].(string); m != "" {
-			models[m] = true
-		}
+	if len(models) == 0 && lastUsedModel != "" {
+		models[lastUsedModel] = true
 	}
 	for m := range models {
 		e.Models = append(e.Models, m)
 	}
 	sortStrings(e.Models)
+	return e, others
+}
+
+// chatTimes sets a session's times: createdAt and the last change of the
+// store's files (in milliseconds).
+func chatTimes(e Expected, meta map[string]any, path string) Expected {
 	var times []time.Time
 	if ms, ok := meta["createdAt"].(float64); ok && ms > 0 {
 		times = append(times, time.UnixMilli(int64(ms)).UTC())
@@ -739,8 +779,7 @@ func CountChat(path, projects string) (e Expected, listed bool, err error) {
 			e.EndedAt = t
 		}
 	}
-	e.CWD = chatCWD(path, projects)
-	return e, true, nil
+	return e
 }
 
 // chatCWD: meta.json's cwd if its MD5 is the folder hash, else a project
@@ -755,8 +794,6 @@ func chatCWD(path, projects string) string {
 	}
 	entries, _ := os.ReadDir(projects)
 	for _, e := range entries {
-		// the generator's folders hold no '-' of their own but "proj-N":
-		// try every split of the slug into existing directories
 		for _, c := range slugPaths(e.Name()) {
 			if Hash(c) == hash {
 				return c
