@@ -43,6 +43,7 @@ func (*Provider) ID() session.Provider { return session.Cursor }
 //	macOS:   ~/Library/Application Support/Cursor/User
 //	Windows: %APPDATA%\Cursor\User
 //	all:     ~/.cursor/projects
+//	all:     ~/.cursor/chats, ~/.config/cursor/chats (the Agent CLI's stores, chats.go)
 //
 // The User directory is remembered: transcripts are checked against the
 // conversations of its database (see the package documentation).
