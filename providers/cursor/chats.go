@@ -305,7 +305,8 @@ func (m chatMeta) createdMillis() int64 {
 // expandChat lists a store's conversation: none while the store has no
 // metadata row or only a system prompt (a chat opened, nothing asked),
 // one document otherwise (also when the metadata is damaged: the document
-// counts it malformed). Version = the files' sizes and times.
+// counts it malformed, and the messages found without a root). Version =
+// the files' sizes and times.
 func (p *Provider) expandChat(ctx context.Context, path string) ([]providers.Doc, error) {
 	db, _, id, _ := chatStore(path)
 	sig, err := statChat(db)
@@ -322,7 +323,7 @@ func (p *Provider) expandChat(ctx context.Context, path string) ([]providers.Doc
 	if err != nil {
 		return nil, err
 	}
-	if !content.found || content.metaOK && content.others == 0 {
+	if !content.found || content.others == 0 {
 		return nil, nil
 	}
 	return []providers.Doc{{Path: db + "#" + id, ID: session.ID(id), Role: session.RoleMain, Version: sig.version()}}, nil

@@ -69,11 +69,11 @@ func (p *Parser) chatDoc(data []byte, d *session.Delta) error {
 		b, p.buf = cwd.Text(p.buf[:0])
 		d.CWD = string(b)
 	}
-	if !meta {
-		d.Malformed++
-		return nil
+	if meta {
+		d.Records++
+	} else {
+		d.Malformed++ // its messages still count (read by rowid, see readChat)
 	}
-	d.Records++
 	for _, ms := range []int64{created, mtime} {
 		if t := time.UnixMilli(ms).UTC(); ms > 0 && plausible(t) {
 			d.Observe(t)

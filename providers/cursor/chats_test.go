@@ -12,6 +12,7 @@ import (
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/cursor/cursortest"
 	"github.com/sessiond/sessiond/session"
+	"github.com/sessiond/sessiond/supervision/supervisiontest"
 )
 
 const chatID = "c1a70000-0000-4000-8000-00000000c0de"
@@ -135,12 +136,17 @@ func TestChatStoreVariants(t *testing.T) {
 		})
 	}
 	t.Run("damaged metadata", func(t *testing.T) {
+		// the metadata is malformed; the messages count, found by rowid;
+		// the store's last change is the only time
 		l, cwd := chatTree(t)
-		if _, err := cursortest.WriteChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, BadMeta: true, Created: created, Messages: twoTurns()}); err != nil {
+		db, err := cursortest.WriteChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, BadMeta: true, Created: created, Messages: twoTurns()})
+		if err != nil {
 			t.Fatal(err)
 		}
+		setTimes(t, db, mtime)
 		p := New()
-		want := cursortest.Expected{CWD: cwd, Malformed: 1, Files: 1, Unknown: true}
+		want := cursortest.Expected{Counts: session.Counts{UserMessages: 2, AssistantMessages: 4, ToolCalls: 3, ToolErrors: 1},
+			Models: []string{"claude-4.5-sonnet"}, CWD: cwd, Records: 10, Malformed: 1, Files: 1, Unknown: true, StartedAt: mtime, EndedAt: mtime}
 		diffSessions(t, map[string]cursortest.Expected{chatID: want}, scanTree(t, p, p.Roots(providers.Env{Home: l.Home})...))
 	})
 }
@@ -331,5 +337,48 @@ func TestChatsCorpusMatchesReference(t *testing.T) {
 		}
 		p := New()
 		diffSessions(t, want, scanTree(t, p, p.Roots(providers.Env{Home: l.Home})...))
+	}
+}
+
+// TestTreeChatStoreLive runs the real actor tree over a chats directory: a
+// store created while sessiond runs, held open by its writer in WAL mode,
+// becomes a session; the next turn is read when the store changes; a chat
+// opened without a prompt is no session.
+func TestTreeChatStoreLive(t *testing.T) {
+	l, cwd := chatTree(t)
+	if err := os.MkdirAll(l.Chats, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prov := New()
+	t.Cleanup(func() { prov.Close() })
+	e := supervisiontest.New(t, prov, prov.Roots(providers.Env{Home: l.Home})...)
+	created := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	s, err := cursortest.CreateChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, Model: "gpt-5", Created: created,
+		Messages: cursortest.ChatTurn(true, "list the files", 1, 0, "gpt-5")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	empty, err := cursortest.CreateChat(l.Chats, cursortest.Chat{ID: "c1a70000-0000-4000-8000-0000000000e3", CWD: cwd, Created: created,
+		Messages: []cursortest.ChatMessage{{Role: "system", Text: "You are a coding agent."}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	r := e.WaitSession(chatID, func(r session.Record) bool { return r.UserMessages == 1 })
+	if r.AssistantMessages != 2 || r.ToolCalls != 1 || r.CWD != cwd || !r.StartedAt.Equal(created) || !r.TokensUnknown ||
+		!slices.Equal(r.Models, []string{"gpt-5"}) {
+		t.Fatalf("first read: %+v", r)
+	}
+	if err := s.Append(cursortest.ChatTurn(false, "and the tests", 2, 1, "gpt-5")...); err != nil {
+		t.Fatal(err)
+	}
+	r = e.WaitSession(chatID, func(r session.Record) bool { return r.UserMessages == 2 })
+	if r.AssistantMessages != 4 || r.ToolCalls != 3 || r.ToolErrors != 1 || r.Files != 1 {
+		t.Fatalf("after a turn: %+v", r)
+	}
+	e.Idle()
+	if _, ok := e.Sessions()["c1a70000-0000-4000-8000-0000000000e3"]; ok {
+		t.Error("a chat without a prompt became a session")
 	}
 }

@@ -246,9 +246,10 @@
 // counts, in rowid order (edited-away messages included: nothing tells
 // them apart).
 //
-// Counting (chatDoc): damaged metadata (not hex of a JSON object) is one
-// Malformed and nothing else counts; otherwise the metadata is a Record
-// and so is each message. A "user" message with text (a non-empty string
+// Counting (chatDoc): the metadata is a Record, or one Malformed when it
+// is damaged (not hex of a JSON object: its messages still count, found
+// by rowid, and the store's last change is its only time); each message
+// is a Record. A "user" message with text (a non-empty string
 // content or text part) and no tool-result part is typed by a person —
 // and when any user message of the store holds <user_query>, only those
 // that do count (the others are the CLI's context): UserMessages. An
@@ -265,7 +266,7 @@
 // session's project is then "unknown": a Delta carries no name).
 // UsageUnknown always. A store with no metadata row, or whose
 // conversation holds nothing but system messages (a chat opened, nothing
-// asked), is not listed: no phantom sessions. The transcript of a
+// asked, or no message readable), is not listed: no phantom sessions. The transcript of a
 // conversation that has a store in a known chats directory is not
 // counted: it adds its records and the cwd its slug gives (as for a
 // composer).

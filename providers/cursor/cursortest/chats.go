@@ -414,7 +414,7 @@ func GenerateChats(l ChatLayout, seed int64, n int) (int, error) {
 				return 0, err
 			}
 		}
-		if turns > 0 || c.BadMeta {
+		if turns > 0 {
 			sessions++
 		}
 	}
@@ -555,11 +555,10 @@ func CountChat(path, projects string) (e Expected, listed bool, err error) {
 	var meta map[string]any
 	raw, herr := hex.DecodeString(metaHex)
 	if herr != nil || json.Unmarshal(raw, &meta) != nil || meta == nil {
-		e.Malformed = 1
-		e.CWD = chatCWD(path, projects)
-		return e, true, nil
+		e.Malformed, meta = 1, map[string]any{} // its messages still count, by rowid
+	} else {
+		e.Records = 1
 	}
-	e.Records = 1
 	var msgs []map[string]any // nil entries: undecodable
 	ids := func(f []pbField) ([]string, bool) {
 		var out []string
