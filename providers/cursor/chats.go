@@ -33,10 +33,17 @@ const docChat = "cursor.chat"
 // storeName is a chat store's file name.
 const storeName = "store.db"
 
-// qChat reads a store's metadata row and its blobs in one statement (one
-// snapshot), the metadata first, then the blobs in rowid order.
-const qChat = `SELECT 0, 0, key, CAST(value AS BLOB) FROM meta WHERE key = '0'
-UNION ALL SELECT 1, rowid, id, data FROM blobs ORDER BY 1, 2`
+// qChatIndex reads a store's metadata row and its blob ids in one
+// statement (one snapshot): the metadata first, then the ids in rowid
+// order. Blobs are content-addressed and written before the metadata
+// names them, so every blob the metadata reaches is in the list; their
+// data is read afterwards, only for the blobs the conversation reaches
+// (qChatBlob).
+const qChatIndex = `SELECT 0, 0, key, CAST(value AS BLOB) FROM meta WHERE key = '0'
+UNION ALL SELECT 1, rowid, id, NULL FROM blobs ORDER BY 1, 2`
+
+// qChatBlob reads one blob.
+const qChatBlob = `SELECT data FROM blobs WHERE id = ?1`
 
 // maxTreeDepth bounds the nesting of tree nodes followed from the root.
 const maxTreeDepth = 64
@@ -168,59 +175,89 @@ type chatContent struct {
 	others   int      // messages that are not the system prompt
 }
 
-// loadChat reads a store in one statement and decodes its conversation:
-// the messages the tree from latestRootBlobId reaches, in order, or,
-// without a root, every blob that is a message, in rowid order.
+// loadChat reads a store and decodes its conversation: the messages the
+// tree from latestRootBlobId reaches, in order, or, without a root, every
+// blob that is a message, in rowid order.
 func loadChat(ctx context.Context, c driver.Conn, db string) (chatContent, error) {
 	var out chatContent
 	var metaValue []byte
-	blobs := map[string][]byte{}
+	ids := map[string]string{} // lower case → as stored
 	var order []string
-	total := 0
-	err := rows(ctx, c, qChat, func(dest []driver.Value) error {
-		v := blob(dest[3])
-		if total += len(v); total > maxDocument {
-			return fmt.Errorf("%w: %s holds more than %d bytes", ErrTooLarge, db, maxDocument)
-		}
+	err := rows(ctx, c, qChatIndex, func(dest []driver.Value) error {
 		if integer(dest[0]) == 0 {
-			out.found, metaValue = true, append([]byte(nil), v...)
+			out.found, metaValue = true, append([]byte(nil), blob(dest[3])...)
 			return nil
 		}
-		id := strings.ToLower(keyOf(dest[2]))
-		if _, dup := blobs[id]; !dup {
-			order = append(order, id)
+		id := keyOf(dest[2])
+		lower := strings.ToLower(id)
+		if _, dup := ids[lower]; !dup {
+			order = append(order, lower)
 		}
-		blobs[id] = append([]byte(nil), v...)
+		ids[lower] = id
 		return nil
 	})
-	if err != nil {
-		return chatContent{}, err
-	}
-	if !out.found {
-		return out, nil
+	if err != nil || !out.found {
+		return out, err
 	}
 	out.meta, out.metaOK = parseChatMeta(metaValue)
-	exists := func(id string) bool { _, ok := blobs[id]; return ok }
+	exists := func(id string) bool { _, ok := ids[id]; return ok }
+	total := 0
+	cache := map[string][]byte{}
+	fetch := func(id string) ([]byte, bool, error) {
+		if data, ok := cache[id]; ok {
+			return data, true, nil
+		}
+		stored, ok := ids[id]
+		if !ok {
+			return nil, false, nil
+		}
+		var data []byte
+		found := false
+		err := rows(ctx, c, qChatBlob, func(dest []driver.Value) error {
+			data, found = append([]byte(nil), blob(dest[0])...), true
+			return nil
+		}, stored)
+		if err != nil || !found {
+			return nil, false, err // a blob deleted since the index: nothing to count
+		}
+		if total += len(data); total > maxDocument {
+			return nil, false, fmt.Errorf("%w: %s holds more than %d bytes", ErrTooLarge, db, maxDocument)
+		}
+		cache[id] = data
+		return data, true, nil
+	}
 	add := func(msg []byte) {
 		out.messages = append(out.messages, msg)
 		if msg != nil && !isSystemMessage(msg) {
 			out.others++
 		}
 	}
-	root, ok := blobs[strings.ToLower(out.meta.LatestRootBlobID)]
+	rootID := strings.ToLower(out.meta.LatestRootBlobID)
+	root, ok, err := fetch(rootID)
+	if err != nil {
+		return chatContent{}, err
+	}
 	if !out.metaOK || !ok {
 		for _, id := range order {
-			if d := decodeBlob(blobs[id], exists); d.kind == blobMessage {
+			data, ok, err := fetch(id)
+			if err != nil {
+				return chatContent{}, err
+			}
+			if d := decodeBlob(data, exists); ok && d.kind == blobMessage {
 				add(d.msg)
 			}
+			delete(cache, id) // read once
 		}
 		return out, nil
 	}
-	visited := map[string]bool{strings.ToLower(out.meta.LatestRootBlobID): true}
-	var walk func(refs []string, depth int)
-	walk = func(refs []string, depth int) {
+	visited := map[string]bool{rootID: true}
+	var walk func(refs []string, depth int) error
+	walk = func(refs []string, depth int) error {
 		for _, id := range refs {
-			data, ok := blobs[id]
+			data, ok, err := fetch(id)
+			if err != nil {
+				return err
+			}
 			if !ok {
 				continue // not written (yet): nothing to count
 			}
@@ -230,13 +267,18 @@ func loadChat(ctx context.Context, c driver.Conn, db string) (chatContent, error
 				add(d.msg)
 			case d.kind == blobNode && depth < maxTreeDepth && !visited[id]:
 				visited[id] = true
-				walk(d.refs, depth+1)
+				if err := walk(d.refs, depth+1); err != nil {
+					return err
+				}
 			case d.kind == blobUnknown:
 				add(nil)
 			}
 		}
+		return nil
 	}
-	walk(rootRefs(root), 1)
+	if err := walk(rootRefs(root), 1); err != nil {
+		return chatContent{}, err
+	}
 	return out, nil
 }
 
@@ -329,7 +371,8 @@ func (p *Provider) expandChat(ctx context.Context, path string) ([]providers.Doc
 	return []providers.Doc{{Path: db + "#" + id, ID: session.ID(id), Role: session.RoleMain, Version: sig.version()}}, nil
 }
 
-// readChatStore opens a store read-only and loads it, reading again while
+// readChatStore opens a store read-only and loads it (its index in one
+// statement, then the blobs the conversation reaches), reading again while
 // a WAL commit may have been missed (see wal.go). A store without the
 // CLI's tables reports fs.ErrNotExist.
 func (p *Provider) readChatStore(ctx context.Context, db string) (chatContent, error) {

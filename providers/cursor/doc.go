@@ -228,10 +228,13 @@
 // (Match.Container). Expand stats the database and its -wal (Version =
 // their sizes and times) and reads the store to decide whether it is a
 // session; ReadDoc reads it again and builds the document. Both read the
-// metadata row and every blob in one statement (one snapshot), on a
-// read-only connection (immutable when the CLI closed the store: see
-// "Reading the database"), and read again while the -wal holds a commit
-// the wal-index had not published (wal.go). A database without the two
+// metadata row and the blob ids in one statement (one snapshot), then the
+// data of the blobs the conversation reaches, one by one (blobs never
+// change: their id is their hash; one the index lists but that is gone
+// counts as missing); on a read-only connection (immutable when the CLI
+// closed the store: see "Reading the database"); and they read again
+// while the -wal holds a commit the wal-index had not published
+// (wal.go). A database without the two
 // tables lists nothing. Every change of the store or its -wal lists it
 // again, as for the global database.
 //
@@ -270,6 +273,17 @@
 // conversation that has a store in a known chats directory is not
 // counted: it adds its records and the cwd its slug gives (as for a
 // composer).
+//
+// Checked end to end (sessiond scan, then sessions --json, under a
+// temporary HOME) on stores a throwaway script wrote from the public
+// description alone (not with this package or cursortest), counted by
+// hand with sqlite3 and json (tokens: none in the format, so
+// tokens_unknown; times: createdAt to the store's last change, equal):
+//
+//	store (made up)                       prompts answers tool calls tool errors models cwd    result
+//	JSON blobs, flat root, <user_info>    2       4       3          1           1      found  equal
+//	protobuf field-4 JSON, nested node    1       1       0          0           1      found  equal
+//	system prompt only (nothing asked)    no session                                           equal
 //
 // Checked against real files: none exist for this format (no store.db
 // among the real files); the Cursor sessions of the real files (two
