@@ -429,7 +429,11 @@ func (p *Provider) readChat(ctx context.Context, path, id string) ([]byte, error
 	if !content.found {
 		return nil, fs.ErrNotExist
 	}
-	return chatDocument(id, p.chatCWD(db, hash), content, sig.changed()), nil
+	cwd := p.chatCWD(db, hash)
+	if cwd == "" {
+		cwd = infoCWD(content.messages, hash)
+	}
+	return chatDocument(id, cwd, content, sig.changed()), nil
 }
 
 // chatDocument lays out a chat's document (see readChat).
@@ -571,4 +575,52 @@ func (p *Provider) chatStoreHolds(id string) bool {
 		}
 	}
 	return false
+}
+
+// infoCWD looks for the folder in the context the CLI adds to the first
+// user messages: a "Workspace Path: <path>" line inside <user_info>,
+// taken only if its MD5 is the store's folder hash ("" otherwise).
+func infoCWD(messages [][]byte, hash string) string {
+	if !isMD5(hash) {
+		return ""
+	}
+	users := 0
+	for _, raw := range messages {
+		var m struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		}
+		if raw == nil || json.Unmarshal(raw, &m) != nil || m.Role != "user" {
+			continue
+		}
+		if users++; users > 3 {
+			break
+		}
+		var texts []string
+		var one string
+		var parts []struct {
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(m.Content, &one) == nil {
+			texts = append(texts, one)
+		} else if json.Unmarshal(m.Content, &parts) == nil {
+			for _, p := range parts {
+				texts = append(texts, p.Text)
+			}
+		}
+		for _, t := range texts {
+			_, info, ok := strings.Cut(t, "<user_info>")
+			if !ok {
+				continue
+			}
+			info, _, _ = strings.Cut(info, "</user_info>")
+			for _, line := range strings.Split(info, "\n") {
+				path, ok := strings.CutPrefix(strings.TrimSpace(line), "Workspace Path:")
+				if path = strings.TrimSpace(path); ok && filepath.IsAbs(path) && matchesHash(path, hash) {
+					return filepath.Clean(path)
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -151,6 +151,40 @@ func TestChatStoreVariants(t *testing.T) {
 	})
 }
 
+// TestChatCWDFromUserInfo: without a meta.json or a projects directory,
+// the folder comes from the "Workspace Path" the CLI puts in its context
+// message — only when its MD5 is the store's folder hash.
+func TestChatCWDFromUserInfo(t *testing.T) {
+	for _, tc := range []struct {
+		name, info string
+		want       bool
+	}{
+		{"matching", "", true},
+		{"another folder", "/srv/elsewhere", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := cursortest.NewChatLayout(t.TempDir())
+			cwd := filepath.Join(l.Code, "no-project-dir")
+			if err := os.MkdirAll(cwd, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			info := tc.info
+			if info == "" {
+				info = cwd
+			}
+			msgs := []cursortest.ChatMessage{{Role: "user", Context: true, Info: info}, {Role: "user", Text: "hello"}, {Role: "assistant", Text: "hi"}}
+			if _, err := cursortest.WriteChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, Created: time.Now(), Messages: msgs}); err != nil {
+				t.Fatal(err)
+			}
+			p := New()
+			got := scanTree(t, p, p.Roots(providers.Env{Home: l.Home})...)[chatID]
+			if want := map[bool]string{true: cwd, false: ""}[tc.want]; got.CWD != want || got.UserMessages != 1 {
+				t.Errorf("cwd %q, prompts %d; want %q, 1", got.CWD, got.UserMessages, want)
+			}
+		})
+	}
+}
+
 // TestChatStoreNoPhantom: a store with no metadata row yet, one whose
 // conversation holds only the system prompt (a chat opened, nothing
 // asked) and a database of another schema are no sessions.

@@ -265,8 +265,12 @@
 // its -wal (the CLI records no later time). CWD: meta.json's cwd when its
 // MD5 is the directory's hash (or the hash is not an MD5), else a
 // directory of ~/.cursor/projects whose slug, read naively ('-' → '/') or
-// by probing the file system, names a path with that MD5; else none (the
-// session's project is then "unknown": a Delta carries no name).
+// by probing the file system, names a path with that MD5; else a
+// "Workspace Path: <path>" line of the <user_info> context in the first
+// user messages, with that MD5 [assumed: the line's wording is that of
+// Cursor's prompts; cppa-cursor-browser#7 only says the path is there];
+// else none (the session's project is then "unknown": a Delta carries no
+// name).
 // UsageUnknown always. A store with no metadata row, or whose
 // conversation holds nothing but system messages (a chat opened, nothing
 // asked, or no message readable), is not listed: no phantom sessions. The transcript of a

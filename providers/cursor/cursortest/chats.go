@@ -41,6 +41,7 @@ type ChatMessage struct {
 	Role    string // "user", "assistant", "tool" or "system"
 	Text    string
 	Context bool   // user: context the CLI added (<user_info>), not typed
+	Info    string // user, Context: the "Workspace Path:" line's path ("" for none)
 	Calls   int    // assistant: tool-call parts
 	Results int    // tool: tool-result parts
 	Errors  int    // tool: of them, failed (isError)
@@ -91,7 +92,11 @@ func (m ChatMessage) JSON(untagged bool) []byte {
 	case "user":
 		text := "<user_query>\n" + m.Text + "\n</user_query>"
 		if m.Context {
-			text = "<user_info>\nOS Version: linux\nShell: bash\n</user_info>"
+			text = "<user_info>\nOS Version: linux\nShell: bash\n"
+			if m.Info != "" {
+				text += "Workspace Path: " + m.Info + "\n"
+			}
+			text += "</user_info>"
 		} else if untagged {
 			text = m.Text
 		}
