@@ -50,9 +50,10 @@ const maxTreeDepth = 64
 
 // chatsState is what the provider keeps about the chat stores.
 type chatsState struct {
-	mu    sync.Mutex
-	roots map[string]struct{} // chats directories seen (Roots, Match)
-	cwds  map[string]string   // resolved folder hashes (hits only)
+	mu     sync.Mutex
+	roots  map[string]struct{} // chats directories seen (Roots, Match)
+	cwds   map[string]string   // resolved folder hashes (hits only)
+	listed map[string]bool     // by store path: whether its last listing was a session
 }
 
 // chatsRoots returns the directories the CLI keeps its chats in:
@@ -365,6 +366,7 @@ func (p *Provider) expandChat(ctx context.Context, path string) ([]providers.Doc
 	if err != nil {
 		return nil, err
 	}
+	p.noteListed(db, content.found && content.others > 0)
 	if !content.found || content.others == 0 {
 		return nil, nil
 	}
@@ -553,10 +555,23 @@ func metaJSONCWD(path string) string {
 	return filepath.Clean(m.CWD)
 }
 
+// noteListed remembers whether a store's last listing was a session.
+func (p *Provider) noteListed(db string, session bool) {
+	p.chats.mu.Lock()
+	defer p.chats.mu.Unlock()
+	if p.chats.listed == nil {
+		p.chats.listed = map[string]bool{}
+	}
+	p.chats.listed[db] = session
+}
+
 // chatStoreHolds reports whether a known chats directory holds a store
-// for conversation id (any folder hash): the CLI writes the agent
-// transcript of the same conversation too, and the store is counted.
-func (p *Provider) chatStoreHolds(id string) bool {
+// for conversation id (any folder hash) that is a session — as of its last
+// listing, or read now if it was never listed: the CLI writes the agent
+// transcript of the same conversation too, and the store counts it. A
+// store that is no session (nothing decodable: another format) leaves the
+// transcript counted.
+func (p *Provider) chatStoreHolds(ctx context.Context, id string) bool {
 	p.chats.mu.Lock()
 	roots := make([]string, 0, len(p.chats.roots))
 	for r := range p.chats.roots {
@@ -569,7 +584,18 @@ func (p *Provider) chatStoreHolds(id string) bool {
 			continue
 		}
 		for _, h := range hashes {
-			if fi, err := os.Stat(filepath.Join(r, h.Name(), id, storeName)); err == nil && fi.Mode().IsRegular() {
+			db := filepath.Join(r, h.Name(), id, storeName)
+			if fi, err := os.Stat(db); err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			p.chats.mu.Lock()
+			session, known := p.chats.listed[db]
+			p.chats.mu.Unlock()
+			if !known {
+				content, err := p.readChatStore(ctx, db)
+				session = err == nil && content.found && content.others > 0
+			}
+			if session {
 				return true
 			}
 		}

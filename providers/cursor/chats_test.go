@@ -308,6 +308,29 @@ func TestChatTranscriptNotCountedTwice(t *testing.T) {
 	diffSessions(t, map[string]cursortest.Expected{chatID: want}, scanTree(t, p, p.Roots(providers.Env{Home: l.Home})...))
 }
 
+// TestChatTranscriptCountedWhenStoreUnreadable: a store of the same
+// conversation that holds nothing this reader decodes (another format) is
+// no session, and the transcript counts the conversation.
+func TestChatTranscriptCountedWhenStoreUnreadable(t *testing.T) {
+	l, cwd := chatTree(t)
+	if _, err := cursortest.WriteChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, Created: time.Now(), Damaged: 2}); err != nil {
+		t.Fatal(err)
+	}
+	tr := filepath.Join(l.Projects, cursortest.Slug(cwd), "agent-transcripts", chatID, chatID+".jsonl")
+	if err := os.MkdirAll(filepath.Dir(tr), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := append(append(cursortest.TranscriptLine("user", "fix it", 0, 0, 0), '\n'), append(cursortest.TranscriptLine("assistant", "ok", 1, 0, 0), '\n')...)
+	if err := os.WriteFile(tr, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := New()
+	got := scanTree(t, p, p.Roots(providers.Env{Home: l.Home})...)
+	if r := got[chatID]; r.UserMessages != 1 || r.AssistantMessages != 1 || r.ToolCalls != 1 || r.Files != 1 {
+		t.Errorf("session %+v, want the transcript's conversation", r)
+	}
+}
+
 // TestChatPaths: where the chat stores are, and what is matched.
 func TestChatPaths(t *testing.T) {
 	p := New()

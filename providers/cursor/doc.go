@@ -273,10 +273,11 @@
 // name).
 // UsageUnknown always. A store with no metadata row, or whose
 // conversation holds nothing but system messages (a chat opened, nothing
-// asked, or no message readable), is not listed: no phantom sessions. The transcript of a
-// conversation that has a store in a known chats directory is not
-// counted: it adds its records and the cwd its slug gives (as for a
-// composer).
+// asked, or no message readable), is not listed: no phantom sessions.
+// The transcript of a conversation whose store (in a known chats
+// directory) is a session is not counted: it adds its records and the cwd
+// its slug gives (as for a composer); a store that is no session (nothing
+// decodable: another format) leaves the transcript counted.
 //
 // Checked end to end (sessiond scan, then sessions --json, under a
 // temporary HOME) on stores a throwaway script wrote from the public

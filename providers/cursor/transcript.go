@@ -110,7 +110,7 @@ func (p *Provider) readTranscript(ctx context.Context, path string, k fileKind) 
 // transcript only adds its records and, failing a workspace link, the
 // working directory).
 func (p *Provider) transcriptPrimary(ctx context.Context, id string) (bool, error) {
-	if p.chatStoreHolds(id) {
+	if p.chatStoreHolds(ctx, id) {
 		return false, nil // the Agent CLI's chat store counts it (chats.go)
 	}
 	for _, dir := range p.knownUserDirs() {
