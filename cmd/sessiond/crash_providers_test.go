@@ -53,6 +53,12 @@ func TestCrashSafetyOtherAgents(t *testing.T) {
 	if _, err := cursortest.Generate(cfg, cursortest.Options{TotalBytes: 8 << 20, Seed: 8}); err != nil {
 		t.Fatal(err)
 	}
+	// and the Agent CLI's chat stores: <cursor home>/.cursor/chats
+	chats := cursortest.ChatLayout{Home: filepath.Dir(filepath.Dir(cur.Projects)), Projects: cur.Projects, Code: cur.Code}
+	chats.Chats = filepath.Join(chats.Home, ".cursor", "chats")
+	if _, err := cursortest.GenerateChats(chats, 8, 40); err != nil {
+		t.Fatal(err)
+	}
 	// OpenCode: $XDG_DATA_HOME/opencode, database and legacy tree
 	xdgData := filepath.Join(h.dir, "xdg")
 	oc, err := opencodetest.Generate(filepath.Join(xdgData, "opencode"), opencodetest.Options{TotalBytes: 8 << 20, Seed: 9, Legacy: true})
@@ -110,6 +116,13 @@ func TestCrashSafetyOtherAgents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for id, e := range cu {
+		want[session.Key{Provider: session.Cursor, ID: session.ID(id)}] = expectation{e.Tokens, e.Counts, e.Files, e.Models}
+	}
+	cc, err := cursortest.CountChats(chats) // a chat's transcript is not a session of its own
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, e := range cc {
 		want[session.Key{Provider: session.Cursor, ID: session.ID(id)}] = expectation{e.Tokens, e.Counts, e.Files, e.Models}
 	}
 	for id, e := range oc.Sessions {

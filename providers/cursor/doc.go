@@ -274,6 +274,130 @@
 // machine; the absolute paths of its tool inputs now name it (see
 // Transcripts).
 //
+// # Cursor Agent CLI chats
+//
+// The Agent CLI (cursor-agent) keeps each conversation in a database of
+// its own. No real store was available to this project (none in the real
+// files it was checked against): everything below comes from public
+// readers, each named in brackets, and the fixtures (cursortest.Chat,
+// GenerateChats) reproduce that description with made-up values. A store
+// whose shape differs shows up as malformed messages, not as silence.
+//
+//   - Path: ~/.cursor/chats/<md5 hex of the cwd>/<agent id>/store.db, in
+//     WAL mode [verified: origin.md's reader, guidemode/desktop
+//     providers/cursor/CLAUDE.md, yashas-salankimatt/sidecar docs/plans/
+//     cursor-cli-adapter.md, corveil/crow#1105 (cursor-agent 2026.08.04,
+//     488 chats)]; newer builds may use ~/.config/cursor/chats [assumed:
+//     agentgrep's cursor-cli notes]; both are roots. The hash is of the
+//     path with symbolic links resolved [entireio/cli#1063]. A sibling
+//     meta.json names the cwd in newer builds [stablyai/orca#11370,
+//     vshulcz/deja-vu#3772, corveil/crow#1105]: only its "cwd" is read.
+//   - Tables: meta(key TEXT PRIMARY KEY, value TEXT), one row, key '0',
+//     value = hex digits of a JSON object {agentId (the directory's
+//     name), latestRootBlobId, name, mode, createdAt (ms), lastUsedModel,
+//     blobEncryptionKey, …}; blobs(id TEXT PRIMARY KEY, data BLOB),
+//     content-addressed (id = hex SHA-256 of data) [verified: sidecar,
+//     crow#1105, juspay/neurolink#1604 (12 of 12 ids checked)]. The blobs
+//     are plaintext despite the key [crow#1105, orca#11370]; the key is
+//     never read into sessiond (chatMeta has no field for it).
+//   - The tree: the root blob (latestRootBlobId) is a protobuf whose
+//     repeated field 1 lists the conversation's blobs, 32 raw bytes each,
+//     in order [crow#1105; deja-vu#3772: the smallest blob is 0A 20 +
+//     32 bytes]; its other fields hold a context-composition snapshot
+//     (tokens per part of the prompt — not spend, not read)
+//     [neurolink#1604]. A child that is itself a list of blob ids is
+//     followed (depth ≤ 64) [assumed, for safety].
+//   - Messages: the Vercel AI SDK's JSON, {"role": "system" | "user" |
+//     "assistant" | "tool", "content": string | [{"type": "text" |
+//     "reasoning" | "tool-call" {toolCallId, toolName, args} |
+//     "tool-result" {toolCallId, toolName, result}}], "providerOptions":
+//     {"cursor": {"modelName" | "requestId"}}}, stored as the blob itself
+//     [sidecar, crow#1105, cppalliance/cppa-cursor-browser#7] or as field
+//     4 of a protobuf [orca#11370]. Older stores: field 1 the user's text
+//     with field 2 its id, or ContentWrapper{1: text} for the assistant,
+//     field 4 JSON, field 8 blob references [origin.md, guidemode]. The
+//     typed prompt is wrapped in <user_query>; the CLI adds context in
+//     <user_info> to the first user message [sidecar, cppa-cursor-browser].
+//     isError on a tool-result is the AI SDK's name [assumed]. No message
+//     carries a time or usage [guidemode: "no timestamps"; neurolink#1604:
+//     "Cursor CLI persists no per-turn usage"].
+//   - The CLI also writes the agent transcript of the same conversation
+//     (<slug>/agent-transcripts/<agent id>/…) [deja-vu#3772: both written
+//     minutes apart; kenn-io/agentsview#1664 matches the two].
+//
+// Reading: each store.db (and its -wal) is a one-document container
+// (Match.Container). Expand stats the database and its -wal (Version =
+// their sizes and times) and reads the store to decide whether it is a
+// session; ReadDoc reads it again and builds the document. Both read the
+// metadata row and the blob ids in one statement (one snapshot), then the
+// data of the blobs the conversation reaches, one by one (blobs never
+// change: their id is their hash; one the index lists but that is gone
+// counts as missing); on a read-only connection (immutable when the CLI
+// closed the store: see "Reading the database"); and they read again
+// while the -wal holds a commit the wal-index had not published
+// (wal.go). A database without the two
+// tables lists nothing. Every change of the store or its -wal lists it
+// again, as for the global database.
+//
+// Decoding (decodeBlob): a blob is a message if it is a JSON object with a
+// string "role", or a protobuf whose field 4 is one, or whose field 1 is
+// ContentWrapper{1: text} (an assistant message) or, with a field 2 id,
+// the text itself (a user message); a protobuf whose field 1 values all
+// name blobs of the store is a node. The conversation is what the tree
+// from latestRootBlobId reaches, in order: a message as it is, a node
+// followed, a blob that is neither Malformed, a missing blob nothing.
+// Without a root (or with damaged metadata), every blob that is a message
+// counts, in rowid order (edited-away messages included: nothing tells
+// them apart).
+//
+// Counting (agentChatDoc): the metadata is a Record, or one Malformed when it
+// is damaged (not hex of a JSON object: its messages still count, found
+// by rowid, and the store's last change is its only time); each message
+// is a Record. A "user" message with text (a non-empty string
+// content or text part) and no tool-result part is typed by a person —
+// and when any user message of the store holds <user_query>, only those
+// that do count (the others are the CLI's context): UserMessages. An
+// "assistant" message is an AssistantMessages, each of its tool-call (or
+// tool_use) parts a ToolCalls. A tool-result (tool_result) part with
+// isError (is_error) true, in a "tool" or "user" message, is a
+// ToolErrors. "system" messages are records only. Models: the
+// providerOptions.cursor.modelName of messages and parts, else
+// lastUsedModel. Times: createdAt, and the last change of the database or
+// its -wal (the CLI records no later time). CWD: meta.json's cwd when its
+// MD5 is the directory's hash (or the hash is not an MD5), else a
+// directory of ~/.cursor/projects whose slug, read naively ('-' → '/') or
+// by probing the file system, names a path with that MD5; else a
+// "Workspace Path: <path>" line of the <user_info> context in the first
+// user messages, with that MD5 [assumed: the line's wording is that of
+// Cursor's prompts; cppa-cursor-browser#7 only says the path is there];
+// else none (the session's project is then "unknown": a Delta carries no
+// name).
+// UsageUnknown always. A store with no metadata row, or whose
+// conversation holds nothing but system messages (a chat opened, nothing
+// asked, or no message readable), is not listed: no phantom sessions.
+// The transcript of a conversation whose store (in a known chats
+// directory) is a session is not counted: it adds its records and the cwd
+// its slug gives (as for a composer); a store that is no session (nothing
+// decodable: another format) leaves the transcript counted.
+//
+// Checked end to end (sessiond scan, then sessions --json, under a
+// temporary HOME) on stores a throwaway script wrote from the public
+// description alone (not with this package or cursortest), counted by
+// hand with sqlite3 and json (tokens: none in the format, so
+// tokens_unknown; times: createdAt to the store's last change, equal):
+//
+//	store (made up)                       prompts answers tool calls tool errors models cwd    result
+//	JSON blobs, flat root, <user_info>    2       4       3          1           1      found  equal
+//	protobuf field-4 JSON, nested node    1       1       0          0           1      found  equal
+//	system prompt only (nothing asked)    no session                                           equal
+//
+// Checked against real files: none exist for this format (no store.db
+// among the real files); the Cursor sessions of the real files (two
+// composers of a 2025-05 global database, a 2026-04 agent transcript, a
+// 0.42 workspace database) count the same before and after this reader
+// (sessiond scan on the laid-out files; their own counts are the
+// subject of the bubble and workspace fixes, not of this reader).
+//
 // # Gaps
 //
 //   - Cursor's own token figures are rarely filled in; sessions without
@@ -283,11 +407,14 @@
 //   - Subagent conversations stored as composers of their own (if Cursor
 //     does so) are separate sessions; their transcripts under subagents/
 //     roll up into the parent.
-//   - The Cursor Agent CLI's ~/.cursor/chats/<hash>/<id>/store.db
-//     (protobuf blobs) is not read.
 //   - An inline composer of a workspace database that the global database
 //     gains later (Cursor's migration) stays counted from its inline copy
 //     until the workspace database changes (Cursor rewrites it then).
+//   - Agent CLI chat stores: the format is known only from public readers
+//     (see "Cursor Agent CLI chats"); the session's name (meta "name") is
+//     not kept, and a conversation compacted by the CLI counts only what
+//     its tree still reaches [assumed: nothing public says whether
+//     compaction rewrites the tree].
 //   - Documents have no file identity: a transcript moved to another path
 //     would be read as a second file of its session (Cursor is not known
 //     to move them).

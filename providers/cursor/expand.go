@@ -107,6 +107,9 @@ func (p *Provider) Close() error {
 //
 // A missing database, or one without Cursor's tables, lists nothing.
 func (p *Provider) Expand(ctx context.Context, path string) ([]providers.Doc, error) {
+	if _, _, _, ok := chatStore(path); ok {
+		return p.expandChat(ctx, path) // the Agent CLI's chats (chats.go)
+	}
 	k := classify(strings.Split(filepath.ToSlash(path), "/"))
 	switch k.kind {
 	case kindGlobalDB:
@@ -142,6 +145,9 @@ func (p *Provider) ReadDoc(ctx context.Context, docPath string) ([]byte, error) 
 		return nil, fmt.Errorf("%w: %s", ErrBadDocPath, docPath)
 	}
 	path, id := docPath[:i], docPath[i+1:]
+	if _, _, _, ok := chatStore(path); ok {
+		return p.readChat(ctx, path, id) // the Agent CLI's chats (chats.go)
+	}
 	k := classify(strings.Split(filepath.ToSlash(path), "/"))
 	switch {
 	case k.kind == kindGlobalDB && isDocID(id):

@@ -82,6 +82,8 @@ func (p *Parser) Document(data []byte, d *session.Delta) error {
 			return fmt.Errorf("%w: data after the document", ErrNotDocument)
 		}
 		p.chatDoc(data, &h, d)
+	case h.kind.Is(docAgentChat):
+		return p.agentChatDoc(data, d) // the Agent CLI's chat stores (chats_parse.go)
 	case h.kind.Is(docTranscript):
 		i := end
 		for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r') {

@@ -22,6 +22,7 @@ type Provider struct {
 	userDirs map[string]struct{}     // Cursor "User" directories seen (Roots, Match)
 	dbs      map[string]*globalState // by global state.vscdb path
 	slugs    map[string]string       // decoded project slugs (hits only)
+	chats    chatsState              // the Agent CLI's chat stores (chats.go)
 }
 
 var (
@@ -42,6 +43,7 @@ func (*Provider) ID() session.Provider { return session.Cursor }
 //	macOS:   ~/Library/Application Support/Cursor/User
 //	Windows: %APPDATA%\Cursor\User
 //	all:     ~/.cursor/projects
+//	all:     ~/.cursor/chats, ~/.config/cursor/chats (the Agent CLI's stores, chats.go)
 //
 // The User directory is remembered: transcripts are checked against the
 // conversations of its database (see the package documentation).
@@ -49,6 +51,10 @@ func (p *Provider) Roots(env providers.Env) []string {
 	roots := rootsFor(runtime.GOOS, env)
 	if len(roots) == 2 {
 		p.noteUserDir(roots[0])
+	}
+	for _, r := range chatsRoots(env.Home) { // the Agent CLI's chats (chats.go)
+		p.noteChatsRoot(r)
+		roots = append(roots, r)
 	}
 	return roots
 }
@@ -127,6 +133,9 @@ func rel(root, path string) []string {
 // walked.)
 func (*Provider) Descend(root, path string) bool {
 	parts := rel(root, path)
+	if parts != nil && isChatsRoot(root) {
+		return descendChats(parts) // the Agent CLI's chats (chats.go)
+	}
 	switch {
 	case parts == nil:
 		return false
@@ -159,6 +168,9 @@ func (*Provider) Descend(root, path string) bool {
 // changes the database or its -wal.
 func (p *Provider) Match(root, path string) (providers.Match, bool) {
 	parts := rel(root, path)
+	if isChatsRoot(root) {
+		return p.matchChat(root, parts) // the Agent CLI's chats (chats.go)
+	}
 	k := classify(parts)
 	if k.kind == kindNone || len(parts) != k.depth {
 		return providers.Match{}, false

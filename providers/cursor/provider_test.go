@@ -47,7 +47,7 @@ func TestRoots(t *testing.T) {
 	}
 	p := New()
 	roots := p.Roots(env("/home/ana", nil))
-	if len(roots) != 2 || !slices.Contains(p.knownUserDirs(), roots[0]) {
+	if len(roots) != 4 || !slices.Contains(p.knownUserDirs(), roots[0]) { // + the Agent CLI's two chats directories
 		t.Errorf("Roots did not remember the User directory: %q %q", roots, p.knownUserDirs())
 	}
 }

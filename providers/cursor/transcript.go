@@ -163,6 +163,9 @@ func cwdFromToolPaths(body []byte, slug string) string {
 // transcript only adds its records and, failing a workspace link, the
 // working directory).
 func (p *Provider) transcriptPrimary(ctx context.Context, id string) (bool, error) {
+	if p.chatStoreHolds(ctx, id) {
+		return false, nil // the Agent CLI's chat store counts it (chats.go)
+	}
 	for _, dir := range p.knownUserDirs() {
 		g := p.global(filepath.Join(dir, "globalStorage", "state.vscdb"))
 		g.mu.Lock()
