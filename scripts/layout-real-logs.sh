@@ -23,6 +23,15 @@ put() {
 	*.gz) gzip -dc "$1" >"$2" ;;
 	*) cp "$1" "$2" ;;
 	esac
+	case $2 in *.db | *.vscdb) ;; *) stamp "$2" ;; esac
+}
+# stamp FILE: set a text file's modification time to the latest ISO-8601 time it holds (agents
+# date some sessions by their file's time; "now" would make every such session look active). A file
+# without one keeps the time of the layout.
+stamp() {
+	local t
+	t=$({ grep -a -o '20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]' "$1" | sort | tail -1; } 2>/dev/null || true)
+	[ -z "$t" ] || touch -d "${t}Z" "$1"
 }
 # stem FILE: the file name without .gz.
 stem() { basename "${1%.gz}"; }
