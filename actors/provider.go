@@ -719,7 +719,11 @@ func (p *Provider) checkIdle(ctx actor.Context) {
 	for _, fe := range p.files {
 		keys[fe.key.ID] = struct{}{}
 	}
-	res := &messages.AwaitIdleResult{Provider: p.id, Files: len(p.files), Sessions: len(keys)}
+	ids := make([]session.ID, 0, len(keys))
+	for id := range keys {
+		ids = append(ids, id)
+	}
+	res := &messages.AwaitIdleResult{Provider: p.id, Files: len(p.files), Sessions: len(keys), IDs: ids}
 	for _, w := range p.waiters {
 		ctx.Send(w, res)
 	}

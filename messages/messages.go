@@ -96,7 +96,11 @@ type AwaitIdle struct{}
 type AwaitIdleResult struct {
 	Provider session.Provider
 	Files    int
+	// Sessions is how many session ids the provider's current files route
+	// to (IDs lists them): a file that holds no dated record yet routes to
+	// an id the store does not list.
 	Sessions int
+	IDs      []session.ID
 	Err      error
 }
 

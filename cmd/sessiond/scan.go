@@ -56,12 +56,21 @@ func (a *app) scan(ctx context.Context) error {
 	if ctx.Err() != nil {
 		exitOnSecondSignal(a.log)
 	}
-	// Sessions as listed: a file that holds no dated record (a transcript of
-	// summary lines only) is routed to a session id but is not a session.
-	listed := map[session.Provider]int{}
-	recs, listErr := c.store.Sessions(persistence.Filter{})
-	for _, r := range recs {
-		listed[r.Provider]++
+	// Sessions as listed, of the files found now: a file that holds no
+	// dated record (a transcript of summary lines only) routes to a session
+	// id but is not a session, and a session whose files are gone is not
+	// one of this scan's.
+	var listed map[session.Key]bool
+	if waitErr == nil {
+		recs, err := c.store.Sessions(persistence.Filter{})
+		if err != nil {
+			a.log.Warn("cannot list the stored sessions; the summary counts every session id found", "err", err)
+		} else {
+			listed = make(map[session.Key]bool, len(recs))
+			for _, r := range recs {
+				listed[r.Key] = true
+			}
+		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Run.ShutdownTimeout.Duration)
 	defer cancel()
@@ -78,8 +87,13 @@ func (a *app) scan(ctx context.Context) error {
 	sum := scanSummary{Seconds: time.Since(start).Seconds()}
 	for _, r := range res {
 		n := r.Sessions
-		if waitErr == nil && listErr == nil {
-			n = listed[r.Provider]
+		if listed != nil {
+			n = 0
+			for _, id := range r.IDs {
+				if listed[session.Key{Provider: r.Provider, ID: id}] {
+					n++
+				}
+			}
 		}
 		sum.Providers = append(sum.Providers, scanProvider{Provider: string(r.Provider), Files: r.Files, Sessions: n})
 	}
