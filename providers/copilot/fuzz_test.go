@@ -68,7 +68,8 @@ func FuzzLine(f *testing.F) {
 		if bytes.IndexByte(line, '\n') >= 0 {
 			return // a file line holds no newline
 		}
-		p := &Parser{runOut: 7}
+		p := &Parser{}
+		p.addOut("", 7)
 		var d session.Delta
 		p.Line(line, &d)
 		switch {
@@ -82,11 +83,10 @@ func FuzzLine(f *testing.F) {
 			t.Fatalf("record = %v, encoding/json object = %v", d.Records == 1, isObject(line))
 		}
 		var ref session.Delta
-		runOut := copilottest.CLILine(line, &ref, 7)
+		run := copilottest.CLIRun{Out: map[string]int64{"": 7}}
+		copilottest.CLILine(line, &ref, &run)
 		sameDelta(t, "delta", d, ref)
-		if runOut != p.runOut {
-			t.Fatalf("run output %d, reference %d", p.runOut, runOut)
-		}
+		sameRun(t, p, run)
 		var q Parser
 		if err := q.Restore(p.State()); err != nil {
 			t.Fatal(err)

@@ -17,25 +17,24 @@ import (
 // core hands ModeWhole files to Document without a header).
 const formatHistory = "history"
 
-// isHistory reports whether body is a CLI history document: an object with
-// a timeline or chatMessages member and no requests member (a VS Code
-// session's). It reads the top-level keys only.
+// isHistory reports whether body, handed over without a header, is a CLI
+// history document: an object without a requests member (every VS Code
+// session has one, and VS Code sessions come with ReadDoc's header; the
+// core hands over as they stand only the history-session-state documents).
+// It reads the top-level keys only.
 func isHistory(body []byte) bool {
 	i := jsonscan.SkipWS(body, 0)
 	if i == len(body) || body[i] != '{' {
 		return false
 	}
-	hist, chat := false, false
+	chat := false
 	walkObject(val{raw: body[i:]}, 0, func(k []byte, esc bool, _ val, _ int) int {
-		switch {
-		case jsonscan.KeyIs(k, esc, "timeline"), jsonscan.KeyIs(k, esc, "chatMessages"):
-			hist = true
-		case jsonscan.KeyIs(k, esc, "requests"):
+		if jsonscan.KeyIs(k, esc, "requests") {
 			chat = true
 		}
 		return skip
 	})
-	return hist && !chat
+	return !chat
 }
 
 // history is what a CLI history document holds that counts (of repeated
@@ -51,8 +50,9 @@ type history struct {
 }
 
 // historyDoc counts a CLI history document. A document that is not one
-// valid JSON value is not readable yet (ErrIncomplete); a valid value that
-// is not an object is one malformed record.
+// valid JSON value is not readable yet (ErrIncomplete), nor is one without
+// a timeline or chatMessages member (just created: not a session yet); a
+// valid value that is not an object is one malformed record.
 func (p *Parser) historyDoc(body []byte, d *session.Delta) error {
 	i := jsonscan.SkipWS(body, 0)
 	if i == len(body) || body[i] != '{' {
@@ -63,15 +63,16 @@ func (p *Parser) historyDoc(body []byte, d *session.Delta) error {
 		return nil
 	}
 	var h history
+	conversation := false
 	n, _ := walkObject(val{raw: body[i:]}, 0, func(k []byte, esc bool, c val, depth int) int {
 		var n int
 		switch {
 		case jsonscan.KeyIs(k, esc, "startTime"):
 			h.start, n = readStr(c, depth)
 		case jsonscan.KeyIs(k, esc, "timeline"):
-			n = h.timeline(c, depth)
+			n, conversation = h.timeline(c, depth), true
 		case jsonscan.KeyIs(k, esc, "chatMessages"):
-			n = h.chatMessages(c, depth)
+			n, conversation = h.chatMessages(c, depth), true
 		default:
 			return skip
 		}
@@ -79,6 +80,9 @@ func (p *Parser) historyDoc(body []byte, d *session.Delta) error {
 	})
 	if n < 0 || jsonscan.SkipWS(body, i+n) != len(body) {
 		return fmt.Errorf("%w: history document is not valid JSON", ErrIncomplete)
+	}
+	if !conversation {
+		return fmt.Errorf("%w: history document has no timeline or chatMessages yet", ErrIncomplete)
 	}
 	d.Records++
 	d.UsageUnknown = true // these documents report no tokens

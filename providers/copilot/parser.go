@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/jsonscan"
@@ -17,11 +18,12 @@ import (
 // zero value is ready to use.
 //
 // Its only state between lines is the output tokens the CLI reported per
-// message since the current process run began, which the run's
-// session.shutdown totals already include; State and Restore carry it
-// across restarts.
+// message since the current process run began, per model (which the run's
+// session.shutdown totals may include), and the current model; State and
+// Restore carry them across restarts.
 type Parser struct {
-	runOut int64 // outputTokens of assistant.message events in this run
+	runOut []modelOut // outputTokens of assistant.message events in this run, per model
+	cur    string     // the current model: the last one a model change or message named
 
 	buf     []byte
 	models  strCache
@@ -30,15 +32,55 @@ type Parser struct {
 	metrics []metric // scratch for a shutdown's per-model usage
 }
 
+// modelOut is the output tokens a run's messages reported for one model
+// ("" when no model was known).
+type modelOut struct {
+	model string
+	n     int64
+}
+
+// addOut counts a message's output tokens for a model.
+func (p *Parser) addOut(model string, n int64) {
+	for i := range p.runOut {
+		if p.runOut[i].model == model {
+			p.runOut[i].n += n
+			return
+		}
+	}
+	p.runOut = append(p.runOut, modelOut{model, n})
+}
+
+// outOf returns the output tokens the run's messages reported for a model.
+func (p *Parser) outOf(model string) int64 {
+	for _, o := range p.runOut {
+		if o.model == model {
+			return o.n
+		}
+	}
+	return 0
+}
+
+// runTotal returns the output tokens the run's messages reported.
+func (p *Parser) runTotal() int64 {
+	var n int64
+	for _, o := range p.runOut {
+		n += o.n
+	}
+	return n
+}
+
 // metric is one model's entry in a session.shutdown's modelMetrics.
 type metric struct {
-	name  string
-	u     session.Usage
-	usage bool // the entry carries a usage object (not only a request count)
+	name   string
+	u      session.Usage
+	usage  bool // the entry carries a usage object (not only a request count)
+	hasOut bool // its usage has outputTokens
 }
 
 // metricOf makes a metric's figures.
-func metricOf(u session.Usage, usage bool) metric { return metric{u: u, usage: usage} }
+func metricOf(u session.Usage, usage, hasOut bool) metric {
+	return metric{u: u, usage: usage, hasOut: usage && hasOut}
+}
 
 // metric records a model's entry (replacing an earlier one of the same
 // name); a value that is not an object drops it.
@@ -64,32 +106,85 @@ var (
 	_ providers.DocumentParser = (*Parser)(nil)
 )
 
-// stateV1 tags the encoding of State.
-const stateV1 = 1
+// The encodings of State: stateV1 (earlier versions) holds the run's
+// message output as one varint; stateV2 the current model (a uvarint
+// length and its bytes), then the number of models of the run's messages
+// and per model its name (the same way) and its output tokens as a varint.
+const (
+	stateV1 = 1
+	stateV2 = 2
+)
 
 // State returns nil when nothing is pending, else a version byte followed
-// by the run's message output tokens as a varint.
+// by the state (see stateV2).
 func (p *Parser) State() []byte {
-	if p.runOut == 0 {
+	if len(p.runOut) == 0 && p.cur == "" {
 		return nil
 	}
-	return binary.AppendVarint([]byte{stateV1}, p.runOut)
+	b := appendString([]byte{stateV2}, p.cur)
+	b = binary.AppendUvarint(b, uint64(len(p.runOut)))
+	for _, o := range p.runOut {
+		b = binary.AppendVarint(appendString(b, o.model), o.n)
+	}
+	return b
 }
 
-// Restore sets the state saved by State; nil or empty resets the parser.
+// appendString appends a string's length as a uvarint and its bytes.
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// Restore sets the state saved by State (of this version or an earlier
+// one); nil or empty resets the parser.
 func (p *Parser) Restore(state []byte) error {
+	p.runOut, p.cur = p.runOut[:0], ""
 	if len(state) == 0 {
-		p.runOut = 0
 		return nil
 	}
-	if state[0] != stateV1 {
+	switch state[0] {
+	case stateV1:
+		n, k := binary.Varint(state[1:])
+		if k <= 0 || 1+k != len(state) {
+			return fmt.Errorf("%w: bad run total", ErrBadState)
+		}
+		if n != 0 {
+			p.addOut("", n) // no model known
+		}
+		return nil
+	case stateV2:
+	default:
 		return fmt.Errorf("%w: version %d", ErrBadState, state[0])
 	}
-	n, k := binary.Varint(state[1:])
-	if k <= 0 || 1+k != len(state) {
-		return fmt.Errorf("%w: bad run total", ErrBadState)
+	b := state[1:]
+	str := func() (string, bool) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return "", false
+		}
+		s := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return s, true
 	}
-	p.runOut = n
+	cur, ok := str()
+	count, k := binary.Uvarint(b)
+	if !ok || k <= 0 || count > uint64(len(b)) {
+		return fmt.Errorf("%w: bad current model or model count", ErrBadState)
+	}
+	b = b[k:]
+	outs := make([]modelOut, 0, count)
+	for range count {
+		model, ok := str()
+		n, k := binary.Varint(b)
+		if !ok || k <= 0 || slices.ContainsFunc(outs, func(o modelOut) bool { return o.model == model }) {
+			return fmt.Errorf("%w: bad run output", ErrBadState)
+		}
+		b = b[k:]
+		outs = append(outs, modelOut{model, n})
+	}
+	if len(b) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", ErrBadState, len(b))
+	}
+	p.runOut, p.cur = outs, cur
 	return nil
 }
 
@@ -109,11 +204,13 @@ type eventFacts struct {
 	usage       session.Usage
 	output      num // assistant.message outputTokens
 	models      []string
+	model       string // the model an assistant.message or session.model_change names
 	cwd, branch jsonscan.Str
 	shutdown    bool // a session.shutdown: the run ends
-	// usage holds the run's totals (modelMetrics entries with usage, else
-	// tokenDetails), Input without the cached tokens
-	totals bool
+	// usage holds the run's totals from modelMetrics entries with usage
+	// (Input without the cached tokens; per model in Parser.metrics)
+	metricsUsage bool
+	details      details // the shutdown's tokenDetails
 }
 
 // Line parses one Copilot CLI event (without its newline) into d. The line
@@ -176,24 +273,60 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 	if f.branch.OK && len(f.branch.Raw) > 0 {
 		d.GitBranch = p.strs.get(f.branch)
 	}
+	if f.model != "" {
+		p.cur = f.model
+	}
 	switch {
-	case e.typ.Is("session.start"), e.typ.Is("session.resume"):
-		p.runOut = 0
+	case e.typ.Is("session.start"):
+		p.runOut, p.cur = p.runOut[:0], ""
+	case e.typ.Is("session.resume"):
+		p.runOut = p.runOut[:0]
 	case f.output.ok:
 		d.Usage.Output += f.output.n
-		p.runOut += f.output.n
-	case f.shutdown:
-		if f.totals {
-			// the run's totals: its output includes what its messages
-			// reported
-			u := f.usage
-			d.Usage.Input += u.Input
-			d.Usage.CacheRead += u.CacheRead
-			d.Usage.CacheWrite += u.CacheWrite
-			d.Usage.Output += u.Output - p.runOut
-			d.Usage.Reasoning += u.Reasoning
+		if f.output.n != 0 {
+			p.addOut(p.cur, f.output.n)
 		}
-		p.runOut = 0
+	case f.shutdown:
+		p.shutdown(f, d)
+		p.runOut = p.runOut[:0]
+	}
+}
+
+// shutdown adds a run's totals. Per figure, a total replaces what the
+// run's messages counted only when the shutdown has that figure: the
+// output of a model's modelMetrics usage replaces its messages' output
+// (and that of messages of no known model when every entry has it);
+// tokenDetails, which are not per model, replace the output of all the
+// run's messages when they have an output count. Messages whose output no
+// total covers keep it.
+func (p *Parser) shutdown(f *eventFacts, d *session.Delta) {
+	switch {
+	case f.metricsUsage:
+		u := f.usage
+		d.Usage.Input += u.Input
+		d.Usage.CacheRead += u.CacheRead
+		d.Usage.CacheWrite += u.CacheWrite
+		d.Usage.Reasoning += u.Reasoning
+		all := true
+		for _, m := range p.metrics {
+			if !m.hasOut {
+				all = false
+				continue
+			}
+			d.Usage.Output += m.u.Output - p.outOf(m.name)
+		}
+		if all && !slices.ContainsFunc(p.metrics, func(m metric) bool { return m.name == "" }) {
+			d.Usage.Output -= p.outOf("")
+		}
+	case f.details.any():
+		t := &f.details
+		d.Usage.Input += t.in.n
+		d.Usage.CacheRead += t.cr.n
+		d.Usage.CacheWrite += t.cw.n
+		d.Usage.Reasoning += t.rz.n
+		if t.out.ok {
+			d.Usage.Output += t.out.n - p.runTotal()
+		}
 	}
 }
 
@@ -267,8 +400,7 @@ func (p *Parser) eventData(typ jsonscan.Str, data val, depth int, f *eventFacts)
 	case typ.Is("session.shutdown"):
 		f.shutdown = true
 		p.metrics = p.metrics[:0] // none from an earlier shutdown
-		var details session.Usage
-		hasUsage, hasDetails := false, false
+		hasUsage := false
 		n, _ := walkObject(data, depth, func(k []byte, esc bool, c val, depth int) int {
 			switch {
 			case jsonscan.KeyIs(k, esc, "modelMetrics"):
@@ -276,12 +408,12 @@ func (p *Parser) eventData(typ jsonscan.Str, data val, depth int, f *eventFacts)
 				p.metrics = p.metrics[:0]
 				n, _ := walkObject(c, depth, func(k []byte, esc bool, m val, depth int) int {
 					var u session.Usage
-					withUsage := false
+					withUsage, hasOut := false, false
 					n, isObj := walkObject(m, depth, func(k []byte, esc bool, c val, depth int) int {
 						if !jsonscan.KeyIs(k, esc, "usage") {
 							return skip
 						}
-						u = session.Usage{}
+						u, hasOut = session.Usage{}, false
 						n, isObj := walkObject(c, depth, func(k []byte, esc bool, c val, depth int) int {
 							var field *int64
 							switch {
@@ -300,20 +432,23 @@ func (p *Parser) eventData(typ jsonscan.Str, data val, depth int, f *eventFacts)
 							}
 							v, n := readNum(c, depth)
 							*field = v.n
+							if field == &u.Output {
+								hasOut = v.ok
+							}
 							return n
 						})
 						withUsage = isObj
 						return n
 					})
 					if n >= 0 {
-						p.metric(p.models.get(jsonscan.Str{Raw: k, Esc: esc, OK: true}), metricOf(u, withUsage), isObj)
+						p.metric(p.models.get(jsonscan.Str{Raw: k, Esc: esc, OK: true}), metricOf(u, withUsage, hasOut), isObj)
 					}
 					return n
 				})
 				return n
 			case jsonscan.KeyIs(k, esc, "tokenDetails"):
 				var n int
-				details, hasDetails, n = tokenDetails(c, depth)
+				f.details, n = tokenDetails(c, depth)
 				return n
 			}
 			return skip
@@ -327,13 +462,10 @@ func (p *Parser) eventData(typ jsonscan.Str, data val, depth int, f *eventFacts)
 				f.models = append(f.models, m.name)
 			}
 		}
-		switch {
-		case hasUsage:
+		if hasUsage {
 			// inputTokens include the cached ones
 			f.usage.Input = max(0, f.usage.Input-f.usage.CacheRead-f.usage.CacheWrite)
-			f.totals = true
-		case hasDetails:
-			f.usage, f.totals = details, true
+			f.metricsUsage = true
 		}
 		return n
 	}
@@ -361,7 +493,8 @@ func (f *eventFacts) context(v val, depth int) int {
 // addModel adds a model name (a non-empty string) to f.
 func (p *Parser) addModel(f *eventFacts, s jsonscan.Str) {
 	if s.OK && len(s.Raw) > 0 {
-		f.models = append(f.models, p.models.get(s))
+		f.model = p.models.get(s)
+		f.models = append(f.models, f.model)
 	}
 }
 
@@ -441,25 +574,31 @@ func sniff(data []byte) string {
 	return formatJSON
 }
 
+// details are a session.shutdown's tokenDetails: the count of each known
+// token type, ok when it has a number.
+type details struct{ in, out, cr, cw, rz num }
+
+// any reports whether any known token type has a number.
+func (t *details) any() bool { return t.in.ok || t.out.ok || t.cr.ok || t.cw.ok || t.rz.ok }
+
 // tokenDetails reads a session.shutdown's tokenDetails: per token type
-// (input, output, cache_read, cache_write, reasoning) {tokenCount}. ok
-// reports whether any known type has a number; of repeated keys the last
-// wins.
-func tokenDetails(v val, depth int) (u session.Usage, ok bool, n int) {
-	var in, out, cr, cw, rz num
+// (input, output, cache_read, cache_write, reasoning) {tokenCount}; of
+// repeated keys the last wins.
+func tokenDetails(v val, depth int) (t details, n int) {
+	in, out, cr, cw, rz := &t.in, &t.out, &t.cr, &t.cw, &t.rz
 	n, _ = walkObject(v, depth, func(k []byte, esc bool, c val, depth int) int {
 		var field *num
 		switch {
 		case jsonscan.KeyIs(k, esc, "input"):
-			field = &in
+			field = in
 		case jsonscan.KeyIs(k, esc, "output"):
-			field = &out
+			field = out
 		case jsonscan.KeyIs(k, esc, "cache_read"):
-			field = &cr
+			field = cr
 		case jsonscan.KeyIs(k, esc, "cache_write"):
-			field = &cw
+			field = cw
 		case jsonscan.KeyIs(k, esc, "reasoning"):
-			field = &rz
+			field = rz
 		default:
 			return skip
 		}
@@ -474,6 +613,5 @@ func tokenDetails(v val, depth int) (u session.Usage, ok bool, n int) {
 		})
 		return n
 	})
-	u = session.Usage{Input: in.n, Output: out.n, CacheRead: cr.n, CacheWrite: cw.n, Reasoning: rz.n}
-	return u, in.ok || out.ok || cr.ok || cw.ok || rz.ok, n
+	return t, n
 }

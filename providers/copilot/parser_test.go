@@ -2,7 +2,9 @@ package copilot
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -293,14 +295,12 @@ func TestCLIFixtures(t *testing.T) {
 					}
 				}
 				check(t, d, tc.want)
-				if p.runOut != tc.state {
-					t.Errorf("restart %d: run output %d, want %d", restart, p.runOut, tc.state)
+				if p.runTotal() != tc.state {
+					t.Errorf("restart %d: run output %d, want %d", restart, p.runTotal(), tc.state)
 				}
-			}
-			ref, runOut := copilottest.CountCLI(data)
-			check(t, ref, tc.want)
-			if runOut != tc.state {
-				t.Errorf("reference run output %d, want %d", runOut, tc.state)
+				ref, run := copilottest.CountCLI(data)
+				sameRun(t, p, run)
+				check(t, ref, tc.want)
 			}
 		})
 	}
@@ -344,17 +344,46 @@ func TestCLILines(t *testing.T) {
 }
 
 func TestStateRoundTrip(t *testing.T) {
-	for _, n := range []int64{0, 1, -5, 1 << 40} {
-		p := &Parser{runOut: n}
-		q := &Parser{runOut: 99}
-		if err := q.Restore(p.State()); err != nil || q.runOut != n {
-			t.Errorf("round trip of %d: %d, %v", n, q.runOut, err)
+	for _, outs := range [][]modelOut{nil, {{"", 1}}, {{"m", -5}, {"", 3}}, {{"gpt-5", 1 << 40}, {"claude", 0}}} {
+		for _, cur := range []string{"", "gpt-5"} {
+			p := &Parser{runOut: outs, cur: cur}
+			q := &Parser{runOut: []modelOut{{"x", 99}}, cur: "y"}
+			if err := q.Restore(p.State()); err != nil || !slices.Equal(q.runOut, outs) || q.cur != cur {
+				t.Errorf("round trip of %v, %q: %v, %q, %v", outs, cur, q.runOut, q.cur, err)
+			}
 		}
 	}
-	for _, bad := range [][]byte{{2, 1}, {stateV1}, {stateV1, 0x80}, {stateV1, 2, 0}} {
+	// the encoding of earlier versions: the run's output, no model known
+	var q Parser
+	if err := q.Restore(binary.AppendVarint([]byte{stateV1}, 12)); err != nil || q.runTotal() != 12 || q.outOf("") != 12 {
+		t.Errorf("version 1 state: %v, %v", q.runOut, err)
+	}
+	for _, bad := range [][]byte{{3, 1}, {stateV1}, {stateV1, 0x80}, {stateV1, 2, 0},
+		{stateV2}, {stateV2, 5, 'a'}, {stateV2, 0, 2, 1, 'm', 2}, {stateV2, 0, 1, 1, 'm', 2, 0},
+		{stateV2, 0, 2, 1, 'm', 2, 1, 'm', 4}, {stateV2, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}} {
 		if err := new(Parser).Restore(bad); !errors.Is(err, ErrBadState) {
 			t.Errorf("Restore(%v) = %v, want ErrBadState", bad, err)
 		}
+	}
+}
+
+// sameRun fails when the parser's run state differs from the reference's.
+func sameRun(t *testing.T, p *Parser, run copilottest.CLIRun) {
+	t.Helper()
+	got := map[string]int64{}
+	for _, o := range p.runOut {
+		if o.n != 0 {
+			got[o.model] = o.n
+		}
+	}
+	want := map[string]int64{}
+	for m, n := range run.Out {
+		if n != 0 {
+			want[m] = n
+		}
+	}
+	if !maps.Equal(got, want) || p.cur != run.Model {
+		t.Fatalf("run state: output %v, model %q; reference %v, %q", got, p.cur, want, run.Model)
 	}
 }
 
@@ -373,8 +402,8 @@ func TestShutdownWithoutTotals(t *testing.T) {
 	} {
 		p.Line([]byte(l), &d)
 	}
-	if d.Usage != (session.Usage{Input: 100, Output: 39}) || p.runOut != 0 {
-		t.Errorf("usage %+v, run output %d", d.Usage, p.runOut)
+	if d.Usage != (session.Usage{Input: 100, Output: 39}) || p.runTotal() != 0 {
+		t.Errorf("usage %+v, run output %d", d.Usage, p.runTotal())
 	}
 }
 
@@ -440,5 +469,151 @@ func TestHistoryFixtures(t *testing.T) {
 				t.Errorf("half document: err = %v, want ErrIncomplete", err)
 			}
 		})
+	}
+}
+
+// lines feeds CLI event lines to a parser, restarting it from its state
+// after every line when restart is set, and returns what they counted.
+func lines(t *testing.T, restart bool, ls ...string) (session.Delta, *Parser) {
+	t.Helper()
+	p := &Parser{}
+	var d session.Delta
+	for _, l := range ls {
+		p.Line([]byte(l), &d)
+		if restart {
+			q := &Parser{}
+			if err := q.Restore(p.State()); err != nil {
+				t.Fatal(err)
+			}
+			p = q
+		}
+	}
+	return d, p
+}
+
+// TestShutdownTokenDetailsWithoutOutput: tokenDetails without an output
+// entry replace only the figures they have; the run's messages' output
+// stays.
+func TestShutdownTokenDetailsWithoutOutput(t *testing.T) {
+	data := []string{
+		`{"type":"session.start","data":{}}`,
+		`{"type":"assistant.message","data":{"outputTokens":8}}`,
+		`{"type":"assistant.message","data":{"outputTokens":4}}`,
+		`{"type":"session.shutdown","data":{"modelMetrics":{"m":{"requests":2}},"tokenDetails":{"input":{"tokenCount":100},"cache_read":{"tokenCount":5}}}}`,
+	}
+	want := session.Usage{Input: 100, Output: 12, CacheRead: 5}
+	for _, restart := range []bool{false, true} {
+		if d, _ := lines(t, restart, data...); d.Usage != want {
+			t.Errorf("restart %v: usage %+v, want %+v", restart, d.Usage, want)
+		}
+	}
+	ref, _ := copilottest.CountCLI([]byte(strings.Join(data, "\n") + "\n"))
+	if ref.Usage != want {
+		t.Errorf("reference: usage %+v, want %+v", ref.Usage, want)
+	}
+}
+
+// TestShutdownMixedModelMetrics: when one model's modelMetrics entry has
+// usage and another's only a request count, the totals replace the first
+// model's message output only; the other model's (messages naming it, or
+// following a switch to it) stays.
+func TestShutdownMixedModelMetrics(t *testing.T) {
+	data := []string{
+		`{"type":"session.start","data":{}}`,
+		`{"type":"session.model_change","data":{"newModel":"a"}}`,
+		`{"type":"assistant.message","data":{"outputTokens":2}}`,
+		`{"type":"assistant.message","data":{"model":"b","outputTokens":6}}`,
+		`{"type":"session.model_change","data":{"newModel":"b"}}`,
+		`{"type":"assistant.message","data":{"outputTokens":4}}`,
+		`{"type":"session.shutdown","data":{"modelMetrics":{"a":{"requests":{"count":1},"usage":{"inputTokens":50,"outputTokens":3}},"b":{"requests":{"count":2}}}}}`,
+	}
+	// a: 3 (its total replaces its message's 2); b: 6 + 4 from its messages
+	want := session.Usage{Input: 50, Output: 3 + 10}
+	for _, restart := range []bool{false, true} {
+		if d, _ := lines(t, restart, data...); d.Usage != want {
+			t.Errorf("restart %v: usage %+v, want %+v", restart, d.Usage, want)
+		}
+	}
+	ref, _ := copilottest.CountCLI([]byte(strings.Join(data, "\n") + "\n"))
+	if ref.Usage != want {
+		t.Errorf("reference: usage %+v, want %+v", ref.Usage, want)
+	}
+}
+
+// TestShutdownUsageWithoutOutput: a usage object without outputTokens
+// leaves its model's message output as it is.
+func TestShutdownUsageWithoutOutput(t *testing.T) {
+	data := []string{
+		`{"type":"session.start","data":{}}`,
+		`{"type":"assistant.message","data":{"model":"a","outputTokens":9}}`,
+		`{"type":"session.shutdown","data":{"modelMetrics":{"a":{"usage":{"inputTokens":20,"cacheReadTokens":5}}}}}`,
+	}
+	want := session.Usage{Input: 15, Output: 9, CacheRead: 5}
+	if d, _ := lines(t, true, data...); d.Usage != want {
+		t.Errorf("usage %+v, want %+v", d.Usage, want)
+	}
+	ref, _ := copilottest.CountCLI([]byte(strings.Join(data, "\n") + "\n"))
+	if ref.Usage != want {
+		t.Errorf("reference: usage %+v, want %+v", ref.Usage, want)
+	}
+}
+
+// TestResumedSessionTwoShutdowns: each process run's shutdown reports that
+// run's figures (the CLI keeps its usage in memory and starts again at
+// zero on resume; see the package documentation), so a resumed session's
+// shutdowns add up, tokenDetails and modelMetrics alike.
+func TestResumedSessionTwoShutdowns(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		first, second string
+		want          session.Usage
+	}{
+		{"tokenDetails",
+			`{"type":"session.shutdown","data":{"modelMetrics":{"m":{"requests":1}},"tokenDetails":{"input":{"tokenCount":100},"output":{"tokenCount":6},"cache_read":{"tokenCount":10}}}}`,
+			`{"type":"session.shutdown","data":{"modelMetrics":{"m":{"requests":1}},"tokenDetails":{"input":{"tokenCount":40},"output":{"tokenCount":9},"cache_read":{"tokenCount":30}}}}`,
+			session.Usage{Input: 140, Output: 15, CacheRead: 40}},
+		{"modelMetrics",
+			`{"type":"session.shutdown","data":{"modelMetrics":{"m":{"usage":{"inputTokens":110,"outputTokens":6,"cacheReadTokens":10}}}}}`,
+			`{"type":"session.shutdown","data":{"modelMetrics":{"m":{"usage":{"inputTokens":70,"outputTokens":9,"cacheReadTokens":30}}}}}`,
+			session.Usage{Input: 140, Output: 15, CacheRead: 40}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []string{
+				`{"type":"session.start","data":{}}`,
+				`{"type":"assistant.message","data":{"model":"m","outputTokens":5}}`,
+				tc.first,
+				`{"type":"session.resume","data":{}}`,
+				`{"type":"assistant.message","data":{"model":"m","outputTokens":7}}`,
+				tc.second,
+			}
+			for _, restart := range []bool{false, true} {
+				if d, _ := lines(t, restart, data...); d.Usage != tc.want {
+					t.Errorf("restart %v: usage %+v, want %+v", restart, d.Usage, tc.want)
+				}
+			}
+			ref, _ := copilottest.CountCLI([]byte(strings.Join(data, "\n") + "\n"))
+			if ref.Usage != tc.want {
+				t.Errorf("reference: usage %+v, want %+v", ref.Usage, tc.want)
+			}
+		})
+	}
+}
+
+// TestHistoryDocumentNotYetASession: a history document without a
+// timeline or chatMessages (just created) is not a session yet: no record,
+// no phantom VS Code session.
+func TestHistoryDocumentNotYetASession(t *testing.T) {
+	for _, doc := range []string{
+		`{"sessionId":"5c1d2e3f-0000-4000-8000-00000000abcd","startTime":"2025-09-01T10:00:00.000Z"}`,
+		`{}`,
+	} {
+		var d session.Delta
+		err := new(Parser).Document([]byte(doc), &d)
+		if !errors.Is(err, ErrIncomplete) || d.Records != 0 {
+			t.Errorf("%s: err %v, records %d; want ErrIncomplete and no record", doc, err, d.Records)
+		}
+		if _, err := copilottest.CountHistory([]byte(doc)); err == nil {
+			t.Errorf("%s: reference counts it", doc)
+		}
 	}
 }

@@ -484,12 +484,30 @@ func countRequest(r map[string]any, d *session.Delta) bool {
 	return ok
 }
 
+// CLIRun is what counting a CLI log carries from line to line: the
+// current model (the last a model change or message named) and the output
+// tokens the current process run's messages reported, per model ("" when
+// no model was known).
+type CLIRun struct {
+	Model string
+	Out   map[string]int64
+}
+
+// Total returns the output tokens the run's messages reported.
+func (r *CLIRun) Total() int64 {
+	var n int64
+	for _, o := range r.Out {
+		n += o
+	}
+	return n
+}
+
 // CountCLI counts a Copilot CLI event log as sessiond's rules say; it also
-// returns the parser state (the run's message output tokens) at its end.
-// Only complete lines count.
-func CountCLI(data []byte) (session.Delta, int64) {
+// returns what it carries between lines at its end. Only complete lines
+// count.
+func CountCLI(data []byte) (session.Delta, CLIRun) {
 	var d session.Delta
-	var runOut int64
+	var run CLIRun
 	for {
 		j := bytes.IndexByte(data, '\n')
 		if j < 0 {
@@ -497,22 +515,24 @@ func CountCLI(data []byte) (session.Delta, int64) {
 		}
 		line := bytes.TrimSuffix(data[:j], []byte("\r"))
 		data = data[j+1:]
-		runOut = CLILine(line, &d, runOut)
+		CLILine(line, &d, &run)
 	}
-	return d, runOut
+	return d, run
 }
 
-// CLILine counts one CLI event line, given and returning the run's message
-// output tokens.
-func CLILine(line []byte, d *session.Delta, runOut int64) int64 {
+// CLILine counts one CLI event line, updating run.
+func CLILine(line []byte, d *session.Delta, run *CLIRun) {
+	if run.Out == nil {
+		run.Out = map[string]int64{}
+	}
 	if len(bytes.TrimSpace(line)) == 0 {
-		return runOut
+		return
 	}
 	v, ok := decode(line)
 	e, isObj := v.(map[string]any)
 	if !ok || !isObj {
 		d.Malformed++
-		return runOut
+		return
 	}
 	d.Records++
 	d.UsageUnknown = true
@@ -526,6 +546,11 @@ func CLILine(line []byte, d *session.Delta, runOut int64) int64 {
 	addModel := func(v any) {
 		if s, ok := v.(string); ok && s != "" {
 			d.Models = session.AddModels(d.Models, s)
+		}
+	}
+	setModel := func(v any) {
+		if s, ok := v.(string); ok && s != "" {
+			run.Model = s
 		}
 	}
 	context := func(c any) {
@@ -545,28 +570,40 @@ func CLILine(line []byte, d *session.Delta, runOut int64) int64 {
 			d.ToolCalls += int64(len(reqs))
 		}
 		addModel(field(data, "model"))
+		setModel(field(data, "model"))
 		if n, ok := num(field(data, "outputTokens")); ok {
 			d.Usage.Output += n
-			runOut += n
+			if n != 0 {
+				run.Out[run.Model] += n
+			}
 		}
 	case "tool.execution_complete":
 		if b, ok := field(data, "success").(bool); ok && !b {
 			d.ToolErrors++
 		}
 	case "session.start", "session.resume":
-		runOut = 0
+		if typ == "session.start" {
+			run.Model = ""
+		}
+		clear(run.Out)
 		context(field(data, "context"))
 	case "session.context_changed":
 		context(data)
 	case "session.model_change":
 		addModel(field(data, "newModel"))
+		setModel(field(data, "newModel"))
 	case "session.shutdown":
-		// the run's totals: the modelMetrics entries that carry usage
-		// (inputTokens include the cached ones), else tokenDetails (one
-		// count per billing category, input without the cached ones);
-		// entries with a request count only are not totals
-		var in, out, cr, cw, rz int64
-		withUsage := false
+		// the run's totals, per figure only where the shutdown has it:
+		// the modelMetrics entries that carry usage (inputTokens include
+		// the cached ones; an entry's outputTokens stand for its model's
+		// messages, and for those of no known model when every entry has
+		// outputTokens), else tokenDetails (one count per billing
+		// category, input without the cached ones, output for all the
+		// run's messages); entries with a request count only are not
+		// totals, and messages no total covers keep their output
+		var in, cr, cw, rz int64
+		withUsage, all := false, true
+		covered := map[string]int64{}
 		mm, _ := field(data, "modelMetrics").(map[string]any)
 		for model, m := range mm {
 			if _, isObj := m.(map[string]any); !isObj {
@@ -575,13 +612,17 @@ func CLILine(line []byte, d *session.Delta, runOut int64) int64 {
 			addModel(model)
 			u, isObj := field(m, "usage").(map[string]any)
 			if !isObj {
+				all = false
 				continue
 			}
 			withUsage = true
 			n, _ := num(u["inputTokens"])
 			in += n
-			n, _ = num(u["outputTokens"])
-			out += n
+			if n, ok := num(u["outputTokens"]); ok {
+				covered[model] = n
+			} else {
+				all = false
+			}
 			n, _ = num(u["cacheReadTokens"])
 			cr += n
 			n, _ = num(u["cacheWriteTokens"])
@@ -590,27 +631,33 @@ func CLILine(line []byte, d *session.Delta, runOut int64) int64 {
 			rz += n
 		}
 		if withUsage {
-			in = max(0, in-cr-cw)
+			d.Usage.Input += max(0, in-cr-cw)
+			d.Usage.CacheRead += cr
+			d.Usage.CacheWrite += cw
+			d.Usage.Reasoning += rz
+			for model, n := range covered {
+				d.Usage.Output += n - run.Out[model]
+			}
+			if _, named := covered[""]; all && !named {
+				d.Usage.Output -= run.Out[""]
+			}
 		} else {
 			td, _ := field(data, "tokenDetails").(map[string]any)
-			seen := false
-			count := func(name string) int64 {
-				n, ok := num(field(td[name], "tokenCount"))
-				seen = seen || ok
-				return n
+			count := func(name string) (int64, bool) {
+				return num(field(td[name], "tokenCount"))
 			}
-			in, out, cr, cw, rz = count("input"), count("output"), count("cache_read"), count("cache_write"), count("reasoning")
-			if !seen {
-				runOut = 0 // the run ended without totals: its messages' figures stay
-				break
+			n, _ := count("input")
+			d.Usage.Input += n
+			n, _ = count("cache_read")
+			d.Usage.CacheRead += n
+			n, _ = count("cache_write")
+			d.Usage.CacheWrite += n
+			n, _ = count("reasoning")
+			d.Usage.Reasoning += n
+			if n, ok := count("output"); ok {
+				d.Usage.Output += n - run.Total()
 			}
 		}
-		d.Usage.Input += in
-		d.Usage.CacheRead += cr
-		d.Usage.CacheWrite += cw
-		d.Usage.Output += out - runOut
-		d.Usage.Reasoning += rz
-		runOut = 0
+		clear(run.Out)
 	}
-	return runOut
 }

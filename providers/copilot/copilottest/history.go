@@ -7,19 +7,17 @@ import (
 	"github.com/sessiond/sessiond/session"
 )
 
-// IsHistory reports whether a document is a Copilot CLI history document
-// (history-session-state/session_<id>_<ms>.json): an object with a
-// timeline or chatMessages member and no requests member.
+// IsHistory reports whether a document handed over without a header is a
+// Copilot CLI history document (history-session-state/session_<id>_<ms>.json):
+// an object without a requests member.
 func IsHistory(data []byte) bool {
 	v, ok := decode(data)
 	m, isObj := v.(map[string]any)
 	if !ok || !isObj {
 		return false
 	}
-	_, tl := m["timeline"]
-	_, cm := m["chatMessages"]
 	_, rq := m["requests"]
-	return (tl || cm) && !rq
+	return !rq
 }
 
 // CountHistory counts a Copilot CLI history document as sessiond's rules
@@ -27,7 +25,8 @@ func IsHistory(data []byte) bool {
 // timeline's (type user, copilot, tool_call_* by distinct callId) and the
 // chatMessages' (role user, assistant, and the assistants' tool_calls);
 // the time range from startTime and the timeline's timestamps; no tokens
-// (unknown).
+// (unknown). An object with neither a timeline nor chatMessages is not a
+// session yet (ErrIncomplete).
 func CountHistory(data []byte) (session.Delta, error) {
 	var d session.Delta
 	v, ok := decode(data)
@@ -38,6 +37,11 @@ func CountHistory(data []byte) (session.Delta, error) {
 	if !isObj {
 		d.Malformed++
 		return d, nil
+	}
+	_, tlKey := m["timeline"]
+	_, cmKey := m["chatMessages"]
+	if !tlKey && !cmKey {
+		return d, ErrIncomplete // just created: not a session yet
 	}
 	d.Records++
 	d.UsageUnknown = true
