@@ -97,6 +97,36 @@ func FuzzLine(f *testing.F) {
 	})
 }
 
+// FuzzCLILog: a whole CLI log, read line by line with the parser
+// restarted from its state every few lines, agrees with the reference
+// (which carries the run's per-model output from line to line itself).
+func FuzzCLILog(f *testing.F) {
+	addFileSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+			data = data[:i+1] // complete lines only
+		} else {
+			return
+		}
+		var d session.Delta
+		p := &Parser{}
+		n := 0
+		for line := range bytes.SplitSeq(data[:len(data)-1], []byte("\n")) {
+			p.Line(bytes.TrimSuffix(line, []byte("\r")), &d)
+			if n++; n%3 == 0 {
+				q := &Parser{}
+				if err := q.Restore(p.State()); err != nil {
+					t.Fatal(err)
+				}
+				p = q
+			}
+		}
+		ref, run := copilottest.CountCLI(data)
+		sameDelta(t, "delta", d, ref)
+		sameRun(t, p, run)
+	})
+}
+
 // FuzzChatLog: replaying any log never panics, counts each complete
 // non-blank line as one record or one malformed entry, and agrees with the
 // reference replay.

@@ -272,6 +272,21 @@ func TestCLIFixtures(t *testing.T) {
 			cwd: "/home/dev/billing", branch: "fix-totals",
 			records: 16,
 		}, 0},
+		{"cli_two_models.jsonl", want{
+			// run 1: claude-sonnet-4.6's messages (no model field, after
+			// the switch to it) 30+12, gpt-5-mini's 8; the shutdown's usage
+			// for claude-sonnet-4.6 (input 9000 with 6000 cached, output 45)
+			// replaces its messages' 42, gpt-5-mini's entry has a request
+			// count only: its 8 stay; run 2 (resumed, gpt-5-mini): its
+			// shutdown's tokenDetails have no output: the message's 16
+			// stay, input 700 and cache read 300 add to run 1's
+			Counts: session.Counts{UserMessages: 3, AssistantMessages: 4, ToolCalls: 1},
+			usage:  session.Usage{Input: 3000 + 700, Output: 45 + 8 + 16, CacheRead: 6000 + 300},
+			models: []string{"claude-sonnet-4.6", "gpt-5-mini"},
+			first:  at("2026-05-11T08:00:00.100Z"), last: at("2026-05-12T09:00:20Z"),
+			cwd: "/home/dev/atlas", branch: "rows",
+			records: 13,
+		}, 0},
 		{"cli_legacy.jsonl", want{
 			Counts: session.Counts{UserMessages: 1, AssistantMessages: 1},
 			first:  at("2025-10-01T08:00:00Z"), last: at("2025-10-01T08:00:04.5Z"),

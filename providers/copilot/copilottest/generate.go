@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -720,8 +721,24 @@ func (g *gen) cliSession() (int64, error) {
 		}
 		model := cliModels[g.r.IntN(len(cliModels))]
 		emit("session.model_change", map[string]any{"newModel": model})
+		// a second model switched to midway (sometimes): its messages'
+		// output per model, as the shutdown's modelMetrics break it down
+		second, switched := "", false
+		if g.r.IntN(2) == 0 {
+			second = cliModels[(slices.Index(cliModels, model)+1)%len(cliModels)]
+		}
+		outBy := map[string]int64{}
 		var out int64
-		for range 1 + g.r.IntN(6) {
+		prompts := 1 + g.r.IntN(6)
+		for i := range prompts {
+			if second != "" && i == prompts/2 {
+				emit("session.model_change", map[string]any{"newModel": second, "previousModel": model})
+				switched = true
+			}
+			cur := model
+			if switched {
+				cur = second
+			}
 			emit("user.message", map[string]any{"content": g.text(g.size(400)), "transformedContent": g.text(g.size(2000)), "attachments": []any{}, "interactionId": g.uuid()})
 			turn := g.uuid()
 			emit("assistant.turn_start", map[string]any{"turnId": turn, "interactionId": g.uuid()})
@@ -732,9 +749,14 @@ func (g *gen) cliSession() (int64, error) {
 				}
 				o := int64(5 + g.r.IntN(2000))
 				data := map[string]any{"messageId": g.uuid(), "content": g.text(g.size(700)), "toolRequests": reqs, "interactionId": g.uuid()}
-				if g.r.IntN(5) != 0 {
-					data["outputTokens"], data["model"] = o, model
-					out += o
+				switch g.r.IntN(5) {
+				case 0: // no figure
+				case 1: // CLI 1.0.34: the output without the model (the current one)
+					data["outputTokens"] = o
+					out, outBy[cur] = out+o, outBy[cur]+o
+				default:
+					data["outputTokens"], data["model"] = o, cur
+					out, outBy[cur] = out+o, outBy[cur]+o
 				}
 				emit("assistant.message", data)
 				for _, r := range reqs {
@@ -754,17 +776,39 @@ func (g *gen) cliSession() (int64, error) {
 				"sessionStartTime": g.now.UnixMilli(), "codeChanges": map[string]any{"linesAdded": 1, "linesRemoved": 0, "filesModified": []string{"app.go"}}}
 			details := map[string]any{"input": map[string]any{"tokenCount": max(0, in-cr-cw)}, "output": map[string]any{"tokenCount": out + int64(g.r.IntN(300))},
 				"cache_read": map[string]any{"tokenCount": cr}, "cache_write": map[string]any{"tokenCount": cw}}
-			switch g.r.IntN(5) {
-			case 4: // a crash: a shutdown without totals
+			usage := func(model string) map[string]any {
+				return map[string]any{"requests": map[string]any{"count": 3, "cost": 1},
+					"usage": map[string]any{"inputTokens": in, "outputTokens": outBy[model] + int64(g.r.IntN(300)), "cacheReadTokens": cr, "cacheWriteTokens": cw, "reasoningTokens": int64(g.r.IntN(100))}}
+			}
+			shape := g.r.IntN(7)
+			if switched && g.r.IntN(3) == 0 {
+				shape = 3 // two models: more often one without usage
+			}
+			switch shape {
+			case 6: // a crash: a shutdown without totals
 				data["shutdownType"], data["errorReason"] = "error", "fatal"
 			case 0: // CLI 1.0.77: a request count per model, the totals in tokenDetails
 				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": 1 + g.r.IntN(9)}}
 				data["tokenDetails"] = details
-			case 1: // a request count per model and no totals: the messages' output stays
+			case 1: // tokenDetails without an output count: the messages' output stays
+				delete(details, "output")
+				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": 1 + g.r.IntN(9)}}
+				data["tokenDetails"] = details
+			case 2: // a request count per model and no totals: the messages' output stays
 				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": map[string]any{"count": 2, "cost": 1}}}
+			case 3: // usage for one model, a request count for the other: the
+				// other's messages' output stays
+				mm := map[string]any{model: usage(model)}
+				if switched {
+					mm[second] = map[string]any{"requests": map[string]any{"count": 1, "cost": 0}}
+				}
+				data["modelMetrics"] = mm
 			default:
-				data["modelMetrics"] = map[string]any{model: map[string]any{"requests": map[string]any{"count": 3, "cost": 1},
-					"usage": map[string]any{"inputTokens": in, "outputTokens": out + int64(g.r.IntN(300)), "cacheReadTokens": cr, "cacheWriteTokens": cw, "reasoningTokens": int64(g.r.IntN(100))}}}
+				mm := map[string]any{model: usage(model)}
+				if switched {
+					mm[second] = usage(second)
+				}
+				data["modelMetrics"] = mm
 				if g.r.IntN(2) == 0 {
 					data["tokenDetails"] = details // usage wins
 				}
@@ -798,8 +842,13 @@ func (g *gen) cliSession() (int64, error) {
 // same conversation OpenAI style (sometimes only part of it).
 func (g *gen) historySession() (int64, error) {
 	sid := g.uuid()
-	g.sum.Sessions++
 	start := g.tick(3600)
+	if g.r.IntN(10) == 0 {
+		// just created, no conversation yet: not a session
+		b := mustJSON(map[string]any{"sessionId": sid, "startTime": start.Format("2006-01-02T15:04:05.000Z")})
+		return int64(len(b)), g.write(filepath.Join(g.sum.History, "session_"+sid+"_"+fmt.Sprint(start.UnixMilli())+".json"), b, g.now)
+	}
+	g.sum.Sessions++
 	var timeline, chat []any
 	entry := func(typ string, kv ...any) map[string]any {
 		e := map[string]any{"id": g.uuid(), "timestamp": g.tick(30).Format("2006-01-02T15:04:05.000Z"), "type": typ}

@@ -81,18 +81,23 @@ func TestCountChatLogIncomplete(t *testing.T) {
 // every default corpus, so the corpus and crash tests cover them.
 func TestGenerateEmitsRealVariants(t *testing.T) {
 	dir := t.TempDir()
-	sum, err := Generate(dir, Options{TotalBytes: 2 << 20, Seed: 9, HistoryFraction: 0.5})
+	sum, err := Generate(dir, Options{TotalBytes: 2 << 20, Seed: 1, CLIFraction: 0.8, HistoryFraction: 0.3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	variants := map[string]*regexp.Regexp{
-		"result.usage in a request":          regexp.MustCompile(`"result":\{[^\n]*"usage":\{"completionTokens":\d+,"promptTokens":\d+`),
-		"result.usage set by a later patch":  regexp.MustCompile(`"k":\["requests",\d+,"result","usage"\]`),
-		"modelMetrics with a request count":  regexp.MustCompile(`"modelMetrics":\{"[^"]+":\{"requests":\d+\}\}`),
-		"tokenDetails in a shutdown":         regexp.MustCompile(`"tokenDetails":\{"cache_read":\{"tokenCount":\d+\}`),
-		"shutdown with request counts alone": regexp.MustCompile(`"modelMetrics":\{"[^"]+":\{"requests":\{"cost":1,"count":2\}\}\}`),
-		"a history document's tool call":     regexp.MustCompile(`"callId": ?"toolu_[^"]+",\s*"id"`),
-		"a history document's chatMessages":  regexp.MustCompile(`"chatMessages": ?\[\s*\{`),
+		"result.usage in a request":                        regexp.MustCompile(`"result":\{[^\n]*"usage":\{"completionTokens":\d+,"promptTokens":\d+`),
+		"result.usage set by a later patch":                regexp.MustCompile(`"k":\["requests",\d+,"result","usage"\]`),
+		"modelMetrics with a request count":                regexp.MustCompile(`"modelMetrics":\{"[^"]+":\{"requests":\d+\}\}`),
+		"tokenDetails in a shutdown":                       regexp.MustCompile(`"tokenDetails":\{"cache_read":\{"tokenCount":\d+\}`),
+		"shutdown with request counts alone":               regexp.MustCompile(`"modelMetrics":\{"[^"]+":\{"requests":\{"cost":1,"count":2\}\}\}`),
+		"a history document's tool call":                   regexp.MustCompile(`"callId": ?"toolu_[^"]+",\s*"id"`),
+		"a history document's chatMessages":                regexp.MustCompile(`"chatMessages": ?\[\s*\{`),
+		"tokenDetails without output":                      regexp.MustCompile(`"tokenDetails":\{"cache_read":\{"tokenCount":\d+\},"cache_write":\{"tokenCount":\d+\},"input":\{"tokenCount":\d+\}\}`),
+		"usage for one model, a request count for another": regexp.MustCompile(`"modelMetrics":\{[^\n]*"usage"[^\n]*"[^"]+":\{"requests":\{"cost":0,"count":1\}\}|"modelMetrics":\{"[^"]+":\{"requests":\{"cost":0,"count":1\}\},[^\n]*"usage"`),
+		"output tokens without the model":                  regexp.MustCompile(`"messageId":"[^"]+","outputTokens":\d+,"toolRequests"`),
+		"a resumed run's second shutdown":                  regexp.MustCompile(`(?s)"session\.shutdown".*"session\.resume".*"session\.shutdown"`),
+		"a history document not yet a session":             regexp.MustCompile(`^\{"sessionId":"[^"]+","startTime":"[^"]+"\}$`),
 	}
 	found := map[string]bool{}
 	for _, p := range sum.Paths {
