@@ -178,11 +178,14 @@
 //     startTime, context{cwd, gitRoot, branch, repository}}, session.resume
 //     {…, context} and session.context_changed {cwd, branch, …}: the cwd and
 //     branch (last seen wins); start and resume begin a process run;
-//   - session.model_change {newModel}: a model;
+//   - session.model_change {newModel}: a model, the current one from then
+//     on;
 //   - user.message {content, …}: a prompt (UserMessages);
 //   - assistant.message {messageId, content, toolRequests[], model?,
 //     outputTokens?}: a response (AssistantMessages), its tool requests
-//     (ToolCalls), its model, its output tokens (Output);
+//     (ToolCalls), its model (which becomes the current one), its output
+//     tokens (Output), counted for its model, else the current one (CLI
+//     1.0.34 writes outputTokens without a model);
 //   - tool.execution_complete {toolCallId, success, …}: success false is a
 //     ToolErrors;
 //   - session.shutdown {modelMetrics{<model>{requests, usage{inputTokens,
@@ -202,7 +205,15 @@
 //     so input is taken as the uncached input (not reduced by the cache
 //     figures, unlike usage.inputTokens). When an entry carries usage, the
 //     usage wins and tokenDetails are not added (two views of one total).
-//     A shutdown with neither keeps the run's messages' output.
+//     Per figure, a total replaces what the run's messages counted only
+//     where the shutdown has that figure: a model's usage.outputTokens
+//     replace the output its messages reported in the run (and that of
+//     messages of no known model when every entry has outputTokens); an
+//     entry with a request count only, or a usage without outputTokens,
+//     leaves its model's messages' output as it is; tokenDetails (not per
+//     model) replace the output of all the run's messages when they have an
+//     output entry, and otherwise leave it. A shutdown with neither keeps
+//     the run's messages' output.
 //
 // # Copilot CLI history documents
 //
@@ -213,9 +224,12 @@
 // read again whole and replaces the file's contribution; a document that
 // is not valid JSON yet is not committed). The session id is the file
 // name's, without the "_<ms>" suffix. The core hands the file over as it
-// stands; Document tells it from a VS Code session by its content (a
-// timeline or chatMessages member and no requests). Counted, one record
-// per document:
+// stands, without the header ReadDoc puts on every VS Code session;
+// Document takes such a document for a history document when it is an
+// object without a requests member (every VS Code session has one). A
+// history document with neither a timeline nor chatMessages (just
+// created) is not a session yet: not readable (ErrIncomplete), nothing is
+// committed until it changes. Counted, one record per document:
 //
 //   - timeline entries {id, timestamp, type, …}: type user is a prompt,
 //     copilot a response, tool_call_* (tool_call_completed in the real
@@ -242,10 +256,25 @@
 // workspace.yaml. Assumed, not verified against real files or the CLI's
 // (closed) source, and worth checking against real logs:
 //
-//   - modelMetrics cover the process run since its session.start or
-//     session.resume (not the whole session): each shutdown's usage is
-//     added; tokenDetails are taken to cover the same run (the real files
-//     have one shutdown each, so this is not checked by them);
+//   - each shutdown's figures cover the process run since its
+//     session.start or session.resume, not the whole session, so a resumed
+//     session's shutdowns are added (TestResumedSessionTwoShutdowns). The
+//     real files have one shutdown with totals each and cannot tell;
+//     evidence found (issue 7 review): a user's real log with several
+//     shutdowns, whose figures "reset each time you enter the session" and
+//     must be added (review of PanAchy/copilot-arewecooked#45, modelMetrics
+//     and totalPremiumRequests); Piebald-AI/splitrail#157 (merged) applies
+//     each shutdown's modelMetrics to its own segment; the CLI keeps the
+//     usage in memory and /usage after a resume shows only the new
+//     segment's (github/copilot-cli#3994, CLI 1.0.67; #524 and #1628,
+//     older). tokenDetails come with the same shutdown and are described
+//     in the schema with the same words ("session-wide … accumulated") as
+//     totalPremiumRequests and totalNanoAiu, which that log shows per run:
+//     they are taken per run too, not verified against a real file with
+//     two shutdowns carrying tokenDetails. One third-party reader
+//     (miiiiiiich/agent-walker#41) assumes cumulative shutdowns and takes
+//     differences; if the CLI ever changed to that, sessiond would count
+//     a resumed session's earlier runs again;
 //   - tokenDetails' input excludes the cached tokens (billing categories;
 //     the real 1.0.77 file cannot tell: its figures are edited);
 //   - inputTokens include the cached ones (the OpenAI-style usage Copilot's
@@ -255,11 +284,13 @@
 //
 // A run's messages report their output tokens as they come, and its
 // shutdown reports the run's total again: the parser keeps the output
-// counted from the run's messages (its only state, saved with State) and
-// adds the shutdown's output minus that, so the total is the shutdown's,
-// and a run that never shut down (a crash, or one still going), or shut
-// down without modelMetrics, keeps its messages' figures. CLI usage is the API's, not an estimate; a log whose
-// records report no usage at all is UsageUnknown. Lines that are not one
+// counted from the run's messages per model, and the current model (its
+// only state, saved with State), and adds a total's output minus what the
+// messages it covers counted, so the total is the shutdown's where it has
+// one, and a run that never shut down (a crash, or one still going), or
+// whose shutdown has no output figure for a model, keeps its messages'
+// figures. CLI usage is the API's, not an estimate; a log whose records
+// report no usage at all is UsageUnknown. Lines that are not one
 // JSON object are Malformed; other types are records that count nothing
 // but their timestamp.
 //
@@ -302,7 +333,11 @@
 //	                                        tokens        -                unknown equal (no token figure in the file)
 //
 // No phantom session and no malformed record: a scan of the Copilot files
-// alone reads 95 records, 0 malformed. Explained differences and what the
+// alone reads 95 records, 0 malformed. Checked again after the per-figure,
+// per-model shutdown rule and the history-document rule (review fixes of
+// issue 7): all five files give the same figures (the real shutdowns have
+// output figures for every model: 1.0.34's usage, 1.0.77's tokenDetails
+// output 15), 0 malformed in the whole scan. Explained differences and what the
 // files showed:
 //
 //   - copilot.jsonl: 13 tool.execution_start events for 11 toolRequests;

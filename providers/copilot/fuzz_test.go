@@ -101,7 +101,13 @@ func FuzzLine(f *testing.F) {
 // restarted from its state every few lines, agrees with the reference
 // (which carries the run's per-model output from line to line itself).
 func FuzzCLILog(f *testing.F) {
-	addFileSeeds(f)
+	files, err := filepath.Glob("testdata/cli_*.jsonl")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, file := range files {
+		f.Add(fixture(f, filepath.Base(file)))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
 			data = data[:i+1] // complete lines only

@@ -518,10 +518,11 @@ func appendHeader(b []byte, format, cwd string) []byte {
 // Document parses a VS Code chat session document into d: a header line
 // (see ReadDoc) followed by the bytes of a .json or .jsonl session file.
 // Without the header the format is told from the content (a first line
-// that is a log entry {"kind":…} means .jsonl; an object with a timeline or
-// chatMessages and no requests is a Copilot CLI history document, which the
-// core hands over as it stands). It returns an error wrapping ErrIncomplete
-// while the file is half written.
+// that is a log entry {"kind":…} means .jsonl; an object without a
+// requests member is a Copilot CLI history document, which the core hands
+// over as it stands). It returns an error wrapping ErrIncomplete while the
+// file is half written, and for a history document without a timeline or
+// chatMessages yet.
 func (p *Parser) Document(data []byte, d *session.Delta) error {
 	var h docHeader
 	if bytes.HasPrefix(data, []byte(docMagic)) {
