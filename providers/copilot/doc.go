@@ -206,11 +206,14 @@
 //     figures, unlike usage.inputTokens). When an entry carries usage, the
 //     usage wins and tokenDetails are not added (two views of one total).
 //     Per figure, a total replaces what the run's messages counted only
-//     where the shutdown has that figure: a model's usage.outputTokens
-//     replace the output its messages reported in the run (and that of
-//     messages of no known model when every entry has outputTokens); an
-//     entry with a request count only, or a usage without outputTokens,
-//     leaves its model's messages' output as it is; tokenDetails (not per
+//     where the shutdown has that figure: when every entry has
+//     usage.outputTokens, they replace the output of all the run's
+//     messages (whatever model those were counted for: a model change may
+//     name a model, "auto" say, that modelMetrics do not); otherwise a
+//     model's usage.outputTokens replace the output its messages reported
+//     in the run, and an entry with a request count only, or a usage
+//     without outputTokens, leaves its model's messages' output as it is
+//     (as do messages counted for a model no entry names); tokenDetails (not per
 //     model) replace the output of all the run's messages when they have an
 //     output entry, and otherwise leave it. A shutdown with neither keeps
 //     the run's messages' output.

@@ -293,12 +293,13 @@ func (p *Parser) Line(line []byte, d *session.Delta) {
 }
 
 // shutdown adds a run's totals. Per figure, a total replaces what the
-// run's messages counted only when the shutdown has that figure: the
-// output of a model's modelMetrics usage replaces its messages' output
-// (and that of messages of no known model when every entry has it);
-// tokenDetails, which are not per model, replace the output of all the
-// run's messages when they have an output count. Messages whose output no
-// total covers keep it.
+// run's messages counted only when the shutdown has that figure: when
+// every modelMetrics entry has usage with outputTokens, they replace the
+// output of all the run's messages (whatever model those were counted
+// for); otherwise the output of a model's usage replaces what its
+// messages counted, and the others' stay; tokenDetails, which are not per
+// model, replace the output of all the run's messages when they have an
+// output count.
 func (p *Parser) shutdown(f *eventFacts, d *session.Delta) {
 	switch {
 	case f.metricsUsage:
@@ -307,16 +308,15 @@ func (p *Parser) shutdown(f *eventFacts, d *session.Delta) {
 		d.Usage.CacheRead += u.CacheRead
 		d.Usage.CacheWrite += u.CacheWrite
 		d.Usage.Reasoning += u.Reasoning
-		all := true
-		for _, m := range p.metrics {
-			if !m.hasOut {
-				all = false
-				continue
-			}
-			d.Usage.Output += m.u.Output - p.outOf(m.name)
+		if !slices.ContainsFunc(p.metrics, func(m metric) bool { return !m.hasOut }) {
+			// every model has its output: the run's whole output
+			d.Usage.Output += u.Output - p.runTotal()
+			break
 		}
-		if all && !slices.ContainsFunc(p.metrics, func(m metric) bool { return m.name == "" }) {
-			d.Usage.Output -= p.outOf("")
+		for _, m := range p.metrics {
+			if m.hasOut {
+				d.Usage.Output += m.u.Output - p.outOf(m.name)
+			}
 		}
 	case f.details.any():
 		t := &f.details

@@ -555,6 +555,29 @@ func TestShutdownMixedModelMetrics(t *testing.T) {
 	}
 }
 
+// TestShutdownAllModelsCovered: when every modelMetrics entry has output,
+// the totals replace the whole run's message output, also what was counted
+// for a model name they do not use.
+func TestShutdownAllModelsCovered(t *testing.T) {
+	data := []string{
+		`{"type":"session.start","data":{}}`,
+		`{"type":"session.model_change","data":{"newModel":"auto"}}`,
+		`{"type":"assistant.message","data":{"outputTokens":10}}`,
+		`{"type":"assistant.message","data":{"outputTokens":5}}`,
+		`{"type":"session.shutdown","data":{"modelMetrics":{"gpt-5":{"requests":{"count":2},"usage":{"inputTokens":30,"outputTokens":16}}}}}`,
+	}
+	want := session.Usage{Input: 30, Output: 16}
+	for _, restart := range []bool{false, true} {
+		if d, _ := lines(t, restart, data...); d.Usage != want {
+			t.Errorf("restart %v: usage %+v, want %+v", restart, d.Usage, want)
+		}
+	}
+	ref, _ := copilottest.CountCLI([]byte(strings.Join(data, "\n") + "\n"))
+	if ref.Usage != want {
+		t.Errorf("reference: usage %+v, want %+v", ref.Usage, want)
+	}
+}
+
 // TestShutdownUsageWithoutOutput: a usage object without outputTokens
 // leaves its model's message output as it is.
 func TestShutdownUsageWithoutOutput(t *testing.T) {

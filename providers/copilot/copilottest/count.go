@@ -595,9 +595,9 @@ func CLILine(line []byte, d *session.Delta, run *CLIRun) {
 	case "session.shutdown":
 		// the run's totals, per figure only where the shutdown has it:
 		// the modelMetrics entries that carry usage (inputTokens include
-		// the cached ones; an entry's outputTokens stand for its model's
-		// messages, and for those of no known model when every entry has
-		// outputTokens), else tokenDetails (one count per billing
+		// the cached ones; outputTokens in every entry stand for all the
+		// run's messages, else an entry's for its model's messages), else
+		// tokenDetails (one count per billing
 		// category, input without the cached ones, output for all the
 		// run's messages); entries with a request count only are not
 		// totals, and messages no total covers keep their output
@@ -635,11 +635,15 @@ func CLILine(line []byte, d *session.Delta, run *CLIRun) {
 			d.Usage.CacheRead += cr
 			d.Usage.CacheWrite += cw
 			d.Usage.Reasoning += rz
-			for model, n := range covered {
-				d.Usage.Output += n - run.Out[model]
-			}
-			if _, named := covered[""]; all && !named {
-				d.Usage.Output -= run.Out[""]
+			if all {
+				for _, n := range covered {
+					d.Usage.Output += n
+				}
+				d.Usage.Output -= run.Total()
+			} else {
+				for model, n := range covered {
+					d.Usage.Output += n - run.Out[model]
+				}
 			}
 		} else {
 			td, _ := field(data, "tokenDetails").(map[string]any)
