@@ -314,6 +314,11 @@ func (s *Store) verifyKeys(rep *VerifyReport) error {
 					return nil
 				}
 				rep.Claims++
+			case bytes.HasPrefix(k, pfxParent):
+				var r parentRef
+				if _, ok := splitKey(pfxParent, k); !ok || json.Unmarshal(v, &r) != nil {
+					rep.problem("parent ref %q: malformed", k)
+				}
 			case bytes.HasPrefix(k, pfxActive):
 				key, ok := splitKey(pfxActive, k)
 				if !ok || len(v) != 8 {
