@@ -3,10 +3,12 @@ package persistence
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	badger "github.com/dgraph-io/badger/v4"
 
 	"github.com/sessiond/sessiond/session"
 )
@@ -337,3 +339,54 @@ func (t *tx) fail(f *Fail) (Result, error) {
 	t.emit(now, rec, session.EventFailed, session.Change{Status: rec.Status, Reason: f.Reason, Version: rec.Version})
 	return Result{Record: *rec}, nil
 }
+
+// keyClaimRules marks a store whose Claude Code claims were recorded with
+// the background-session rules (issue 7: a sighting says whether it is a
+// background copy, and sidechain prompts do not count). A store that has
+// Claude Code claims and no mark was written by an older sessiond: its
+// sightings decode as not Background and its files are never read again,
+// so its figures stay as counted then until `sessiond store rebuild`
+// re-reads the files (re-counting in place cannot tell an old sighting
+// from a foreground one).
+var keyClaimRules = []byte("v1/m/claims")
+
+const claimRules = "2"
+
+// errStopScan ends a scan early.
+var errStopScan = errors.New("stop scan")
+
+// checkClaimRules marks a store without Claude Code claims as counted by
+// the current rules, or finds and reports (once per open) that its claims
+// are older.
+func (s *Store) checkClaimRules(txn *badger.Txn) error {
+	_, err := txn.Get(keyClaimRules)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("read claim rules mark: %w", err)
+	}
+	old := false
+	err = scan(txn, claimPrefix(session.ClaudeCode), false, func(_, _ []byte) error {
+		old = true
+		return errStopScan
+	})
+	if err != nil && !errors.Is(err, errStopScan) {
+		return fmt.Errorf("look for claims: %w", err)
+	}
+	if !old {
+		if s.opts.ReadOnly {
+			return nil
+		}
+		return txn.Set(keyClaimRules, []byte(claimRules))
+	}
+	s.staleClaims = true
+	s.log.Warn("the Claude Code figures in this store were counted by an older sessiond (a background session may hold tokens of the session it was handed off from, and subagent prompts may count as prompts); stop the daemon and run `sessiond store rebuild` to re-read the files",
+		"data_dir", s.dir)
+	return nil
+}
+
+// StaleClaims reports whether the store's Claude Code figures were counted
+// by an older sessiond and need `sessiond store rebuild` (see
+// keyClaimRules).
+func (s *Store) StaleClaims() bool { return s.staleClaims }

@@ -284,6 +284,10 @@ func (s *Store) verifyKeys(rep *VerifyReport) error {
 				if string(v) != schemaVersion {
 					rep.problem("schema is %q, want %q", v, schemaVersion)
 				}
+			case bytes.Equal(k, keyClaimRules):
+				if string(v) != claimRules {
+					rep.problem("claim rules mark is %q, want %q", v, claimRules)
+				}
 			case bytes.Equal(k, keyHead):
 				if len(v) != 8 {
 					rep.problem("event head has %d bytes, want 8", len(v))
