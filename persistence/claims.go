@@ -3,10 +3,12 @@ package persistence
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	badger "github.com/dgraph-io/badger/v4"
 
 	"github.com/sessiond/sessiond/session"
 )
@@ -20,7 +22,9 @@ import (
 // order files were read in. A Background sighting is a line of a background
 // session that copied the chain of the session it was handed off from:
 // the response belongs to the session that produced it, not to the copy,
-// whichever id is smaller. A sighting is never withdrawn: a response
+// whichever id is smaller (between two Background sightings at one time,
+// as when a background session is itself handed off, nothing says which
+// one produced it: the smaller id wins). A sighting is never withdrawn: a response
 // once counted stays counted when the file that showed it is truncated or
 // rewritten (its re-read lines revise the sighting, field-wise max), and it
 // stays with the session that owns it.
@@ -81,29 +85,90 @@ func (e *claimEntry) best() (*sighting, session.Usage) {
 	return best, u
 }
 
-// parents adds to ps, for every session with a Background sighting of the
-// claim, the session that produced it: the owner, when its sighting is not
-// Background itself. Of several candidates the smaller id is kept, so the
-// result does not depend on the order claims are seen in.
-func (e *claimEntry) parents(ps map[session.ID]session.ID) {
+// A parentRef is the newest copied sighting of one session seen so far: a
+// Background sighting of it in a claim owned by another session. A
+// background session's transcript begins with a copy of the whole chain of
+// the session it was handed off from, and the newest response of that
+// chain is the parent's own: so the parent is the owner of the newest
+// copied sighting (by time; zero times are oldest; ties: the larger claim
+// key). The store keeps it per session (v1/p/), so the parent does not
+// depend on the order files are read in and is known before the session
+// has a record. A plain resume (not Background) names no parent.
+type parentRef struct {
+	At     time.Time  `json:"t"`
+	Claim  string     `json:"k"`
+	Parent session.ID `json:"p"`
+}
+
+// after reports whether r is a newer copied sighting than o.
+func (r *parentRef) after(o *parentRef) bool {
+	if !r.At.Equal(o.At) {
+		return r.At.After(o.At)
+	}
+	return r.Claim > o.Claim
+}
+
+// merge is the ref kept of the one known (old) and one learnt now (r): a
+// newer sighting, or the same claim with its current owner.
+func (r *parentRef) merge(old *parentRef) *parentRef {
+	if old == nil || r.Claim == old.Claim || r.after(old) {
+		return r
+	}
+	return old
+}
+
+// parents adds to ps, for every Background sighting of the claim (key)
+// that another session owns, a parentRef naming the owner. A copy that
+// owns the claim itself names no parent by it. (Ownership passes to a copy
+// only when its own sighting is revised to an earlier time; a ref already
+// pointing at that claim keeps its last owner then.)
+func (e *claimEntry) parents(key string, ps map[session.ID]*parentRef) {
 	best, _ := e.best()
-	if best == nil || best.BG {
+	if best == nil {
 		return
 	}
 	for i := range e.Sightings {
 		s := &e.Sightings[i]
 		if s.BG && s.ID != best.ID {
-			ps[s.ID] = minParent(ps[s.ID], best.ID)
+			ps[s.ID] = (&parentRef{At: s.At, Claim: key, Parent: best.ID}).merge(ps[s.ID])
 		}
 	}
 }
 
-// minParent is the parent kept of two candidates ("" is none).
-func minParent(a, b session.ID) session.ID {
-	if a == "" || (b != "" && b < a) {
-		return b
+func parentKey(k session.Key) []byte { return join(pfxParent, string(k.Provider), string(k.ID)) }
+
+// parentRef is the stored ref of k (nil if none).
+func (t *tx) parentRef(k session.Key) (*parentRef, error) {
+	key := parentKey(k)
+	if v, ok := t.stage[string(key)]; ok {
+		return v.pr, nil
 	}
-	return a
+	r := &parentRef{}
+	ok, err := getJSON(t.txn, key, r)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return r, nil
+}
+
+// learnParent merges a ref learnt now (nil: none) into k's stored one and
+// returns the parent it names; known is false when k has no ref at all.
+func (t *tx) learnParent(k session.Key, learnt *parentRef) (parent session.ID, known bool, err error) {
+	old, err := t.parentRef(k)
+	if err != nil {
+		return "", false, err
+	}
+	r := old
+	if learnt != nil {
+		r = learnt.merge(old)
+		if old == nil || *r != *old {
+			t.put(parentKey(k), &staged{pr: r})
+		}
+	}
+	if r == nil {
+		return "", false, nil
+	}
+	return r.Parent, true, nil
 }
 
 func (t *tx) claim(p session.Provider, key string) (*claimEntry, []byte, error) {
@@ -130,7 +195,7 @@ func (t *tx) claim(p session.Provider, key string) (*claimEntry, []byte, error) 
 
 // applyClaims records a file's sightings and accumulates, per session, the
 // change of claimed usage in adj and the parents learnt in ps.
-func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj map[session.ID]session.Usage, ps map[session.ID]session.ID) error {
+func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj map[session.ID]session.Usage, ps map[session.ID]*parentRef) error {
 	if len(claims) == 0 {
 		return nil
 	}
@@ -181,7 +246,7 @@ func (t *tx) applyClaims(k session.Key, path string, claims []session.Claim, adj
 			}
 			adj[newOwner] = adj[newOwner].Add(newU)
 		}
-		e.parents(ps)
+		e.parents(c.Key, ps)
 		t.put(key, &staged{cl: e})
 	}
 	return nil
@@ -274,3 +339,54 @@ func (t *tx) fail(f *Fail) (Result, error) {
 	t.emit(now, rec, session.EventFailed, session.Change{Status: rec.Status, Reason: f.Reason, Version: rec.Version})
 	return Result{Record: *rec}, nil
 }
+
+// keyClaimRules marks a store whose Claude Code claims were recorded with
+// the background-session rules (issue 7: a sighting says whether it is a
+// background copy, and sidechain prompts do not count). A store that has
+// Claude Code claims and no mark was written by an older sessiond: its
+// sightings decode as not Background and its files are never read again,
+// so its figures stay as counted then until `sessiond store rebuild`
+// re-reads the files (re-counting in place cannot tell an old sighting
+// from a foreground one).
+var keyClaimRules = []byte("v1/m/claims")
+
+const claimRules = "2"
+
+// errStopScan ends a scan early.
+var errStopScan = errors.New("stop scan")
+
+// checkClaimRules marks a store without Claude Code claims as counted by
+// the current rules, or finds and reports (once per open) that its claims
+// are older.
+func (s *Store) checkClaimRules(txn *badger.Txn) error {
+	_, err := txn.Get(keyClaimRules)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("read claim rules mark: %w", err)
+	}
+	old := false
+	err = scan(txn, claimPrefix(session.ClaudeCode), false, func(_, _ []byte) error {
+		old = true
+		return errStopScan
+	})
+	if err != nil && !errors.Is(err, errStopScan) {
+		return fmt.Errorf("look for claims: %w", err)
+	}
+	if !old {
+		if s.opts.ReadOnly {
+			return nil
+		}
+		return txn.Set(keyClaimRules, []byte(claimRules))
+	}
+	s.staleClaims = true
+	s.log.Warn("the Claude Code figures in this store were counted by an older sessiond (a background session may hold tokens of the session it was handed off from, and subagent prompts may count as prompts); stop the daemon and run `sessiond store rebuild` to re-read the files",
+		"data_dir", s.dir)
+	return nil
+}
+
+// StaleClaims reports whether the store's Claude Code figures were counted
+// by an older sessiond and need `sessiond store rebuild` (see
+// keyClaimRules).
+func (s *Store) StaleClaims() bool { return s.staleClaims }

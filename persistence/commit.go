@@ -167,6 +167,7 @@ type staged struct {
 	rec *session.Record
 	cks []session.Checkpoint
 	cl  *claimEntry
+	pr  *parentRef
 	raw []byte
 	del bool
 }
@@ -221,6 +222,8 @@ func (t *tx) flush() error {
 				b, err = json.Marshal(v.cks)
 			case v.cl != nil:
 				b, err = json.Marshal(v.cl)
+			case v.pr != nil:
+				b, err = json.Marshal(v.pr)
 			default:
 				b = v.raw
 			}
@@ -302,7 +305,7 @@ func (t *tx) commit(c *Commit) (Result, error) {
 	}
 	before := *rec
 	adj := map[session.ID]session.Usage{}
-	ps := map[session.ID]session.ID{}
+	ps := map[session.ID]*parentRef{}
 	var delta session.Delta
 	out := make([]session.Checkpoint, 0, len(c.Files))
 	for i := range c.Files {
@@ -373,7 +376,17 @@ func (t *tx) commit(c *Commit) (Result, error) {
 	t.put(ckptKey(c.Key), &staged{cks: sortedFiles(files)})
 	rec.ClaimedTokens = rec.ClaimedTokens.Add(adj[c.Key.ID])
 	delete(adj, c.Key.ID)
-	rec.ParentSessionID = minParent(rec.ParentSessionID, ps[c.Key.ID])
+	if learnt := ps[c.Key.ID]; learnt != nil || !exists || before.Phantom() {
+		// a record that is not there yet (or hidden) did not take the
+		// parents learnt for it before: they are in its ref
+		parent, known, err := t.learnParent(c.Key, learnt)
+		if err != nil {
+			return Result{}, err
+		}
+		if known {
+			rec.ParentSessionID = parent
+		}
+	}
 	delete(ps, c.Key.ID)
 	aggregate(rec, files)
 	if (!exists || before.Phantom()) && rec.Phantom() {
@@ -427,73 +440,61 @@ func (t *tx) commit(c *Commit) (Result, error) {
 }
 
 // adjustOthers moves claimed tokens of other sessions (ownership changed)
-// and records the parents learnt for them (ps).
-func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, ps map[session.ID]session.ID, now time.Time) error {
-	if err := t.moveClaimed(p, adj, now); err != nil {
-		return err
-	}
-	return t.setParents(p, ps, now)
-}
-
-// setParents records parents learnt from claims on the sessions that have
-// a record (a session without one gets its parent when its own file is
-// committed: its sightings are the ones that name it).
-func (t *tx) setParents(p session.Provider, ps map[session.ID]session.ID, now time.Time) error {
-	ids := make([]session.ID, 0, len(ps))
-	for id := range ps {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		k := session.Key{Provider: p, ID: id}
-		r, ok, err := t.record(k)
-		if err != nil {
-			return err
-		}
-		parent := minParent(r.ParentSessionID, ps[id])
-		if !ok || r.Phantom() || parent == r.ParentSessionID {
-			continue
-		}
-		r.ParentSessionID = parent
-		r.Version++
-		r.UpdatedAt = now
-		t.put(sessionKey(k), &staged{rec: r})
-		t.emit(now, r, session.EventUpdated, session.Change{Parent: parent, Status: r.Status, Version: r.Version})
-	}
-	return nil
-}
-
-// moveClaimed moves claimed tokens of other sessions (ownership changed).
-func (t *tx) moveClaimed(p session.Provider, adj map[session.ID]session.Usage, now time.Time) error {
-	ids := make([]session.ID, 0, len(adj))
+// and records the parents learnt for them (ps): one change per session.
+// A session without a record (or a phantom) keeps its parent in its ref
+// until its record appears.
+func (t *tx) adjustOthers(p session.Provider, adj map[session.ID]session.Usage, ps map[session.ID]*parentRef, now time.Time) error {
+	ids := make([]session.ID, 0, len(adj)+len(ps))
 	for id, u := range adj {
 		if !u.IsZero() {
+			ids = append(ids, id)
+		}
+	}
+	for id := range ps {
+		if u := adj[id]; u.IsZero() {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
 		k := session.Key{Provider: p, ID: id}
+		parent, known, err := t.learnParent(k, ps[id])
+		if err != nil {
+			return err
+		}
+		u := adj[id]
 		r, ok, err := t.record(k)
 		if err != nil {
 			return err
 		}
 		if !ok || r.Phantom() {
+			if u.IsZero() {
+				continue
+			}
 			// A session known only by its checkpoints (no dated record
 			// yet, or the hidden phantom record an older version wrote)
 			// whose undated sighting came to own usage: spend makes it a
 			// session.
-			if err := t.createFromFiles(r, adj[id], now); err != nil {
+			if err := t.createFromFiles(r, u, now); err != nil {
 				return err
 			}
 			continue
 		}
-		r.ClaimedTokens = r.ClaimedTokens.Add(adj[id])
-		r.Tokens = r.Tokens.Add(adj[id])
+		ch := session.Change{Tokens: u, Status: r.Status}
+		if known && parent != r.ParentSessionID {
+			r.ParentSessionID = parent
+			ch.Parent = parent
+		}
+		if u.IsZero() && ch.Parent == "" {
+			continue
+		}
+		r.ClaimedTokens = r.ClaimedTokens.Add(u)
+		r.Tokens = r.Tokens.Add(u)
 		r.Version++
 		r.UpdatedAt = now
+		ch.Version = r.Version
 		t.put(sessionKey(k), &staged{rec: r})
-		t.emit(now, r, session.EventUpdated, session.Change{Tokens: adj[id], Status: r.Status, Version: r.Version})
+		t.emit(now, r, session.EventUpdated, ch)
 	}
 	return nil
 }
@@ -514,6 +515,13 @@ func (t *tx) createFromFiles(r *session.Record, claimed session.Usage, now time.
 		files[cks[i].Path] = &cks[i]
 	}
 	r.ClaimedTokens = claimed
+	parent, known, err := t.learnParent(r.Key, nil)
+	if err != nil {
+		return err
+	}
+	if known {
+		r.ParentSessionID = parent
+	}
 	aggregate(r, files)
 	r.Version++ // 1, or past an older version's phantom record
 	t.setStatus(r, now)
@@ -522,6 +530,7 @@ func (t *tx) createFromFiles(r *session.Record, claimed session.Usage, now time.
 	t.emit(now, r, session.EventCreated, session.Change{
 		Tokens: r.Tokens, Counts: r.Counts, Models: r.Models, Status: r.Status,
 		StartedAt: r.StartedAt, EndedAt: r.EndedAt, Duration: r.DurationMS, Version: r.Version,
+		Parent: r.ParentSessionID,
 	})
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 //	v1/e/<seq>                   event (JSON), seq big-endian so keys sort by sequence
 //	v1/q/<prov>\0<claim>         usage claim (JSON)
 //	v1/a/<prov>\0<id>            active-session index: ended_at (unix ns, big-endian)
+//	v1/p/<prov>\0<id>            the session's newest copied sighting, naming its parent (JSON, see parentRef)
 const schemaVersion = "1"
 
 var (
@@ -28,6 +29,7 @@ var (
 	pfxEvent   = []byte("v1/e/")
 	pfxClaim   = []byte("v1/q/")
 	pfxActive  = []byte("v1/a/")
+	pfxParent  = []byte("v1/p/")
 	sep        = byte(0)
 )
 

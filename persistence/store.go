@@ -54,6 +54,8 @@ type Store struct {
 	// claimSet holds a hash of every stored claim key (writer only): most
 	// claims are new, and a Get that misses walks every level of the LSM.
 	claimSet map[uint64]struct{}
+	// staleClaims: Claude Code claims counted by an older sessiond
+	staleClaims bool
 }
 
 // Open opens (creating if needed) the store in dir. A directory held by
@@ -179,6 +181,9 @@ func (s *Store) init() error {
 			if s.opts.ReadOnly {
 				return nil
 			}
+			if err := txn.Set(keyClaimRules, []byte(claimRules)); err != nil {
+				return err
+			}
 			return txn.Set(keySchema, []byte(schemaVersion))
 		case err != nil:
 			return fmt.Errorf("read schema version: %w", err)
@@ -189,6 +194,9 @@ func (s *Store) init() error {
 		}
 		if string(v) != schemaVersion {
 			return fmt.Errorf("data dir %q has schema %q, this sessiond reads %q: %w", s.dir, v, schemaVersion, ErrSchema)
+		}
+		if err := s.checkClaimRules(txn); err != nil {
+			return err
 		}
 		if !s.opts.ReadOnly {
 			err := scan(txn, pfxClaim, false, func(k, _ []byte) error {

@@ -284,6 +284,10 @@ func (s *Store) verifyKeys(rep *VerifyReport) error {
 				if string(v) != schemaVersion {
 					rep.problem("schema is %q, want %q", v, schemaVersion)
 				}
+			case bytes.Equal(k, keyClaimRules):
+				if string(v) != claimRules {
+					rep.problem("claim rules mark is %q, want %q", v, claimRules)
+				}
 			case bytes.Equal(k, keyHead):
 				if len(v) != 8 {
 					rep.problem("event head has %d bytes, want 8", len(v))
@@ -314,6 +318,11 @@ func (s *Store) verifyKeys(rep *VerifyReport) error {
 					return nil
 				}
 				rep.Claims++
+			case bytes.HasPrefix(k, pfxParent):
+				var r parentRef
+				if _, ok := splitKey(pfxParent, k); !ok || json.Unmarshal(v, &r) != nil {
+					rep.problem("parent ref %q: malformed", k)
+				}
 			case bytes.HasPrefix(k, pfxActive):
 				key, ok := splitKey(pfxActive, k)
 				if !ok || len(v) != 8 {

@@ -275,6 +275,9 @@ func (a *app) statusCmd() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "sessiond %s: %s\ndata dir:   %s\nstore:      %s (%d sessions)\nevent head: %d\n",
 				v.Version, state, v.DataDir, humanBytes(v.Store.DiskBytes), v.Store.Sessions, v.EventHead)
+			if v.Store.RebuildNeeded {
+				fmt.Fprintln(a.stdout, "REBUILD:    Claude Code figures were counted by an older sessiond; stop the daemon and run `sessiond store rebuild`")
+			}
 			if v.Store.Paused {
 				fmt.Fprintf(a.stdout, "PAUSED:     disk nearly full (%s free, floor %s); %d commits held until space is freed\n",
 					humanBytes(int64(v.Store.FreeBytes)), humanBytes(int64(v.Store.MinFreeBytes)), v.Store.HeldCommits)

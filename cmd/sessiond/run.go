@@ -203,6 +203,9 @@ type storeStatus struct {
 	FreeBytes    uint64 `json:"free_bytes"`
 	MinFreeBytes uint64 `json:"min_free_bytes"`
 	HeldCommits  int    `json:"held_commits"`
+	// RebuildNeeded: figures counted by an older sessiond that only
+	// `sessiond store rebuild` corrects (persistence.Store.StaleClaims).
+	RebuildNeeded bool `json:"rebuild_needed,omitempty"`
 }
 
 func (a *app) daemonStatus(ctx context.Context, c *core) (any, error) {

@@ -15,7 +15,7 @@ import (
 // files are those its stored sessions hold (no daemon knows better).
 func storeView(st *persistence.Store, ps []messages.ProviderStatus, countFiles bool) (storeStatus, []messages.ProviderStatus) {
 	du := st.OnDisk()
-	v := storeStatus{LSMBytes: du.LSM, VlogBytes: du.Vlog, DiskBytes: du.Total}
+	v := storeStatus{LSMBytes: du.LSM, VlogBytes: du.Vlog, DiskBytes: du.Total, RebuildNeeded: st.StaleClaims()}
 	recs, err := st.Sessions(persistence.Filter{})
 	if err != nil {
 		v.Error = err.Error()

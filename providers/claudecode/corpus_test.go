@@ -2,6 +2,7 @@ package claudecode
 
 import (
 	"bytes"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 // fileDelta is one file's parse.
 type fileDelta struct {
 	id   session.ID
+	path string
 	role session.FileRole
 	d    session.Delta
 }
@@ -61,7 +63,7 @@ func parseCorpus(t testing.TB, dir string, restartEvery int) map[session.Key]cla
 			}
 			m.ID = id
 		}
-		fd := fileDelta{id: m.ID, role: m.Role}
+		fd := fileDelta{id: m.ID, path: path, role: m.Role}
 		parser := p.NewParser(m.Role)
 		n := 0
 		for {
@@ -90,12 +92,16 @@ func parseCorpus(t testing.TB, dir string, restartEvery int) map[session.Key]cla
 
 // fold combines file deltas into sessions the way the store does.
 func fold(files []fileDelta) map[session.Key]claudetest.Expected {
+	// one sighting per session and file, folded as the store folds them
+	type sight struct {
+		id   session.ID
+		path string
+		at   time.Time
+		bg   bool
+	}
 	type claim struct {
 		u     session.Usage
-		at    time.Time
-		owner session.ID
-		bg    bool         // the owner's sighting is Background
-		bgIn  []session.ID // sessions with a Background sighting
+		sight []sight
 	}
 	claims := map[string]*claim{}
 	type agg struct {
@@ -129,27 +135,58 @@ func fold(files []fileDelta) map[session.Key]claudetest.Expected {
 		for _, c := range f.d.Claims {
 			x := claims[c.Key]
 			if x == nil {
-				x = &claim{u: c.Usage, at: c.At, owner: f.id, bg: c.Background}
+				x = &claim{}
 				claims[c.Key] = x
-			} else {
-				x.u = x.u.Max(c.Usage)
-				tie := c.At.Equal(x.at) && (x.bg && !c.Background || x.bg == c.Background && f.id < x.owner)
-				if c.At.Before(x.at) || tie {
-					x.at, x.owner, x.bg = c.At, f.id, c.Background
-				}
 			}
-			if c.Background {
-				x.bgIn = append(x.bgIn, f.id)
+			x.u = x.u.Max(c.Usage)
+			j := slices.IndexFunc(x.sight, func(s sight) bool { return s.id == f.id && s.path == f.path })
+			if j < 0 {
+				x.sight = append(x.sight, sight{f.id, f.path, c.At, c.Background})
+				continue
+			}
+			s := &x.sight[j]
+			s.bg = s.bg && c.Background
+			if !c.At.IsZero() && (s.at.IsZero() || c.At.Before(s.at)) {
+				s.at = c.At
 			}
 		}
 	}
-	parents := map[session.ID]session.ID{}
-	for _, c := range claims {
-		a := sessions[c.owner]
+	before := func(a, b sight) bool {
+		if !a.at.Equal(b.at) {
+			if a.at.IsZero() || b.at.IsZero() {
+				return b.at.IsZero()
+			}
+			return a.at.Before(b.at)
+		}
+		if a.bg != b.bg {
+			return b.bg
+		}
+		if a.id != b.id {
+			return a.id < b.id
+		}
+		return a.path < b.path
+	}
+	type ref struct {
+		at     time.Time
+		key    string
+		parent session.ID
+	}
+	parents := map[session.ID]ref{}
+	for key, c := range claims {
+		best := c.sight[0]
+		for _, s := range c.sight[1:] {
+			if before(s, best) {
+				best = s
+			}
+		}
+		a := sessions[best.id]
 		a.c.Usage = a.c.Usage.Add(c.u)
-		for _, id := range c.bgIn {
-			if p, ok := parents[id]; !c.bg && id != c.owner && (!ok || c.owner < p) {
-				parents[id] = c.owner
+		for _, s := range c.sight {
+			if !s.bg || s.id == best.id {
+				continue
+			}
+			if r, ok := parents[s.id]; !ok || s.at.After(r.at) || s.at.Equal(r.at) && key > r.key {
+				parents[s.id] = ref{s.at, key, best.id}
 			}
 		}
 	}
@@ -167,7 +204,7 @@ func fold(files []fileDelta) map[session.Key]claudetest.Expected {
 			e.GitBranch = a.subBranch
 		}
 		e.Project = session.ProjectFromCWD(e.CWD)
-		e.Parent = string(parents[id])
+		e.Parent = string(parents[id].parent)
 		out[session.Key{Provider: session.ClaudeCode, ID: id}] = e
 	}
 	return out
@@ -258,6 +295,11 @@ func TestCorpusMatchesReference(t *testing.T) {
 					records, malformed, sum.Lines, sum.Malformed)
 			}
 			diffExpected(t, want, parseCorpus(t, dir, tc.restart))
+			ok, known := checkLineage(t, dir, sum, want)
+			if sum.BackgroundForks > 0 && ok == 0 {
+				t.Errorf("no background session's parent confirmed (%d hand-offs)", sum.BackgroundForks)
+			}
+			t.Logf("parents: %d confirmed, %d with a known limitation", ok, known)
 		})
 	}
 }
@@ -306,4 +348,86 @@ func TestFlatSubagentsRollUp(t *testing.T) {
 		!g.StartedAt.Equal(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)) || g.GitBranch != "main" {
 		t.Errorf("got %d sessions, %s: %+v", len(got), k, g)
 	}
+}
+
+// checkLineage compares the parents the reference counter found (the
+// provider and store agree with it: diffExpected) with the true lineage
+// the generator wrote: a background hand-off names the session it was
+// handed off from, any other session names none. The one known
+// exception (see doc.go): when a background session is handed off again
+// (directly or down a chain) to a session with a smaller id, that copy
+// takes the source's own responses and the parents of both come out
+// wrong; and a source that wrote no response in its main file cannot be
+// named. Those are counted, not failed.
+func checkLineage(t *testing.T, dir string, sum claudetest.Summary, want map[session.Key]claudetest.Expected) (confirmed, known int) {
+	t.Helper()
+	marked := func(id string) bool { return sum.Background[id] }
+	// smallerCopy: a background session handed off (again, transitively)
+	// to a background session with a smaller id
+	smallerCopy := map[string]bool{}
+	for c := range sum.Background {
+		for p := sum.ReplayOf[c]; sum.Background[p]; p = sum.ReplayOf[p] {
+			if c < p {
+				smallerCopy[p] = true
+			}
+		}
+	}
+	for k, e := range want {
+		id := string(k.ID)
+		truth := ""
+		if marked(id) {
+			truth = sum.ReplayOf[id]
+		}
+		if e.Parent == truth {
+			if truth != "" {
+				confirmed++
+			}
+			continue
+		}
+		// the source wrote no response of its own in its main file:
+		// the copy names the nearest one that did
+		wrote := len(msgIDs(t, dir, truth, sum.ReplayOf[truth])) > 0
+		if marked(id) && (smallerCopy[id] || smallerCopy[truth] || !wrote) {
+			known++
+			continue
+		}
+		t.Errorf("%s (background %v): parent %q, true parent %q (its source %q, bg %v)", id, sum.Background[id], e.Parent, truth, sum.ReplayOf[truth], sum.Background[truth])
+	}
+	return confirmed, known
+}
+
+// msgIDs is the set of message ids of the assistant lines of session id's
+// main file that are not in the main file of session minus ("": none).
+func msgIDs(t *testing.T, dir, id, minus string) map[string]bool {
+	t.Helper()
+	read := func(id string) map[string]bool {
+		out := map[string]bool{}
+		if id == "" {
+			return out
+		}
+		paths, _ := filepath.Glob(filepath.Join(dir, "projects", "*", id+".jsonl"))
+		for _, p := range paths {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range bytes.Split(data, []byte("\n")) {
+				var m struct {
+					Type    string `json:"type"`
+					Message struct {
+						ID string `json:"id"`
+					} `json:"message"`
+				}
+				if json.Unmarshal(line, &m) == nil && m.Type == "assistant" && m.Message.ID != "" {
+					out[m.Message.ID] = true
+				}
+			}
+		}
+		return out
+	}
+	own := read(id)
+	for k := range read(minus) {
+		delete(own, k)
+	}
+	return own
 }

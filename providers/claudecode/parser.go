@@ -103,7 +103,7 @@ func (p *Parser) user(f *facts, d *session.Delta) {
 	}
 	switch m.content {
 	case contentText:
-		if !notTyped(m.text.Raw) {
+		if !notTyped(m.text) {
 			d.UserMessages++
 		}
 	case contentBlocks:
@@ -123,77 +123,15 @@ var notTypedPrefixes = [...]string{
 	"<bash-stderr>",
 }
 
-// notTyped reports whether a user line's text, given as the raw (still
-// escaped) bytes of a valid JSON string, is one Claude Code wrote rather
-// than a person.
-func notTyped(raw []byte) bool {
+// notTyped reports whether a user line's text (a string value) is one
+// Claude Code wrote rather than a person.
+func notTyped(text jsonscan.Str) bool {
 	for _, p := range notTypedPrefixes {
-		if hasPrefixJSON(raw, p) {
+		if text.HasPrefix(p) {
 			return true
 		}
 	}
 	return false
-}
-
-// hasPrefixJSON reports whether the JSON string whose valid raw bytes are
-// raw decodes to text starting with the ASCII prefix, without decoding
-// more than the prefix needs. A non-ASCII character (or a byte of invalid
-// UTF-8, which decodes to U+FFFD) never matches an ASCII one.
-func hasPrefixJSON(raw []byte, prefix string) bool {
-	i := 0
-	for k := 0; k < len(prefix); k++ {
-		if i >= len(raw) {
-			return false
-		}
-		c := raw[i]
-		i++
-		if c == '\\' && i < len(raw) {
-			e := raw[i]
-			i++
-			switch e {
-			case 'b':
-				c = '\b'
-			case 'f':
-				c = '\f'
-			case 'n':
-				c = '\n'
-			case 'r':
-				c = '\r'
-			case 't':
-				c = '\t'
-			case 'u':
-				if i+4 > len(raw) {
-					return false
-				}
-				var r rune
-				for _, h := range raw[i : i+4] {
-					r = r<<4 | rune(unhex(h))
-				}
-				i += 4
-				if r >= 0x80 {
-					return false
-				}
-				c = byte(r)
-			default: // '"', '\\', '/'
-				c = e
-			}
-		}
-		if c != prefix[k] {
-			return false
-		}
-	}
-	return true
-}
-
-// unhex is the value of a hex digit (valid JSON guarantees one).
-func unhex(h byte) byte {
-	switch {
-	case h >= 'a':
-		return h - 'a' + 10
-	case h >= 'A':
-		return h - 'A' + 10
-	}
-	return h - '0'
 }
 
 // assistant applies an assistant line: one content block of a response.
@@ -480,7 +418,7 @@ func (m *message) scanBlock(b []byte, i int) int {
 	}
 	switch {
 	case typ.Is("text"):
-		if !text.OK || !notTyped(text.Raw) {
+		if !text.OK || !notTyped(text) {
 			m.typed++
 		}
 	case typ.Is("tool_use"):

@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/sessiond/sessiond/providers/jsonscan"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -315,7 +317,8 @@ func TestNotTypedEscaped(t *testing.T) {
 		`<command-name>/review</command-name>`:            false,
 		``:                                                false,
 	} {
-		if got := notTyped([]byte(raw)); got != want {
+		text := jsonscan.Str{Raw: []byte(raw), Esc: strings.Contains(raw, `\`), OK: true}
+		if got := notTyped(text); got != want {
 			t.Errorf("notTyped(%s) = %v, want %v", raw, got, want)
 		}
 	}

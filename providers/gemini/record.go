@@ -330,12 +330,18 @@ func (s *scanner) scanToolCalls(m *msgFacts, b []byte, v, depth int) int {
 // string values that are absolute paths.
 func (s *scanner) scanArgs(b []byte, v, depth int) int {
 	return eachMember(b, v, func(_ []byte, w int) int {
-		p, n := jsonscan.ScanStr(b, w, depth+1)
-		if p.OK && len(s.paths) < maxPaths && absolute(p.Raw) {
-			s.paths = append(s.paths, p)
-		}
-		return n
+		return s.scanPath(b, w, depth+1)
 	})
+}
+
+// scanPath scans the value at w (at depth depth), keeping it as a path if
+// it is a string that is an absolute path and the record has room.
+func (s *scanner) scanPath(b []byte, w, depth int) int {
+	p, n := jsonscan.ScanStr(b, w, depth)
+	if p.OK && len(s.paths) < maxPaths && absolute(p.Raw) {
+		s.paths = append(s.paths, p)
+	}
+	return n
 }
 
 // scanDisplay scans a tool call's resultDisplay object (at depth depth),
@@ -347,11 +353,7 @@ func (s *scanner) scanDisplay(b []byte, v, depth int) int {
 		if string(key) != "filePath" {
 			return jsonscan.SkipValue(b, w, depth+1)
 		}
-		p, n := jsonscan.ScanStr(b, w, depth+1)
-		if p.OK && len(s.paths) < maxPaths && absolute(p.Raw) {
-			s.paths = append(s.paths, p)
-		}
-		return n
+		return s.scanPath(b, w, depth+1)
 	})
 }
 

@@ -43,6 +43,14 @@ func FuzzScanner(f *testing.F) {
 			if got, _ := s.Text(nil); string(got) != dec || (utf8.Valid(s.Raw) && !s.Is(dec)) {
 				t.Fatalf("Text(%q) = %q, encoding/json decodes %q", v, got, dec)
 			}
+			for _, n := range []int{0, 1, 3, len(dec) / 2, len(dec)} {
+				if n <= len(dec) && !s.HasPrefix(dec[:n]) && utf8.ValidString(dec[:n]) {
+					t.Fatalf("%q.HasPrefix(%q) = false", v, dec[:n])
+				}
+			}
+			if s.HasPrefix(dec + "x") {
+				t.Fatalf("%q.HasPrefix(%q) = true", v, dec+"x")
+			}
 		}
 	})
 }

@@ -258,3 +258,44 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("%v allocations per run", n)
 	}
 }
+
+// TestStrHasPrefix: HasPrefix compares the value as encoding/json decodes
+// it (escapes, U+FFFD for invalid UTF-8), however long the string is,
+// without allocating.
+func TestStrHasPrefix(t *testing.T) {
+	long := strings.Repeat(`x\u0041`, 1000)
+	for _, tc := range []struct {
+		raw    string
+		esc    bool
+		prefix string
+		want   bool
+	}{
+		{"<bash-stdout>ok", false, "<bash-stdout>", true},
+		{"<bash-stdout", false, "<bash-stdout>", false},
+		{`\u003cbash-stdout>ok`, true, "<bash-stdout>", true},
+		{`\u003Cbash-stdout\u003e`, true, "<bash-stdout>", true},
+		{`\"[Request`, true, `"[Request`, true},
+		{`a\nb`, true, "a\nb", true},
+		{`\u00e9t\u00e9`, true, "été", true},
+		{`\ud83d\ude00!`, true, "😀!", true},
+		{`\ud83d!`, true, "\uFFFD!", true},
+		{"\xffa", false, "\uFFFDa", true},
+		{"\xffa", false, "\xff", false},
+		{`\u00e9`, true, "e", false},
+		{"", false, "", true},
+		{long, true, "xAxA", true},
+		{long, true, "xAxB", false},
+	} {
+		s := Str{Raw: []byte(tc.raw), Esc: tc.esc, OK: true}
+		if got := s.HasPrefix(tc.prefix); got != tc.want {
+			t.Errorf("Str{%q}.HasPrefix(%q) = %v, want %v", tc.raw, tc.prefix, got, tc.want)
+		}
+	}
+	if (Str{}).HasPrefix("") {
+		t.Error("a value that is not a string has a prefix")
+	}
+	s := Str{Raw: []byte(long), Esc: true, OK: true}
+	if n := testing.AllocsPerRun(100, func() { s.HasPrefix("<local-command-stdout>") }); n != 0 {
+		t.Errorf("%v allocations per HasPrefix", n)
+	}
+}

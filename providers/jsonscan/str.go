@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/buger/jsonparser"
@@ -76,4 +77,48 @@ func (s Str) Is(lit string) bool {
 // KeyIs reports whether a member key (raw, esc as from Member) equals lit.
 func KeyIs(raw []byte, esc bool, lit string) bool {
 	return Str{Raw: raw, Esc: esc, OK: true}.Is(lit)
+}
+
+// HasPrefix reports whether s is a string whose value, as encoding/json
+// decodes it (see Text), begins with prefix. Only the head of the value
+// the prefix needs is decoded, without allocating for a prefix of up to
+// 40 bytes.
+func (s Str) HasPrefix(prefix string) bool {
+	if !s.OK || !utf8.ValidString(prefix) {
+		return false // a decoded value is always valid UTF-8
+	}
+	if !s.Esc && !strings.ContainsRune(prefix, utf8.RuneError) {
+		// the value's runes are the raw ones where the prefix can match
+		return len(s.Raw) >= len(prefix) && string(s.Raw[:len(prefix)]) == prefix
+	}
+	// Each decoded byte takes at most 6 raw bytes (\u0041 is one): the
+	// head up to 6 bytes per prefix byte, cut between escapes, decodes to
+	// at least the prefix's length before anything the cut garbles.
+	limit, i := 6*len(prefix)+12, 0
+	for i < len(s.Raw) && i < limit {
+		switch {
+		case s.Raw[i] != '\\':
+			i++
+		case i+1 < len(s.Raw) && s.Raw[i+1] == 'u':
+			i += 6
+		default:
+			i += 2
+		}
+	}
+	i = min(i, len(s.Raw))
+	if i < len(s.Raw) && !utf8.RuneStart(s.Raw[i]) {
+		// not inside a rune either: back to its lead byte, if it has one
+		// (an escape is ASCII: never among these bytes)
+		j := i - 1
+		for j > i-4 && j > 0 && !utf8.RuneStart(s.Raw[j]) {
+			j--
+		}
+		if j >= 0 && s.Raw[j] >= 0xC0 {
+			i = j
+		}
+	}
+	// room for the head decoded and, if it holds invalid UTF-8, re-encoded
+	var tmp [4 * (6*40 + 18)]byte
+	v, _ := Str{Raw: s.Raw[:i], Esc: s.Esc, OK: true}.Text(tmp[:0])
+	return len(v) >= len(prefix) && string(v[:len(prefix)]) == prefix
 }

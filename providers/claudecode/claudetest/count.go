@@ -34,8 +34,8 @@ type Expected struct {
 	Records   int64 // valid records (JSON objects)
 	Malformed int64 // non-blank lines that are not
 	// Parent is the session a background session was handed off from:
-	// the smallest id among the owners of its background sightings that
-	// are not background sightings themselves ("" if none).
+	// the owner of its newest background sighting that another session
+	// owns ("" if none).
 	Parent string
 }
 
@@ -68,8 +68,13 @@ type Expected struct {
 // sessionKind "bg" (a background session, whose transcript begins with a
 // copy of its origin's chain) is a background sighting. Each claim counts
 // once: its usage is the field-wise maximum over all sightings, and it goes
-// to the session whose sighting has the earliest timestamp (ties: a
-// sighting that is not a background one, then the smaller session id).
+// to the session whose sighting has the earliest timestamp (a line without
+// one comes last; ties: a sighting that is not a background one, then the
+// smaller session id, then the smaller path). The lines of one file that
+// show a claim make one sighting: the earliest time among them, and
+// background only if every one of them is. A background session's parent
+// is the owner of its newest copied sighting (a background sighting in a
+// claim that another session owns; ties: the larger claim key).
 func Count(dir string) (map[session.Key]Expected, error) {
 	files, err := transcripts(filepath.Join(dir, "projects"))
 	if err != nil {
@@ -81,12 +86,16 @@ func Count(dir string) (map[session.Key]Expected, error) {
 		subCWD, subBranch   string
 	}
 	sessions := map[string]*agg{}
+	// one sighting per session and file of a claim: its lines folded
+	// (earliest dated time, background only if every line was)
+	type seen struct {
+		id, path string
+		at       time.Time
+		bg       bool
+	}
 	type claim struct {
 		usage session.Usage
-		at    time.Time
-		owner string
-		bg    bool     // the owning sighting is a background one
-		bgIn  []string // sessions with a background sighting
+		seen  []seen
 	}
 	claims := map[string]*claim{}
 
@@ -136,34 +145,67 @@ func Count(dir string) (map[session.Key]Expected, error) {
 		for _, s := range fr.sightings {
 			c := claims[s.key]
 			if c == nil {
-				c = &claim{usage: s.usage, at: s.at, owner: id, bg: s.bg}
+				c = &claim{}
 				claims[s.key] = c
-			} else {
-				c.usage = c.usage.Max(s.usage)
-				earlier := s.at.Before(c.at)
-				if s.at.Equal(c.at) {
-					earlier = (!s.bg && c.bg) || (s.bg == c.bg && id < c.owner)
-				}
-				if earlier {
-					c.at, c.owner, c.bg = s.at, id, s.bg
-				}
 			}
-			if s.bg {
-				c.bgIn = append(c.bgIn, id)
+			c.usage = c.usage.Max(s.usage)
+			j := slices.IndexFunc(c.seen, func(x seen) bool { return x.id == id && x.path == tf.path })
+			if j < 0 {
+				c.seen = append(c.seen, seen{id: id, path: tf.path, at: s.at, bg: s.bg})
+				continue
+			}
+			x := &c.seen[j]
+			x.bg = x.bg && s.bg
+			if !s.at.IsZero() && (x.at.IsZero() || s.at.Before(x.at)) {
+				x.at = s.at
 			}
 		}
 	}
-	for _, c := range claims {
-		e := &sessions[c.owner].Expected
-		e.Tokens = e.Tokens.Add(c.usage)
-		if c.bg {
-			continue
+	// first: the owning sighting comes first (the earliest time, a zero
+	// time last; then not background; then the smaller id, then path)
+	first := func(a, b seen) bool {
+		if !a.at.Equal(b.at) {
+			if a.at.IsZero() || b.at.IsZero() {
+				return b.at.IsZero()
+			}
+			return a.at.Before(b.at)
 		}
-		for _, id := range c.bgIn {
-			if f := &sessions[id].Expected; id != c.owner && (f.Parent == "" || c.owner < f.Parent) {
-				f.Parent = c.owner
+		if a.bg != b.bg {
+			return b.bg
+		}
+		if a.id != b.id {
+			return a.id < b.id
+		}
+		return a.path < b.path
+	}
+	// the newest copied sighting of each background session: a
+	// background sighting in a claim another session owns
+	type copied struct {
+		at         time.Time
+		key, owner string
+	}
+	newest := map[string]copied{}
+	for key, c := range claims {
+		owner := c.seen[0]
+		for _, x := range c.seen[1:] {
+			if first(x, owner) {
+				owner = x
 			}
 		}
+		e := &sessions[owner.id].Expected
+		e.Tokens = e.Tokens.Add(c.usage)
+		for _, x := range c.seen {
+			if !x.bg || x.id == owner.id {
+				continue
+			}
+			n, ok := newest[x.id]
+			if !ok || x.at.After(n.at) || (x.at.Equal(n.at) && key > n.key) {
+				newest[x.id] = copied{at: x.at, key: key, owner: owner.id}
+			}
+		}
+	}
+	for id, n := range newest {
+		sessions[id].Parent = n.owner
 	}
 
 	out := make(map[session.Key]Expected, len(sessions))

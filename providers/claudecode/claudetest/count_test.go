@@ -172,3 +172,65 @@ func TestCountMissingDir(t *testing.T) {
 		t.Errorf("Count(missing) = %v, %v", got, err)
 	}
 }
+
+// TestCountOwnershipAndParents follows the store's documented rules:
+// an undated sighting comes last (an undated line of B does not take msg_u
+// from A, which shows it dated later); a file's lines of one claim are one
+// sighting, background only if every line is (C's msg_m, shown once
+// without and once with sessionKind "bg", is C's own and not a copy); a
+// background session's parent is the owner of its newest copied response
+// (A produced msg_1, B resumed A in the foreground and produced msg_2, D
+// is a background fork of B: D's parent is B, not A).
+func TestCountOwnershipAndParents(t *testing.T) {
+	const idD = "dddddddd-0000-4000-8000-000000000004"
+	dir := t.TempDir()
+	p := "projects/-home-dev-x/"
+	asst := func(id, ts, msg, extra string, out int) string {
+		tsf := ""
+		if ts != "" {
+			tsf = `"timestamp":"` + ts + `",`
+		}
+		return `{"type":"assistant","sessionId":"` + id + `",` + tsf + extra + `"requestId":"r_` + msg + `","message":{"id":"` + msg + `","model":"m","content":[],"usage":{"input_tokens":1,"output_tokens":` + strings.Repeat("1", out) + `}}}`
+	}
+	const bg = `"sessionKind":"bg",`
+	writeFile(t, dir, p+idA+".jsonl", lines(
+		asst(idA, "2026-03-02T10:00:00.000Z", "msg_1", "", 1),
+		asst(idA, "2026-03-02T10:00:09.000Z", "msg_u", "", 1),
+	))
+	writeFile(t, dir, p+idB+".jsonl", lines(
+		asst(idB, "2026-03-02T10:00:00.000Z", "msg_1", "", 1),
+		asst(idB, "2026-03-02T10:01:00.000Z", "msg_2", "", 2),
+		asst(idB, "", "msg_u", "", 1),
+	))
+	writeFile(t, dir, p+idC+".jsonl", lines(
+		asst(idC, "2026-03-02T10:00:05.000Z", "msg_m", bg, 1),
+		asst(idC, "2026-03-02T10:00:05.000Z", "msg_m", "", 1),
+	))
+	writeFile(t, dir, p+idD+".jsonl", lines(
+		asst(idD, "2026-03-02T10:00:00.000Z", "msg_1", bg, 1),
+		asst(idD, "2026-03-02T10:01:00.000Z", "msg_2", bg, 2),
+		asst(idD, "2026-03-02T10:00:05.000Z", "msg_m", bg, 1),
+		asst(idD, "2026-03-02T11:00:00.000Z", "msg_3", bg, 3),
+	))
+	got, err := Count(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := func(out int64) session.Usage { return session.Usage{Input: 1, Output: out} }
+	k := func(id string) session.Key { return session.Key{Provider: session.ClaudeCode, ID: session.ID(id)} }
+	want := map[string]struct {
+		tokens session.Usage
+		parent string
+	}{
+		idA: {u(1).Add(u(1)), ""}, // msg_1, msg_u
+		idB: {u(11), ""},          // msg_2
+		idC: {u(1), ""},           // msg_m: C's own (not every line bg)
+		idD: {u(111), idB},        // msg_3
+	}
+	for id, w := range want {
+		e := got[k(id)]
+		if e.Tokens != w.tokens || e.Parent != w.parent {
+			t.Errorf("%s: tokens %+v parent %q, want %+v %q", id[:1], e.Tokens, e.Parent, w.tokens, w.parent)
+		}
+	}
+}

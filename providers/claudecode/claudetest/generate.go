@@ -145,11 +145,16 @@ type Summary struct {
 	FlatSubagentFiles int   // projects/<slug>/agent-<8hex>.jsonl
 	Sessions          int
 	Projects          int
-	Replays           int   // sessions starting with a copy of an earlier one
-	BackgroundForks   int   // of which background hand-offs (sessionKind "bg")
-	Lines             int64 // non-blank lines, malformed ones included
-	Malformed         int64 // damaged lines
-	Blank             int64 // empty or whitespace-only lines
+	Replays           int // sessions starting with a copy of an earlier one
+	BackgroundForks   int // of which background hand-offs (sessionKind "bg")
+	// ReplayOf is the true lineage: the id of every resume or hand-off →
+	// the id of the session it copied.
+	ReplayOf map[string]string
+	// Background is true for the id of every background session.
+	Background map[string]bool
+	Lines      int64 // non-blank lines, malformed ones included
+	Malformed  int64 // damaged lines
+	Blank      int64 // empty or whitespace-only lines
 	// File size percentiles (nearest rank) and maximum, in bytes.
 	FileP50, FileP90, FileP99, FileMax int64
 	// Line size percentiles and maximum, in bytes (without newline).
@@ -176,6 +181,7 @@ type sessionPlan struct {
 	subs     []int64   // target sizes of the subagent files
 	oldStyle bool
 	replayOf *sessionPlan
+	depth    int // replays in the chain that ends here
 	// bg: a background hand-off of replayOf (--fork-session with
 	// CLAUDE_CODE_SESSION_KIND=bg): every chain entry, copied or new,
 	// carries "sessionKind":"bg".
@@ -264,10 +270,19 @@ func Generate(dir string, opt Options) (Summary, error) {
 		at = at.Add(5*time.Minute + time.Duration(r.Int64N(int64(4*time.Hour))))
 		p.start = at
 		p.id = string(newUUID(r, nil))
-		if p.proj.last != nil && r.Float64() < opt.ReplayFraction {
-			p.replayOf = p.proj.last
-			// the first possible one is a background hand-off, then half
-			p.bg = !p.oldStyle && (g.sum.BackgroundForks == 0 || r.IntN(2) == 0)
+		// a chain of background hand-offs stops at depth 3 (each copies
+		// the whole of the one before)
+		if last := p.proj.last; last != nil && r.Float64() < opt.ReplayFraction && (!last.bg || last.depth < 3 && g.fits(last, p)) {
+			p.replayOf = last
+			p.depth = last.depth + 1
+			// the first possible one is a background hand-off, then
+			// half; a background session is only handed off again (a
+			// foreground resume of one is not written: whether Claude
+			// Code keeps the copied marks is unknown)
+			if p.replayOf.bg {
+				p.oldStyle = false
+			}
+			p.bg = !p.oldStyle && (g.sum.BackgroundForks == 0 || r.IntN(2) == 0 || p.replayOf.bg) && g.fits(p.replayOf, p)
 		}
 		if err := g.session(p); err != nil {
 			return Summary{}, err
@@ -275,6 +290,13 @@ func Generate(dir string, opt Options) (Summary, error) {
 		p.proj.last = p
 	}
 	return g.summary(len(plans), nproj), nil
+}
+
+// fits reports whether a whole copy of src's main file leaves room in p's
+// (a background hand-off copies it all, then works on).
+func (g *generator) fits(src, p *sessionPlan) bool {
+	fi, err := os.Stat(src.path)
+	return err == nil && fi.Size() <= p.main*7/10
 }
 
 // generator writes the files of a corpus and keeps its statistics.
@@ -316,11 +338,26 @@ func (g *generator) session(p *sessionPlan) error {
 	var prefix []byte
 	if p.replayOf != nil {
 		var err error
-		if prefix, err = replayPrefix(p.replayOf, p.id, p.main*6/10, p.bg); err != nil {
+		limit := p.main * 6 / 10
+		if p.bg {
+			// a hand-off copies the whole chain, ending with the
+			// source's own newest response
+			fi, err := os.Stat(p.replayOf.path)
+			if err != nil {
+				return fmt.Errorf("claudetest: replay: %w", err)
+			}
+			limit = fi.Size()
+		}
+		if prefix, err = replayPrefix(p.replayOf, p.id, limit, p.bg); err != nil {
 			return err
 		}
+		if g.sum.ReplayOf == nil {
+			g.sum.ReplayOf, g.sum.Background = map[string]string{}, map[string]bool{}
+		}
+		g.sum.ReplayOf[p.id] = p.replayOf.id
 		if p.bg {
 			g.sum.BackgroundForks++
+			g.sum.Background[p.id] = true
 		}
 		c.at = maxTime(c.at, p.replayOf.end.Add(time.Minute))
 		g.sum.Replays++
