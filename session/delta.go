@@ -20,8 +20,9 @@ type Claim struct {
 	// (Claude Code's sessionKind "bg"), whose transcript begins with a copy
 	// of the chain of the session it was handed off from, timestamps and
 	// usage unchanged. On a time tie another sighting wins over it, and a
-	// session whose Background sighting is owned by a foreground one
-	// records that session as its parent.
+	// session names as its parent the owner (foreground or background) of
+	// the newest response it shows as a Background copy owned by another
+	// session.
 	Background bool
 }
 
