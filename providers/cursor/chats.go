@@ -566,9 +566,11 @@ func (p *Provider) noteListed(db string, session bool) {
 }
 
 // chatStoreHolds reports whether a known chats directory holds a store
-// for conversation id (any folder hash) that is a session — as of its last
-// listing, or read now if it was never listed: the CLI writes the agent
-// transcript of the same conversation too, and the store counts it. A
+// for conversation id (any folder hash) that is a session: the CLI writes
+// the agent transcript of the same conversation too, and the store counts
+// it. Only a listing that found a session is trusted (a store stays one:
+// the CLI only adds to it); a store last listed as no session, or never
+// listed, is read now — it may have received its first prompt since. A
 // store that is no session (nothing decodable: another format) leaves the
 // transcript counted.
 func (p *Provider) chatStoreHolds(ctx context.Context, id string) bool {
@@ -589,11 +591,14 @@ func (p *Provider) chatStoreHolds(ctx context.Context, id string) bool {
 				continue
 			}
 			p.chats.mu.Lock()
-			session, known := p.chats.listed[db]
+			session := p.chats.listed[db]
 			p.chats.mu.Unlock()
-			if !known {
+			if !session {
 				content, err := p.readChatStore(ctx, db)
 				session = err == nil && content.found && content.others > 0
+				if session {
+					p.noteListed(db, true)
+				}
 			}
 			if session {
 				return true

@@ -128,11 +128,11 @@ func (p *Provider) expandInline(ctx context.Context, path string) ([]providers.D
 		}
 		v += strconv.FormatUint(uint64(crc32.Checksum(it.value, castagnoli)), 36) + tag
 		if !it.chat {
-			own, err := p.transcriptPrimary(ctx, it.id)
+			shadowed, err := p.globalHolds(ctx, it.id)
 			if err != nil {
 				return nil, err
 			}
-			if !own {
+			if shadowed {
 				v += "/g"
 			}
 		}
@@ -161,16 +161,11 @@ func (p *Provider) readInline(ctx context.Context, path, id string) ([]byte, err
 		if it.chat {
 			return chatDocument(id, folder, it.value), nil
 		}
-		own, err := p.transcriptPrimary(ctx, id)
+		shadowed, err := p.globalHolds(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		doc := composerDocument(id, folder, it.value, nil)
-		if !own {
-			// {"sessiond":…,"id":…,"cwd":…, → add "shadowed":true after the cwd
-			doc = bytes.Replace(doc, []byte(`,"composer":`), []byte(`,"shadowed":true,"composer":`), 1)
-		}
-		return doc, nil
+		return composerDocument(id, folder, it.value, nil, shadowed), nil
 	}
 	return nil, fs.ErrNotExist
 }

@@ -174,3 +174,38 @@ func TestTranscriptCWDFromToolPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkspaceInlineNotShadowedByChatStore: only a global database
+// shadows an inline composer; a chat store of the Agent CLI with the same
+// id does not (the composer is counted from the workspace).
+func TestWorkspaceInlineNotShadowedByChatStore(t *testing.T) {
+	at := time.Date(2024, 11, 16, 19, 20, 0, 0, time.UTC)
+	l, ws, folder := inlineFixture(t, at)
+	chats := filepath.Join(l.Root, "home", ".cursor", "chats")
+	if _, err := cursortest.WriteChat(chats, cursortest.Chat{ID: "w1", CWD: folder, Created: at, Messages: twoTurns()}); err != nil {
+		t.Fatal(err)
+	}
+	p := newProvider(t)
+	p.noteUserDir(l.User)
+	p.noteChatsRoot(chats)
+	ctx := context.Background()
+	docs, err := p.Expand(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := versions(docs)
+	if strings.HasSuffix(v["w1"], "/g") || !strings.HasSuffix(v["dup"], "/g") {
+		t.Errorf("versions %v: want w1 not shadowed, dup shadowed", v)
+	}
+	data, err := p.ReadDoc(ctx, ws+"#w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d session.Delta
+	if err := (&Parser{}).Document(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.UserMessages != 2 || d.AssistantMessages != 2 || d.CWD != folder {
+		t.Errorf("w1 counted %+v; want its 2 prompts and 2 answers in %s", d, folder)
+	}
+}
