@@ -199,15 +199,17 @@
 // A change of a workspace database (or its -wal) lists, besides the
 // global composers it links, each composer with an inline conversation
 // (Path <db>#<composerId>, Version "2.w" + a CRC of the entry + the
-// folder's tag) and each chat tab with a bubble (<db>#<tabId>, "2.t" +
-// CRC). Both are sessions in the workspace's folder (workspace.json). A
+// folder's tag) and each chat tab with a bubble that has text
+// (<db>#<tabId>, "2.t" + CRC): an unused tab holds only its input box's
+// empty bubble (and may lack lastSendTime) and is no session. Both are sessions in the workspace's folder (workspace.json). A
 // composer inline is counted by the composer rules (its conversation[]);
 // chat tabs by these: the tab is a record dated by lastSendTime (its only
 // time), each bubble object a record, "user" with a non-empty text a
 // UserMessages, "ai" an AssistantMessages naming its modelType, anything
 // else Malformed; no usage (UsageUnknown). A composer that a known global
 // database also holds with a message is counted from the global database
-// only (the newer copy: Cursor moved composers there): its inline
+// only (the newer copy: Cursor moved composers there; a chat store of the
+// Agent CLI with the same id does not shadow it): its inline
 // document is still listed ("/g" in its Version) but counts nothing and
 // sets no cwd, decided when it is read. aiService.prompts (the prompt
 // history) and history.entries are not read: they are not conversations.
@@ -376,9 +378,16 @@
 // conversation holds nothing but system messages (a chat opened, nothing
 // asked, or no message readable), is not listed: no phantom sessions.
 // The transcript of a conversation whose store (in a known chats
-// directory) is a session is not counted: it adds its records and the cwd
-// its slug gives (as for a composer); a store that is no session (nothing
-// decodable: another format) leaves the transcript counted.
+// directory) is a session is not counted: it adds its records only, and
+// no cwd (its slug or tool paths are a guess; the store's folder is
+// MD5-checked); a store that is no session (nothing decodable: another
+// format) leaves the transcript counted. Only a listing of the store that
+// found a session is trusted; otherwise the store is read again when the
+// transcript is listed or read (its first prompt may have arrived since),
+// and the transcript's Version carries the decision ("/s" while a store
+// holds it), so a store that takes the conversation over makes the
+// transcript be read again at its next listing (its next change, or a
+// restart) instead of both counting it.
 //
 // Checked end to end (sessiond scan, then sessions --json, under a
 // temporary HOME) on stores a throwaway script wrote from the public

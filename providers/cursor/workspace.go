@@ -25,8 +25,10 @@ import (
 //     an inline conversation is a session (a composer document);
 //   - ItemTable workbench.panel.aichat.view.aichat.chatdata = {"tabs":
 //     [{tabId, chatTitle, lastSendTime (ms), bubbles:[{type "user"|"ai",
-//     id, text, modelType?, …}]}], …}: each chat tab with a bubble is a
-//     session (a chat document).
+//     id, text, modelType?, …}]}], …}: each chat tab with a bubble that
+//     has text is a session (a chat document). Every tab ends with the
+//     empty user bubble of its input box, so an unused tab is
+//     {bubbles:[{type:"user",text:""}]}: no session.
 //
 // Both take the workspace's folder (workspace.json) as their cwd. A
 // composer that a known global database also holds, with a message, is
@@ -102,7 +104,22 @@ func workspaceItems(ctx context.Context, path string) ([]inlineItem, error) {
 				ID      string            `json:"tabId"`
 				Bubbles []json.RawMessage `json:"bubbles"`
 			}
-			if json.Unmarshal(raw, &t) == nil && isDocID(t.ID) && len(t.Bubbles) > 0 {
+			if json.Unmarshal(raw, &t) != nil || !isDocID(t.ID) {
+				continue
+			}
+			// every tab ends with its input box's empty bubble: a tab is
+			// used once a bubble has text (a damaged bubble is not read)
+			used := false
+			for _, b := range t.Bubbles {
+				var bubble struct {
+					Text string `json:"text"`
+				}
+				if json.Unmarshal(b, &bubble) == nil && bubble.Text != "" {
+					used = true
+					break
+				}
+			}
+			if used {
 				items = append(items, inlineItem{id: t.ID, chat: true, value: raw})
 			}
 		}

@@ -14,7 +14,8 @@ import (
 
 // inlineFixture is a Cursor 0.42 workspace: two composers kept inline (one
 // of them also in the global database), an empty one, a chat tab of two
-// exchanges ending with the input box's empty bubble, and an empty tab.
+// exchanges ending with the input box's empty bubble, an unused tab (only
+// the input box's empty bubble) and a tab without bubbles.
 func inlineFixture(t *testing.T, at time.Time) (cursortest.Layout, string, string) {
 	t.Helper()
 	l, db := fixtureDB(t)
@@ -42,7 +43,8 @@ func inlineFixture(t *testing.T, at time.Time) (cursortest.Layout, string, strin
 			{ID: "q1", User: true, Text: "why is the sidebar narrow"}, {ID: "r1", Text: "Because…", Model: "claude-3.5-sonnet"},
 			{ID: "q2", User: true, Text: "fix it"}, {ID: "r2", Text: "Done.", Model: "claude-3.5-sonnet"},
 		}},
-		{ID: "t0", Title: "New chat"},
+		{ID: "t0", Title: "New chat", Draft: true}, // an unused tab: only its input box, no lastSendTime
+		{ID: "t00", Title: "New chat"},
 	}
 	if err := cursortest.InlineWorkspace(l.User, "ws42", folder, []cursortest.Composer{w1, dup, empty}, tabs); err != nil {
 		t.Fatal(err)
@@ -99,7 +101,8 @@ func TestWorkspaceInlineConversations(t *testing.T) {
 }
 
 // TestTreeWorkspaceInline: the daemon finds the inline conversations of a
-// workspace database, and the global copy of a composer wins.
+// workspace database, the global copy of a composer wins, and an unused
+// chat tab is no session.
 func TestTreeWorkspaceInline(t *testing.T) {
 	e := newTree(t)
 	at := base
@@ -114,7 +117,8 @@ func TestTreeWorkspaceInline(t *testing.T) {
 		{ID: "x1", Type: 1, Text: "hi"}, {ID: "x2", Type: 2, Text: "hello", In: 100, Out: 100}}}
 	tab := cursortest.ChatTab{ID: "t1", LastSend: at.Add(2 * time.Minute), Draft: true, Bubbles: []cursortest.ChatBubble{
 		{ID: "q", User: true, Text: "why"}, {ID: "r", Text: "because", Model: "gpt-4o"}}}
-	if err := cursortest.InlineWorkspace(e.l.User, "ws1", folder, []cursortest.Composer{inline, dup}, []cursortest.ChatTab{tab}); err != nil {
+	unused := cursortest.ChatTab{ID: "t0", Title: "New chat", LastSend: at, Draft: true} // dated, but nothing asked: no session
+	if err := cursortest.InlineWorkspace(e.l.User, "ws1", folder, []cursortest.Composer{inline, dup}, []cursortest.ChatTab{tab, unused}); err != nil {
 		t.Fatal(err)
 	}
 	e.wait("w1", func(r session.Record) bool { return r.UserMessages == 1 && r.AssistantMessages == 1 && r.CWD == folder })
