@@ -159,10 +159,12 @@
 // both (its cwd from the slug, its only timestamps from the file), and
 // Cursor writes one per turn, so whole reads stay small. When no folder
 // on this machine matches the slug, a JSONL transcript's tool_use inputs
-// are searched (at most 256 absolute paths): the first ancestor of one
+// are searched (a call's inputs in key order; at most 256 tool_use lines
+// decoded and 256 absolute paths tried): the first ancestor of one
 // whose slug is the project's slug is the cwd (a moved or deleted
-// project, another machine's files; Windows paths are not tried). Version = "2." +
-// size + modification time. Document parses it line by line (Line; .txt
+// project, another machine's files; Windows paths are not tried).
+// Version = "2." + size + modification time (+ "/s" while an Agent CLI
+// chat store holds the conversation, see "Cursor Agent CLI chats"). Document parses it line by line (Line; .txt
 // files with the label rules), a partial last line not yet. A transcript
 // counts its conversation only when no known database holds a composer
 // with its id (the file's stem) and a message:

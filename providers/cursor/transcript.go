@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -125,26 +126,34 @@ func (p *Provider) readTranscript(ctx context.Context, path string, k fileKind) 
 	return append(doc, body...), nil
 }
 
-// maxToolPaths bounds the tool-input paths cwdFromToolPaths tries.
-const maxToolPaths = 256
+// maxToolPaths bounds the tool-input paths cwdFromToolPaths tries, and
+// maxToolLines the tool_use lines it decodes.
+const (
+	maxToolPaths = 256
+	maxToolLines = 256
+)
 
 // cwdFromToolPaths finds a project's folder in its transcript when the
 // slug names no folder on this machine: the tool_use inputs of Cursor's
 // transcripts hold absolute paths, and the ancestor of one whose slug is
-// the project's slug is the folder. "" when none matches (Windows paths
-// are not tried).
+// the project's slug is the folder. A call's inputs are tried in key
+// order; at most maxToolLines tool_use lines are decoded and maxToolPaths
+// paths tried. "" when none matches (Windows paths are not tried).
 func cwdFromToolPaths(body []byte, slug string) string {
 	slug = strings.TrimPrefix(slug, "-")
-	tried := 0
+	lines, tried := 0, 0
 	for line := range bytes.SplitSeq(body, []byte{'\n'}) {
 		if !bytes.Contains(line, []byte(`"tool_use"`)) {
 			continue
 		}
+		if lines++; lines > maxToolLines {
+			return ""
+		}
 		var l struct {
 			Message struct {
 				Content []struct {
-					Type  string         `json:"type"`
-					Input map[string]any `json:"input"`
+					Type  string                     `json:"type"`
+					Input map[string]json.RawMessage `json:"input"`
 				} `json:"content"`
 			} `json:"message"`
 		}
@@ -155,9 +164,10 @@ func cwdFromToolPaths(body []byte, slug string) string {
 			if b.Type != "tool_use" {
 				continue
 			}
-			for _, v := range b.Input {
-				s, ok := v.(string)
-				if !ok || !strings.HasPrefix(s, "/") || len(s) > 4096 {
+			for _, k := range slices.Sorted(maps.Keys(b.Input)) {
+				var s string
+				if raw := b.Input[k]; len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil ||
+					!strings.HasPrefix(s, "/") || len(s) > 4096 {
 					continue
 				}
 				if tried++; tried > maxToolPaths {

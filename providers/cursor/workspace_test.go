@@ -213,3 +213,32 @@ func TestWorkspaceInlineNotShadowedByChatStore(t *testing.T) {
 		t.Errorf("w1 counted %+v; want its 2 prompts and 2 answers in %s", d, folder)
 	}
 }
+
+// TestCWDFromToolPathsDeterministic: two inputs of one tool call whose
+// folders have the same slug give the same answer every time (the inputs
+// are tried in key order, not in map order).
+func TestCWDFromToolPathsDeterministic(t *testing.T) {
+	line := `{"role":"assistant","message":{"content":[{"type":"tool_use","name":"Copy","input":` +
+		`{"to":"/srv/my-app/b.go","from":"/srv/my app/a.go","mode":"x"}}]}}` + "\n"
+	for range 64 {
+		if got := cwdFromToolPaths([]byte(line), "srv-my-app"); got != filepath.FromSlash("/srv/my app") {
+			t.Fatalf("cwd %q, want /srv/my app (the \"from\" input, first in key order)", got)
+		}
+	}
+}
+
+// TestCWDFromToolPathsBounded: the search decodes a bounded number of
+// tool_use lines, whether or not they hold an absolute path.
+func TestCWDFromToolPathsBounded(t *testing.T) {
+	var body []byte
+	for range maxToolLines {
+		body = append(body, `{"role":"assistant","message":{"content":[{"type":"tool_use","name":"Grep","input":{"pattern":"TODO"}}]}}`+"\n"...)
+	}
+	found := `{"role":"assistant","message":{"content":[{"type":"tool_use","name":"Read","input":{"path":"/srv/shop/main.go"}}]}}` + "\n"
+	if got := cwdFromToolPaths([]byte(found), "srv-shop"); got != filepath.FromSlash("/srv/shop") {
+		t.Fatalf("cwd %q, want /srv/shop", got)
+	}
+	if got := cwdFromToolPaths(append(body, found...), "srv-shop"); got != "" {
+		t.Errorf("cwd %q after %d tool_use lines without a path; want the search stopped", got, maxToolLines)
+	}
+}

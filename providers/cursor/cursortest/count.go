@@ -686,7 +686,8 @@ func CountChatTab(tab []byte) Expected {
 }
 
 // folderFromTools finds the folder whose slug is slug among the ancestors
-// of the absolute paths in a transcript's tool_use inputs ("" if none).
+// of the absolute paths in a transcript's tool_use inputs, a call's inputs
+// in key order ("" if none).
 func folderFromTools(data []byte, slug string) string {
 	for _, line := range strings.Split(string(data), "\n") {
 		var l struct {
@@ -702,8 +703,13 @@ func folderFromTools(data []byte, slug string) string {
 			if b["type"] != "tool_use" {
 				continue
 			}
-			for _, v := range input {
-				p, _ := v.(string)
+			keys := make([]string, 0, len(input))
+			for k := range input {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys) // a call's inputs in key order
+			for _, k := range keys {
+				p, _ := input[k].(string)
 				if !strings.HasPrefix(p, "/") {
 					continue
 				}
