@@ -53,7 +53,7 @@ type chatsState struct {
 	mu     sync.Mutex
 	roots  map[string]struct{} // chats directories seen (Roots, Match)
 	cwds   map[string]string   // resolved folder hashes (hits only)
-	listed map[string]bool     // by store path: whether its last listing was a session
+	listed map[string]bool     // by store path: whether a listing found it a session (it stays one)
 }
 
 // chatsRoots returns the directories the CLI keeps its chats in:
@@ -349,15 +349,25 @@ func (m chatMeta) createdMillis() int64 {
 // metadata row or only a system prompt (a chat opened, nothing asked),
 // one document otherwise (also when the metadata is damaged: the document
 // counts it malformed, and the messages found without a root). Version =
-// the files' sizes and times.
+// the files' sizes and times. A store once listed as a session is listed
+// again without reading it (the CLI only adds to a store; ReadDoc reads
+// it), so a change reads it once, not twice.
 func (p *Provider) expandChat(ctx context.Context, path string) ([]providers.Doc, error) {
 	db, _, id, _ := chatStore(path)
 	sig, err := statChat(db)
 	if errors.Is(err, fs.ErrNotExist) {
+		p.forgetListed(db)
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	doc := providers.Doc{Path: db + "#" + id, ID: session.ID(id), Role: session.RoleMain, Version: sig.version()}
+	p.chats.mu.Lock()
+	known := p.chats.listed[db]
+	p.chats.mu.Unlock()
+	if known {
+		return []providers.Doc{doc}, nil
 	}
 	content, err := p.readChatStore(ctx, db)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -370,7 +380,7 @@ func (p *Provider) expandChat(ctx context.Context, path string) ([]providers.Doc
 	if !content.found || content.others == 0 {
 		return nil, nil
 	}
-	return []providers.Doc{{Path: db + "#" + id, ID: session.ID(id), Role: session.RoleMain, Version: sig.version()}}, nil
+	return []providers.Doc{doc}, nil
 }
 
 // readChatStore opens a store read-only and loads it (its index in one
@@ -563,6 +573,13 @@ func (p *Provider) noteListed(db string, session bool) {
 		p.chats.listed = map[string]bool{}
 	}
 	p.chats.listed[db] = session
+}
+
+// forgetListed forgets a store that is gone.
+func (p *Provider) forgetListed(db string) {
+	p.chats.mu.Lock()
+	defer p.chats.mu.Unlock()
+	delete(p.chats.listed, db)
 }
 
 // chatStoreHolds reports whether a known chats directory holds a store

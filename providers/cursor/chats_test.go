@@ -538,3 +538,41 @@ func TestChatTranscriptKeepsStoreCWD(t *testing.T) {
 	p := New()
 	diffSessions(t, map[string]cursortest.Expected{chatID: want}, scanTree(t, p, p.Roots(providers.Env{Home: l.Home})...))
 }
+
+// TestChatStoreListedOnce: once a listing found the store a session, a
+// change of the store lists it without reading it again (a store stays a
+// session: the CLI only adds to it; ReadDoc reads it). Dropping the blobs
+// table shows it: a read would find no conversation.
+func TestChatStoreListedOnce(t *testing.T) {
+	l, cwd := chatTree(t)
+	s, err := cursortest.CreateChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, Model: "gpt-5", Created: time.Now(),
+		Messages: cursortest.ChatTurn(true, "list the files", 1, 0, "gpt-5")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := newProvider(t)
+	ctx := context.Background()
+	first, err := p.Expand(ctx, s.Path)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("Expand = %v, %v", first, err)
+	}
+	if _, err := s.DB.Exec(`DROP TABLE blobs`); err != nil {
+		t.Fatal(err)
+	}
+	again, err := p.Expand(ctx, s.Path)
+	if err != nil || len(again) != 1 || again[0].Path != first[0].Path {
+		t.Fatalf("Expand after the first listing = %v, %v; want the store listed without a read", again, err)
+	}
+	if again[0].Version == first[0].Version {
+		t.Errorf("Version unchanged after a change: %s", again[0].Version)
+	}
+	// a store that is gone is listed no more
+	s.Close()
+	if err := os.RemoveAll(filepath.Dir(s.Path)); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := p.Expand(ctx, s.Path); err != nil || len(gone) != 0 {
+		t.Errorf("Expand(removed store) = %v, %v; want none", gone, err)
+	}
+}

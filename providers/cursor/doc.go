@@ -332,7 +332,8 @@
 // Reading: each store.db (and its -wal) is a one-document container
 // (Match.Container). Expand stats the database and its -wal (Version =
 // their sizes and times) and reads the store to decide whether it is a
-// session; ReadDoc reads it again and builds the document. Both read the
+// session (until a listing found it one: a store stays a session, and is
+// then listed without a read); ReadDoc reads it and builds the document. Both read the
 // metadata row and the blob ids in one statement (one snapshot), then the
 // data of the blobs the conversation reaches, one by one (blobs never
 // change: their id is their hash; one the index lists but that is gone
