@@ -51,9 +51,10 @@ const maxTreeDepth = 64
 // chatsState is what the provider keeps about the chat stores.
 type chatsState struct {
 	mu     sync.Mutex
-	roots  map[string]struct{} // chats directories seen (Roots, Match)
-	cwds   map[string]string   // resolved folder hashes (hits only)
-	listed map[string]bool     // by store path: whether a listing found it a session (it stays one)
+	roots  map[string]struct{}  // chats directories seen (Roots, Match)
+	cwds   map[string]string    // resolved folder hashes
+	misses map[string]time.Time // unresolved folder hashes: the projects directory's mtime then
+	listed map[string]bool      // by store path: whether a listing found it a session (it stays one)
 }
 
 // chatsRoots returns the directories the CLI keeps its chats in:
@@ -484,7 +485,9 @@ func agentChatDocument(id, cwd string, content chatContent, changed time.Time) [
 // chatCWD finds the folder whose MD5 (hex) is hash: the cwd of the
 // store's meta.json if it matches (or if the hash is not an MD5 at all),
 // else a project of ~/.cursor/projects whose slug decodes to a matching
-// path ("" if none).
+// path — read naively ('-' → '/') first, for every project, and only then
+// by probing the file system ("" if none). Hits are cached by hash, and
+// so are misses until the projects directory changes (a new project).
 func (p *Provider) chatCWD(db, hash string) string {
 	p.chats.mu.Lock()
 	cwd, ok := p.chats.cwds[hash]
@@ -495,34 +498,62 @@ func (p *Provider) chatCWD(db, hash string) string {
 	if c := metaJSONCWD(filepath.Join(filepath.Dir(db), "meta.json")); c != "" && (matchesHash(c, hash) || !isMD5(hash)) {
 		return c // per store: not cached under the hash
 	}
+	if !isMD5(hash) {
+		return ""
+	}
 	chats := filepath.Dir(filepath.Dir(filepath.Dir(db)))
 	home := filepath.Dir(filepath.Dir(chats)) // ~/.cursor/chats
 	if filepath.Base(filepath.Dir(chats)) != ".cursor" {
 		home = filepath.Dir(home) // ~/.config/cursor/chats
 	}
-	entries, err := os.ReadDir(filepath.Join(home, ".cursor", "projects"))
-	if err != nil || !isMD5(hash) {
+	projects := filepath.Join(home, ".cursor", "projects")
+	fi, err := os.Stat(projects)
+	if err != nil {
 		return ""
 	}
+	p.chats.mu.Lock()
+	missed, ok := p.chats.misses[hash]
+	p.chats.mu.Unlock()
+	if ok && missed.Equal(fi.ModTime()) {
+		return ""
+	}
+	entries, err := os.ReadDir(projects)
+	if err != nil {
+		return ""
+	}
+	var slugs []string
 	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		slug := e.Name()
-		naive := "/" + strings.ReplaceAll(strings.TrimPrefix(slug, "-"), "-", "/")
-		for _, c := range []string{naive, p.decodeSlug(slug)} {
-			if c != "" && matchesHash(c, hash) {
-				p.chats.mu.Lock()
-				if p.chats.cwds == nil {
-					p.chats.cwds = map[string]string{}
-				}
-				p.chats.cwds[hash] = c
-				p.chats.mu.Unlock()
-				return c
-			}
+		if e.IsDir() {
+			slugs = append(slugs, e.Name())
 		}
 	}
-	return ""
+	found := ""
+	for _, slug := range slugs {
+		if c := "/" + strings.ReplaceAll(strings.TrimPrefix(slug, "-"), "-", "/"); matchesHash(c, hash) {
+			found = c
+			break
+		}
+	}
+	for i := 0; found == "" && i < len(slugs); i++ {
+		if c := p.decodeSlug(slugs[i]); c != "" && matchesHash(c, hash) {
+			found = c
+		}
+	}
+	p.chats.mu.Lock()
+	defer p.chats.mu.Unlock()
+	if found == "" {
+		if p.chats.misses == nil {
+			p.chats.misses = map[string]time.Time{}
+		}
+		p.chats.misses[hash] = fi.ModTime()
+		return ""
+	}
+	if p.chats.cwds == nil {
+		p.chats.cwds = map[string]string{}
+	}
+	p.chats.cwds[hash] = found
+	delete(p.chats.misses, hash)
+	return found
 }
 
 // matchesHash reports whether MD5(path), in hex, is hash — for the path as

@@ -576,3 +576,28 @@ func TestChatStoreListedOnce(t *testing.T) {
 		t.Errorf("Expand(removed store) = %v, %v; want none", gone, err)
 	}
 }
+
+// TestChatCWDMissThenProject: a folder hash no project names is
+// remembered as a miss only until the projects directory changes: the
+// project the CLI creates later resolves it.
+func TestChatCWDMissThenProject(t *testing.T) {
+	l, _ := chatTree(t)
+	folder := filepath.Join(l.Code, "api.v2")
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hash := cursortest.Hash(folder)
+	db := filepath.Join(l.Chats, hash, chatID, "store.db")
+	p := newProvider(t)
+	for range 2 {
+		if got := p.chatCWD(db, hash); got != "" {
+			t.Fatalf("chatCWD without its project = %q", got)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(l.Projects, cursortest.Slug(folder)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.chatCWD(db, hash); got != folder {
+		t.Errorf("chatCWD after the project appeared = %q, want %s", got, folder)
+	}
+}

@@ -370,8 +370,10 @@
 // lastUsedModel. Times: createdAt, and the last change of the database or
 // its -wal (the CLI records no later time). CWD: meta.json's cwd when its
 // MD5 is the directory's hash (or the hash is not an MD5), else a
-// directory of ~/.cursor/projects whose slug, read naively ('-' → '/') or
-// by probing the file system, names a path with that MD5; else a
+// directory of ~/.cursor/projects whose slug, read naively ('-' → '/'),
+// or failing that for every project by probing the file system, names a
+// path with that MD5 (a miss is remembered until the projects directory
+// changes); else a
 // "Workspace Path: <path>" line of the <user_info> context in the first
 // user messages, with that MD5 [assumed: the line's wording is that of
 // Cursor's prompts; cppa-cursor-browser#7 only says the path is there];
