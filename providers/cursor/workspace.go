@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/session"
@@ -127,12 +128,51 @@ func workspaceItems(ctx context.Context, path string) ([]inlineItem, error) {
 	return items, nil
 }
 
+// inlineCache keeps the sessions of the last workspace database read, by
+// its path and its files' state: a change lists them, then each is read
+// (ReadDoc), and the database is read and decoded once for all of them.
+type inlineCache struct {
+	mu    sync.Mutex
+	path  string
+	sig   chatSig
+	items []inlineItem
+}
+
+// inlineItems returns workspaceItems(path), from the cache while the
+// database and its -wal are unchanged. The files are stated before the
+// read, so a change during the read is read again next time.
+func (p *Provider) inlineItems(ctx context.Context, path string) ([]inlineItem, error) {
+	sig, err := statChat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &p.inline
+	c.mu.Lock()
+	if c.path == path && c.sig == sig {
+		items := c.items
+		c.mu.Unlock()
+		return items, nil
+	}
+	c.mu.Unlock()
+	items, err := workspaceItems(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.path, c.sig, c.items = path, sig, items
+	c.mu.Unlock()
+	return items, nil
+}
+
 // expandInline lists the sessions a workspace database keeps inline.
 // Version = "2.w" (composer) or "2.t" (chat tab) + a CRC of the stored
 // value + the folder's tag, + "/g" for a composer a global database
 // holds.
 func (p *Provider) expandInline(ctx context.Context, path string) ([]providers.Doc, error) {
-	items, err := workspaceItems(ctx, path)
+	items, err := p.inlineItems(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("cursor: read the conversations of workspace database %s: %w", path, err)
 	}
@@ -166,7 +206,7 @@ func (p *Provider) expandInline(ctx context.Context, path string) ([]providers.D
 //
 // It reports fs.ErrNotExist when the session is no longer there.
 func (p *Provider) readInline(ctx context.Context, path, id string) ([]byte, error) {
-	items, err := workspaceItems(ctx, path)
+	items, err := p.inlineItems(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("cursor: read %s from workspace database %s: %w", id, path, err)
 	}

@@ -242,3 +242,41 @@ func TestCWDFromToolPathsBounded(t *testing.T) {
 		t.Errorf("cwd %q after %d tool_use lines without a path; want the search stopped", got, maxToolLines)
 	}
 }
+
+// TestWorkspaceInlineReadAgainWhenChanged: the sessions of a workspace
+// database are decoded once for a listing and its reads, and read again
+// when the database changes.
+func TestWorkspaceInlineReadAgainWhenChanged(t *testing.T) {
+	at := time.Date(2024, 11, 16, 19, 20, 0, 0, time.UTC)
+	l, ws, folder := inlineFixture(t, at)
+	p := newProvider(t)
+	p.noteUserDir(l.User)
+	ctx := context.Background()
+	tabUsers := func() int64 {
+		t.Helper()
+		if _, err := p.Expand(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+		data, err := p.ReadDoc(ctx, ws+"#t1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d session.Delta
+		if err := (&Parser{}).Document(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		return d.UserMessages
+	}
+	if n := tabUsers(); n != 2 {
+		t.Fatalf("t1: %d prompts, want 2", n)
+	}
+	tab := cursortest.ChatTab{ID: "t1", Title: "Sidebar", LastSend: at.Add(20 * time.Minute), Bubbles: []cursortest.ChatBubble{
+		{ID: "q1", User: true, Text: "why is the sidebar narrow"}, {ID: "r1", Text: "Because…"},
+		{ID: "q2", User: true, Text: "fix it"}, {ID: "r2", Text: "Done."}, {ID: "q3", User: true, Text: "thanks"}}}
+	if err := cursortest.InlineWorkspace(l.User, "ws42", folder, nil, []cursortest.ChatTab{tab}); err != nil {
+		t.Fatal(err)
+	}
+	if n := tabUsers(); n != 3 {
+		t.Errorf("t1 after a change: %d prompts, want 3", n)
+	}
+}
