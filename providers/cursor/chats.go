@@ -51,9 +51,10 @@ const maxTreeDepth = 64
 // chatsState is what the provider keeps about the chat stores.
 type chatsState struct {
 	mu     sync.Mutex
-	roots  map[string]struct{} // chats directories seen (Roots, Match)
-	cwds   map[string]string   // resolved folder hashes (hits only)
-	listed map[string]bool     // by store path: whether its last listing was a session
+	roots  map[string]struct{}  // chats directories seen (Roots, Match)
+	cwds   map[string]string    // resolved folder hashes
+	misses map[string]time.Time // unresolved folder hashes: the projects directory's mtime then
+	listed map[string]bool      // by store path: whether a listing found it a session (it stays one)
 }
 
 // chatsRoots returns the directories the CLI keeps its chats in:
@@ -349,15 +350,25 @@ func (m chatMeta) createdMillis() int64 {
 // metadata row or only a system prompt (a chat opened, nothing asked),
 // one document otherwise (also when the metadata is damaged: the document
 // counts it malformed, and the messages found without a root). Version =
-// the files' sizes and times.
+// the files' sizes and times. A store once listed as a session is listed
+// again without reading it (the CLI only adds to a store; ReadDoc reads
+// it), so a change reads it once, not twice.
 func (p *Provider) expandChat(ctx context.Context, path string) ([]providers.Doc, error) {
 	db, _, id, _ := chatStore(path)
 	sig, err := statChat(db)
 	if errors.Is(err, fs.ErrNotExist) {
+		p.forgetListed(db)
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	doc := providers.Doc{Path: db + "#" + id, ID: session.ID(id), Role: session.RoleMain, Version: sig.version()}
+	p.chats.mu.Lock()
+	known := p.chats.listed[db]
+	p.chats.mu.Unlock()
+	if known {
+		return []providers.Doc{doc}, nil
 	}
 	content, err := p.readChatStore(ctx, db)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -370,7 +381,7 @@ func (p *Provider) expandChat(ctx context.Context, path string) ([]providers.Doc
 	if !content.found || content.others == 0 {
 		return nil, nil
 	}
-	return []providers.Doc{{Path: db + "#" + id, ID: session.ID(id), Role: session.RoleMain, Version: sig.version()}}, nil
+	return []providers.Doc{doc}, nil
 }
 
 // readChatStore opens a store read-only and loads it (its index in one
@@ -474,7 +485,9 @@ func agentChatDocument(id, cwd string, content chatContent, changed time.Time) [
 // chatCWD finds the folder whose MD5 (hex) is hash: the cwd of the
 // store's meta.json if it matches (or if the hash is not an MD5 at all),
 // else a project of ~/.cursor/projects whose slug decodes to a matching
-// path ("" if none).
+// path — read naively ('-' → '/') first, for every project, and only then
+// by probing the file system ("" if none). Hits are cached by hash, and
+// so are misses until the projects directory changes (a new project).
 func (p *Provider) chatCWD(db, hash string) string {
 	p.chats.mu.Lock()
 	cwd, ok := p.chats.cwds[hash]
@@ -485,34 +498,62 @@ func (p *Provider) chatCWD(db, hash string) string {
 	if c := metaJSONCWD(filepath.Join(filepath.Dir(db), "meta.json")); c != "" && (matchesHash(c, hash) || !isMD5(hash)) {
 		return c // per store: not cached under the hash
 	}
+	if !isMD5(hash) {
+		return ""
+	}
 	chats := filepath.Dir(filepath.Dir(filepath.Dir(db)))
 	home := filepath.Dir(filepath.Dir(chats)) // ~/.cursor/chats
 	if filepath.Base(filepath.Dir(chats)) != ".cursor" {
 		home = filepath.Dir(home) // ~/.config/cursor/chats
 	}
-	entries, err := os.ReadDir(filepath.Join(home, ".cursor", "projects"))
-	if err != nil || !isMD5(hash) {
+	projects := filepath.Join(home, ".cursor", "projects")
+	fi, err := os.Stat(projects)
+	if err != nil {
 		return ""
 	}
+	p.chats.mu.Lock()
+	missed, ok := p.chats.misses[hash]
+	p.chats.mu.Unlock()
+	if ok && missed.Equal(fi.ModTime()) {
+		return ""
+	}
+	entries, err := os.ReadDir(projects)
+	if err != nil {
+		return ""
+	}
+	var slugs []string
 	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		slug := e.Name()
-		naive := "/" + strings.ReplaceAll(strings.TrimPrefix(slug, "-"), "-", "/")
-		for _, c := range []string{naive, p.decodeSlug(slug)} {
-			if c != "" && matchesHash(c, hash) {
-				p.chats.mu.Lock()
-				if p.chats.cwds == nil {
-					p.chats.cwds = map[string]string{}
-				}
-				p.chats.cwds[hash] = c
-				p.chats.mu.Unlock()
-				return c
-			}
+		if e.IsDir() {
+			slugs = append(slugs, e.Name())
 		}
 	}
-	return ""
+	found := ""
+	for _, slug := range slugs {
+		if c := "/" + strings.ReplaceAll(strings.TrimPrefix(slug, "-"), "-", "/"); matchesHash(c, hash) {
+			found = c
+			break
+		}
+	}
+	for i := 0; found == "" && i < len(slugs); i++ {
+		if c := p.decodeSlug(slugs[i]); c != "" && matchesHash(c, hash) {
+			found = c
+		}
+	}
+	p.chats.mu.Lock()
+	defer p.chats.mu.Unlock()
+	if found == "" {
+		if p.chats.misses == nil {
+			p.chats.misses = map[string]time.Time{}
+		}
+		p.chats.misses[hash] = fi.ModTime()
+		return ""
+	}
+	if p.chats.cwds == nil {
+		p.chats.cwds = map[string]string{}
+	}
+	p.chats.cwds[hash] = found
+	delete(p.chats.misses, hash)
+	return found
 }
 
 // matchesHash reports whether MD5(path), in hex, is hash — for the path as
@@ -565,10 +606,19 @@ func (p *Provider) noteListed(db string, session bool) {
 	p.chats.listed[db] = session
 }
 
+// forgetListed forgets a store that is gone.
+func (p *Provider) forgetListed(db string) {
+	p.chats.mu.Lock()
+	defer p.chats.mu.Unlock()
+	delete(p.chats.listed, db)
+}
+
 // chatStoreHolds reports whether a known chats directory holds a store
-// for conversation id (any folder hash) that is a session — as of its last
-// listing, or read now if it was never listed: the CLI writes the agent
-// transcript of the same conversation too, and the store counts it. A
+// for conversation id (any folder hash) that is a session: the CLI writes
+// the agent transcript of the same conversation too, and the store counts
+// it. Only a listing that found a session is trusted (a store stays one:
+// the CLI only adds to it); a store last listed as no session, or never
+// listed, is read now — it may have received its first prompt since. A
 // store that is no session (nothing decodable: another format) leaves the
 // transcript counted.
 func (p *Provider) chatStoreHolds(ctx context.Context, id string) bool {
@@ -589,11 +639,14 @@ func (p *Provider) chatStoreHolds(ctx context.Context, id string) bool {
 				continue
 			}
 			p.chats.mu.Lock()
-			session, known := p.chats.listed[db]
+			session := p.chats.listed[db]
 			p.chats.mu.Unlock()
-			if !known {
+			if !session {
 				content, err := p.readChatStore(ctx, db)
 				session = err == nil && content.found && content.others > 0
+				if session {
+					p.noteListed(db, true)
+				}
 			}
 			if session {
 				return true

@@ -439,3 +439,165 @@ func TestTreeChatStoreLive(t *testing.T) {
 		t.Error("a chat without a prompt became a session")
 	}
 }
+
+// writeMirror writes the CLI's transcript of conversation id (two
+// prompts, three tool calls) under the project of folder.
+func writeMirror(t *testing.T, l cursortest.ChatLayout, folder, id string, mtime time.Time) string {
+	t.Helper()
+	var body []byte
+	for _, line := range [][]byte{cursortest.TranscriptLine("user", "fix the failing test", 0, 0, 0), cursortest.TranscriptLine("assistant", "ok", 2, 0, 0),
+		cursortest.TranscriptLine("user", "now run the linter", 0, 0, 0), cursortest.TranscriptLine("assistant", "ok", 1, 0, 0)} {
+		body = append(append(body, line...), '\n')
+	}
+	tr := filepath.Join(l.Projects, cursortest.Slug(folder), "agent-transcripts", id, id+".jsonl")
+	if err := os.MkdirAll(filepath.Dir(tr), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tr, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tr, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// TestChatTranscriptStaleListing: a store last listed with only its
+// system prompt (no session) that holds the conversation by the time the
+// transcript is read is read again: the transcript is not counted as well,
+// and its Version changes with the decision (so a listing after the store
+// changed reads it again, also after a restart).
+func TestChatTranscriptStaleListing(t *testing.T) {
+	l, cwd := chatTree(t)
+	ctx := context.Background()
+	created := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	mtime := created.Add(25 * time.Minute)
+	db, err := cursortest.WriteChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, Created: created,
+		Messages: []cursortest.ChatMessage{{Role: "system", Text: "You are a coding agent."}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := writeMirror(t, l, cwd, chatID, mtime)
+	p := newProvider(t)
+	p.Roots(providers.Env{Home: l.Home})
+	if docs, err := p.Expand(ctx, db); err != nil || len(docs) != 0 {
+		t.Fatalf("Expand(system prompt only) = %v, %v; want none", docs, err)
+	}
+	before, err := p.Expand(ctx, tr)
+	if err != nil || len(before) != 1 {
+		t.Fatalf("Expand(transcript) = %v, %v", before, err)
+	}
+	// the conversation starts: the store now holds it, not yet listed again
+	if err := os.RemoveAll(filepath.Dir(db)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cursortest.WriteChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, Model: "gpt-5", Created: created, Messages: twoTurns()}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := p.Expand(ctx, tr)
+	if err != nil || len(after) != 1 {
+		t.Fatalf("Expand(transcript) = %v, %v", after, err)
+	}
+	if before[0].Version == after[0].Version {
+		t.Errorf("transcript Version %q unchanged when the store became its conversation's source", after[0].Version)
+	}
+	data, err := p.ReadDoc(ctx, after[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d session.Delta
+	if err := (&Parser{}).Document(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.UserMessages != 0 || d.AssistantMessages != 0 || d.ToolCalls != 0 || d.Records != 4 {
+		t.Errorf("transcript counted %+v; want its 4 records only (the store counts the conversation)", d)
+	}
+}
+
+// TestChatTranscriptKeepsStoreCWD: the transcript of a conversation a
+// store holds names no folder of its own: the store's (its MD5-checked
+// folder) stays the session's, even when the transcript's project is
+// another folder.
+func TestChatTranscriptKeepsStoreCWD(t *testing.T) {
+	l, cwd := chatTree(t)
+	other := filepath.Join(l.Code, "web")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	mtime := created.Add(25 * time.Minute)
+	db, err := cursortest.WriteChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, Model: "gpt-5", Created: created, Messages: twoTurns()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setTimes(t, db, mtime)
+	writeMirror(t, l, other, chatID, mtime)
+	want := wantTwoTurns(cwd, created, mtime)
+	want.Records += 4
+	want.Files = 2
+	p := New()
+	diffSessions(t, map[string]cursortest.Expected{chatID: want}, scanTree(t, p, p.Roots(providers.Env{Home: l.Home})...))
+}
+
+// TestChatStoreListedOnce: once a listing found the store a session, a
+// change of the store lists it without reading it again (a store stays a
+// session: the CLI only adds to it; ReadDoc reads it). Dropping the blobs
+// table shows it: a read would find no conversation.
+func TestChatStoreListedOnce(t *testing.T) {
+	l, cwd := chatTree(t)
+	s, err := cursortest.CreateChat(l.Chats, cursortest.Chat{ID: chatID, CWD: cwd, Model: "gpt-5", Created: time.Now(),
+		Messages: cursortest.ChatTurn(true, "list the files", 1, 0, "gpt-5")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := newProvider(t)
+	ctx := context.Background()
+	first, err := p.Expand(ctx, s.Path)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("Expand = %v, %v", first, err)
+	}
+	if _, err := s.DB.Exec(`DROP TABLE blobs`); err != nil {
+		t.Fatal(err)
+	}
+	again, err := p.Expand(ctx, s.Path)
+	if err != nil || len(again) != 1 || again[0].Path != first[0].Path {
+		t.Fatalf("Expand after the first listing = %v, %v; want the store listed without a read", again, err)
+	}
+	if again[0].Version == first[0].Version {
+		t.Errorf("Version unchanged after a change: %s", again[0].Version)
+	}
+	// a store that is gone is listed no more
+	s.Close()
+	if err := os.RemoveAll(filepath.Dir(s.Path)); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := p.Expand(ctx, s.Path); err != nil || len(gone) != 0 {
+		t.Errorf("Expand(removed store) = %v, %v; want none", gone, err)
+	}
+}
+
+// TestChatCWDMissThenProject: a folder hash no project names is
+// remembered as a miss only until the projects directory changes: the
+// project the CLI creates later resolves it.
+func TestChatCWDMissThenProject(t *testing.T) {
+	l, _ := chatTree(t)
+	folder := filepath.Join(l.Code, "api.v2")
+	if err := os.MkdirAll(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hash := cursortest.Hash(folder)
+	db := filepath.Join(l.Chats, hash, chatID, "store.db")
+	p := newProvider(t)
+	for range 2 {
+		if got := p.chatCWD(db, hash); got != "" {
+			t.Fatalf("chatCWD without its project = %q", got)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(l.Projects, cursortest.Slug(folder)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.chatCWD(db, hash); got != folder {
+		t.Errorf("chatCWD after the project appeared = %q, want %s", got, folder)
+	}
+}

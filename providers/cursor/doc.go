@@ -159,10 +159,12 @@
 // both (its cwd from the slug, its only timestamps from the file), and
 // Cursor writes one per turn, so whole reads stay small. When no folder
 // on this machine matches the slug, a JSONL transcript's tool_use inputs
-// are searched (at most 256 absolute paths): the first ancestor of one
+// are searched (a call's inputs in key order; at most 256 tool_use lines
+// decoded and 256 absolute paths tried): the first ancestor of one
 // whose slug is the project's slug is the cwd (a moved or deleted
-// project, another machine's files; Windows paths are not tried). Version = "2." +
-// size + modification time. Document parses it line by line (Line; .txt
+// project, another machine's files; Windows paths are not tried).
+// Version = "2." + size + modification time (+ "/s" while an Agent CLI
+// chat store holds the conversation, see "Cursor Agent CLI chats"). Document parses it line by line (Line; .txt
 // files with the label rules), a partial last line not yet. A transcript
 // counts its conversation only when no known database holds a composer
 // with its id (the file's stem) and a message:
@@ -199,15 +201,17 @@
 // A change of a workspace database (or its -wal) lists, besides the
 // global composers it links, each composer with an inline conversation
 // (Path <db>#<composerId>, Version "2.w" + a CRC of the entry + the
-// folder's tag) and each chat tab with a bubble (<db>#<tabId>, "2.t" +
-// CRC). Both are sessions in the workspace's folder (workspace.json). A
+// folder's tag) and each chat tab with a bubble that has text
+// (<db>#<tabId>, "2.t" + CRC): an unused tab holds only its input box's
+// empty bubble (and may lack lastSendTime) and is no session. Both are sessions in the workspace's folder (workspace.json). A
 // composer inline is counted by the composer rules (its conversation[]);
 // chat tabs by these: the tab is a record dated by lastSendTime (its only
 // time), each bubble object a record, "user" with a non-empty text a
 // UserMessages, "ai" an AssistantMessages naming its modelType, anything
 // else Malformed; no usage (UsageUnknown). A composer that a known global
 // database also holds with a message is counted from the global database
-// only (the newer copy: Cursor moved composers there): its inline
+// only (the newer copy: Cursor moved composers there; a chat store of the
+// Agent CLI with the same id does not shadow it): its inline
 // document is still listed ("/g" in its Version) but counts nothing and
 // sets no cwd, decided when it is read. aiService.prompts (the prompt
 // history) and history.entries are not read: they are not conversations.
@@ -328,7 +332,8 @@
 // Reading: each store.db (and its -wal) is a one-document container
 // (Match.Container). Expand stats the database and its -wal (Version =
 // their sizes and times) and reads the store to decide whether it is a
-// session; ReadDoc reads it again and builds the document. Both read the
+// session (until a listing found it one: a store stays a session, and is
+// then listed without a read); ReadDoc reads it and builds the document. Both read the
 // metadata row and the blob ids in one statement (one snapshot), then the
 // data of the blobs the conversation reaches, one by one (blobs never
 // change: their id is their hash; one the index lists but that is gone
@@ -365,8 +370,10 @@
 // lastUsedModel. Times: createdAt, and the last change of the database or
 // its -wal (the CLI records no later time). CWD: meta.json's cwd when its
 // MD5 is the directory's hash (or the hash is not an MD5), else a
-// directory of ~/.cursor/projects whose slug, read naively ('-' → '/') or
-// by probing the file system, names a path with that MD5; else a
+// directory of ~/.cursor/projects whose slug, read naively ('-' → '/'),
+// or failing that for every project by probing the file system, names a
+// path with that MD5 (a miss is remembered until the projects directory
+// changes); else a
 // "Workspace Path: <path>" line of the <user_info> context in the first
 // user messages, with that MD5 [assumed: the line's wording is that of
 // Cursor's prompts; cppa-cursor-browser#7 only says the path is there];
@@ -376,9 +383,16 @@
 // conversation holds nothing but system messages (a chat opened, nothing
 // asked, or no message readable), is not listed: no phantom sessions.
 // The transcript of a conversation whose store (in a known chats
-// directory) is a session is not counted: it adds its records and the cwd
-// its slug gives (as for a composer); a store that is no session (nothing
-// decodable: another format) leaves the transcript counted.
+// directory) is a session is not counted: it adds its records only, and
+// no cwd (its slug or tool paths are a guess; the store's folder is
+// MD5-checked); a store that is no session (nothing decodable: another
+// format) leaves the transcript counted. Only a listing of the store that
+// found a session is trusted; otherwise the store is read again when the
+// transcript is listed or read (its first prompt may have arrived since),
+// and the transcript's Version carries the decision ("/s" while a store
+// holds it), so a store that takes the conversation over makes the
+// transcript be read again at its next listing (its next change, or a
+// restart) instead of both counting it.
 //
 // Checked end to end (sessiond scan, then sessions --json, under a
 // temporary HOME) on stores a throwaway script wrote from the public

@@ -455,18 +455,20 @@ func (p *Provider) readComposer(ctx context.Context, path, id string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	return composerDocument(id, folder, composer, bubbles), nil
+	return composerDocument(id, folder, composer, bubbles, false), nil
 }
 
 // composerDocument lays out a composer's document (see Parser.Document):
 //
-//	{"sessiond":"cursor.composer","id":…,"cwd":…,"composer":<composerData>,
+//	{"sessiond":"cursor.composer","id":…,"cwd":…,["shadowed":true,]"composer":<composerData>,
 //	 "bubbles":[<bubble>|null|"malformed", …]}
 //
 // with one bubble per header, in header order: null for a header whose
 // bubble is missing, "malformed" for a value that is not a JSON object.
-// An invalid composerData value is written as null.
-func composerDocument(id, folder string, composer []byte, bubbles map[string][]byte) []byte {
+// An invalid composerData value is written as null. shadowed marks a
+// workspace's inline copy of a composer a global database holds (counted
+// there).
+func composerDocument(id, folder string, composer []byte, bubbles map[string][]byte, shadowed bool) []byte {
 	ids, valid := headerIDs(composer)
 	size := 128 + len(id) + len(folder) + len(composer)
 	for _, b := range bubbles {
@@ -477,6 +479,9 @@ func composerDocument(id, folder string, composer []byte, bubbles map[string][]b
 	doc = appendJSONString(doc, id)
 	doc = append(doc, `,"cwd":`...)
 	doc = appendJSONString(doc, folder)
+	if shadowed {
+		doc = append(doc, `,"shadowed":true`...)
+	}
 	doc = append(doc, `,"composer":`...)
 	if valid {
 		doc = append(doc, composer...)

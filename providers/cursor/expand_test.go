@@ -142,7 +142,7 @@ func TestReadDocComposer(t *testing.T) {
 			t.Fatal(err)
 		}
 		composer, bubbles := loadFixture(t, "composer_"+id+".json")
-		if want := composerDocument(id, "", composer, bubbles); string(data) != string(want) {
+		if want := composerDocument(id, "", composer, bubbles, false); string(data) != string(want) {
 			t.Errorf("%s:\ngot  %s\nwant %s", id, data, want)
 		}
 	}

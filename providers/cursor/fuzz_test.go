@@ -101,7 +101,7 @@ func FuzzComposerDocument(f *testing.F) {
 		if b2 != nil {
 			bubbles["b2"] = b2
 		}
-		doc := composerDocument("c", "/home/dev/shop", composer, bubbles)
+		doc := composerDocument("c", "/home/dev/shop", composer, bubbles, false)
 		var d session.Delta
 		if err := (&Parser{}).Document(doc, &d); err != nil {
 			t.Fatalf("document of %q: %v", composer, err)
@@ -158,7 +158,7 @@ func FuzzDocument(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "composer_*.json"))
 	for _, file := range files {
 		composer, bubbles := loadFixture(f, filepath.Base(file))
-		f.Add(composerDocument("c", "/x", composer, bubbles))
+		f.Add(composerDocument("c", "/x", composer, bubbles, false))
 	}
 	body, _ := os.ReadFile(filepath.Join("testdata", "transcript.jsonl"))
 	f.Add(transcriptDocument("jsonl", true, "/x", time.Unix(1772442000, 0), body))

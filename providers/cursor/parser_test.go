@@ -102,7 +102,7 @@ func TestComposerDocuments(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			composer, bubbles := loadFixture(t, tc.file)
-			doc := composerDocument("id", tc.cwd, composer, bubbles)
+			doc := composerDocument("id", tc.cwd, composer, bubbles, false)
 			if !json.Valid(doc) {
 				t.Fatalf("document is not JSON: %s", doc)
 			}
@@ -128,7 +128,7 @@ func equalDelta(a, b session.Delta) bool {
 // out, an invalid composer as null.
 func TestComposerDocumentLayout(t *testing.T) {
 	composer, bubbles := loadFixture(t, "composer_damaged.json")
-	doc := string(composerDocument("dmg", "/x", composer, bubbles))
+	doc := string(composerDocument("dmg", "/x", composer, bubbles, false))
 	if !strings.HasPrefix(doc, `{"sessiond":"cursor.composer","id":"dmg","cwd":"/x","composer":{`) ||
 		!strings.HasSuffix(doc, `"bubbles":[null,"malformed",{"_v":3,"type":3,"bubbleId":"a2","text":"a status bubble"},{"_v":3,"type":"1","bubbleId":"u2","text":"type is a string"},null,null]}`) {
 		t.Errorf("layout: %s", doc)
@@ -137,7 +137,7 @@ func TestComposerDocumentLayout(t *testing.T) {
 		t.Error("a bubble missing from the headers was written")
 	}
 	inv, _ := loadFixture(t, "composer_invalid.json")
-	if doc := string(composerDocument("inv", "", inv, nil)); doc != `{"sessiond":"cursor.composer","id":"inv","cwd":"","composer":null,"bubbles":[]}` {
+	if doc := string(composerDocument("inv", "", inv, nil, false)); doc != `{"sessiond":"cursor.composer","id":"inv","cwd":"","composer":null,"bubbles":[]}` {
 		t.Errorf("invalid composer: %s", doc)
 	}
 }

@@ -23,6 +23,7 @@ type Provider struct {
 	dbs      map[string]*globalState // by global state.vscdb path
 	slugs    map[string]string       // decoded project slugs (hits only)
 	chats    chatsState              // the Agent CLI's chat stores (chats.go)
+	inline   inlineCache             // the last workspace database read inline (workspace.go)
 }
 
 var (

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -25,13 +26,15 @@ import (
 // read whole, as one-document containers, rather than tailed: the parser
 // cannot see a file's path or time, and a transcript needs both — its
 // working directory comes from the project slug, its only timestamps from
-// the file, and whether it counts at all from the database (see
-// transcriptPrimary). Cursor writes a transcript at the end of each turn,
-// so whole reads stay small.
+// the file, and whether it counts at all from a chat store or the
+// database (see readTranscript). Cursor writes a transcript at the end of
+// each turn, so whole reads stay small.
 
 // expandTranscript lists a transcript's one document; an empty or missing
-// file lists none.
-func (p *Provider) expandTranscript(_ context.Context, path string, k fileKind) ([]providers.Doc, error) {
+// file lists none. Version = size and modification time, + "/s" while a
+// chat store of the Agent CLI holds the conversation (the transcript then
+// counts nothing: a change of that decision reads it again).
+func (p *Provider) expandTranscript(ctx context.Context, path string, k fileKind) ([]providers.Doc, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -42,14 +45,18 @@ func (p *Provider) expandTranscript(_ context.Context, path string, k fileKind) 
 	if !fi.Mode().IsRegular() || fi.Size() == 0 {
 		return nil, nil
 	}
-	// Whether the transcript counts is decided when it is read, not
-	// here: an unchanged transcript keeps its contribution, so a chat
-	// deleted from the database (whose composer keeps its contribution)
-	// is not counted again from its transcript after a restart.
-	return []providers.Doc{{
-		Path: path + "#" + k.session, ID: session.ID(k.session), Role: k.role,
-		Version: versionPrefix + strconv.FormatInt(fi.Size(), 10) + "." + strconv.FormatInt(fi.ModTime().UnixNano(), 10),
-	}}, nil
+	// Whether a global database holds the conversation is decided when
+	// the transcript is read, not here: an unchanged transcript keeps its
+	// contribution, so a chat deleted from the database (whose composer
+	// keeps its contribution) is not counted again from its transcript
+	// after a restart. A chat store's decision is part of the Version: a
+	// store that becomes a session after the transcript was read as
+	// primary must take the count over, or it would be counted twice.
+	v := versionPrefix + strconv.FormatInt(fi.Size(), 10) + "." + strconv.FormatInt(fi.ModTime().UnixNano(), 10)
+	if p.chatStoreHolds(ctx, k.file) {
+		v += "/s"
+	}
+	return []providers.Doc{{Path: path + "#" + k.session, ID: session.ID(k.session), Role: k.role, Version: v}}, nil
 }
 
 // readTranscript builds a transcript's document: a header line, then the
@@ -70,9 +77,14 @@ func (p *Provider) readTranscript(ctx context.Context, path string, k fileKind) 
 	if fi.Size() > maxDocument {
 		return nil, fmt.Errorf("%w: %s is %d bytes", ErrTooLarge, path, fi.Size())
 	}
-	primary, err := p.transcriptPrimary(ctx, k.file)
-	if err != nil {
-		return nil, err
+	held := p.chatStoreHolds(ctx, k.file) // the store counts it, and names its folder (MD5-checked)
+	primary := false
+	if !held {
+		global, err := p.globalHolds(ctx, k.file)
+		if err != nil {
+			return nil, err
+		}
+		primary = !global
 	}
 	body := make([]byte, fi.Size())
 	n, err := io.ReadFull(f, body)
@@ -81,10 +93,16 @@ func (p *Provider) readTranscript(ctx context.Context, path string, k fileKind) 
 	}
 	body = body[:bytes.LastIndexByte(body[:n], '\n')+1]
 	cwd, wantCWD := "", primary
-	if primary {
+	switch {
+	case held:
+		// no folder of its own: the slug or a tool path is a guess, and
+		// the store's folder must not be overridden by it
+	case primary:
 		cwd = p.decodeSlug(k.slug)
-	} else if folder, err := p.composerFolder(ctx, k.file); err == nil && folder == "" {
-		cwd, wantCWD = p.decodeSlug(k.slug), true // the conversation has no workspace link
+	default:
+		if folder, err := p.composerFolder(ctx, k.file); err == nil && folder == "" {
+			cwd, wantCWD = p.decodeSlug(k.slug), true // the conversation has no workspace link
+		}
 	}
 	if cwd == "" && wantCWD && k.format == "jsonl" {
 		cwd = cwdFromToolPaths(body, k.slug) // the folder is not on this machine
@@ -108,26 +126,34 @@ func (p *Provider) readTranscript(ctx context.Context, path string, k fileKind) 
 	return append(doc, body...), nil
 }
 
-// maxToolPaths bounds the tool-input paths cwdFromToolPaths tries.
-const maxToolPaths = 256
+// maxToolPaths bounds the tool-input paths cwdFromToolPaths tries, and
+// maxToolLines the tool_use lines it decodes.
+const (
+	maxToolPaths = 256
+	maxToolLines = 256
+)
 
 // cwdFromToolPaths finds a project's folder in its transcript when the
 // slug names no folder on this machine: the tool_use inputs of Cursor's
 // transcripts hold absolute paths, and the ancestor of one whose slug is
-// the project's slug is the folder. "" when none matches (Windows paths
-// are not tried).
+// the project's slug is the folder. A call's inputs are tried in key
+// order; at most maxToolLines tool_use lines are decoded and maxToolPaths
+// paths tried. "" when none matches (Windows paths are not tried).
 func cwdFromToolPaths(body []byte, slug string) string {
 	slug = strings.TrimPrefix(slug, "-")
-	tried := 0
+	lines, tried := 0, 0
 	for line := range bytes.SplitSeq(body, []byte{'\n'}) {
 		if !bytes.Contains(line, []byte(`"tool_use"`)) {
 			continue
 		}
+		if lines++; lines > maxToolLines {
+			return ""
+		}
 		var l struct {
 			Message struct {
 				Content []struct {
-					Type  string         `json:"type"`
-					Input map[string]any `json:"input"`
+					Type  string                     `json:"type"`
+					Input map[string]json.RawMessage `json:"input"`
 				} `json:"content"`
 			} `json:"message"`
 		}
@@ -138,9 +164,10 @@ func cwdFromToolPaths(body []byte, slug string) string {
 			if b.Type != "tool_use" {
 				continue
 			}
-			for _, v := range b.Input {
-				s, ok := v.(string)
-				if !ok || !strings.HasPrefix(s, "/") || len(s) > 4096 {
+			for _, k := range slices.Sorted(maps.Keys(b.Input)) {
+				var s string
+				if raw := b.Input[k]; len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil ||
+					!strings.HasPrefix(s, "/") || len(s) > 4096 {
 					continue
 				}
 				if tried++; tried > maxToolPaths {
@@ -157,22 +184,17 @@ func cwdFromToolPaths(body []byte, slug string) string {
 	return ""
 }
 
-// transcriptPrimary reports whether a transcript counts its conversation:
-// it does unless a known global database holds a composer with the same id
-// and at least one message (the database is then the source, and the
-// transcript only adds its records and, failing a workspace link, the
-// working directory).
-func (p *Provider) transcriptPrimary(ctx context.Context, id string) (bool, error) {
-	if p.chatStoreHolds(ctx, id) {
-		return false, nil // the Agent CLI's chat store counts it (chats.go)
-	}
+// globalHolds reports whether a known global database holds a composer
+// with id and at least one message (as of its last listing, else read
+// now).
+func (p *Provider) globalHolds(ctx context.Context, id string) (bool, error) {
 	for _, dir := range p.knownUserDirs() {
 		g := p.global(filepath.Join(dir, "globalStorage", "state.vscdb"))
 		g.mu.Lock()
 		m, listed := g.composers[id]
 		g.mu.Unlock()
 		if listed && m.messages {
-			return false, nil // as of the last listing (a composer keeps its messages)
+			return true, nil // as of the last listing (a composer keeps its messages)
 		}
 		c, done, err := g.conn()
 		if errors.Is(err, fs.ErrNotExist) {
@@ -193,10 +215,10 @@ func (p *Provider) transcriptPrimary(ctx context.Context, id string) (bool, erro
 			return false, fmt.Errorf("cursor: look up composer %s: %w", id, err)
 		}
 		if messages {
-			return false, nil
+			return true, nil
 		}
 	}
-	return true, nil
+	return false, nil
 }
 
 // composerFolder returns the workspace folder linked to a composer in any

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/session"
@@ -25,8 +26,10 @@ import (
 //     an inline conversation is a session (a composer document);
 //   - ItemTable workbench.panel.aichat.view.aichat.chatdata = {"tabs":
 //     [{tabId, chatTitle, lastSendTime (ms), bubbles:[{type "user"|"ai",
-//     id, text, modelType?, …}]}], …}: each chat tab with a bubble is a
-//     session (a chat document).
+//     id, text, modelType?, …}]}], …}: each chat tab with a bubble that
+//     has text is a session (a chat document). Every tab ends with the
+//     empty user bubble of its input box, so an unused tab is
+//     {bubbles:[{type:"user",text:""}]}: no session.
 //
 // Both take the workspace's folder (workspace.json) as their cwd. A
 // composer that a known global database also holds, with a message, is
@@ -102,11 +105,65 @@ func workspaceItems(ctx context.Context, path string) ([]inlineItem, error) {
 				ID      string            `json:"tabId"`
 				Bubbles []json.RawMessage `json:"bubbles"`
 			}
-			if json.Unmarshal(raw, &t) == nil && isDocID(t.ID) && len(t.Bubbles) > 0 {
+			if json.Unmarshal(raw, &t) != nil || !isDocID(t.ID) {
+				continue
+			}
+			// every tab ends with its input box's empty bubble: a tab is
+			// used once a bubble has text (a damaged bubble is not read)
+			used := false
+			for _, b := range t.Bubbles {
+				var bubble struct {
+					Text string `json:"text"`
+				}
+				if json.Unmarshal(b, &bubble) == nil && bubble.Text != "" {
+					used = true
+					break
+				}
+			}
+			if used {
 				items = append(items, inlineItem{id: t.ID, chat: true, value: raw})
 			}
 		}
 	}
+	return items, nil
+}
+
+// inlineCache keeps the sessions of the last workspace database read, by
+// its path and its files' state: a change lists them, then each is read
+// (ReadDoc), and the database is read and decoded once for all of them.
+type inlineCache struct {
+	mu    sync.Mutex
+	path  string
+	sig   chatSig
+	items []inlineItem
+}
+
+// inlineItems returns workspaceItems(path), from the cache while the
+// database and its -wal are unchanged. The files are stated before the
+// read, so a change during the read is read again next time.
+func (p *Provider) inlineItems(ctx context.Context, path string) ([]inlineItem, error) {
+	sig, err := statChat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &p.inline
+	c.mu.Lock()
+	if c.path == path && c.sig == sig {
+		items := c.items
+		c.mu.Unlock()
+		return items, nil
+	}
+	c.mu.Unlock()
+	items, err := workspaceItems(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.path, c.sig, c.items = path, sig, items
+	c.mu.Unlock()
 	return items, nil
 }
 
@@ -115,7 +172,7 @@ func workspaceItems(ctx context.Context, path string) ([]inlineItem, error) {
 // value + the folder's tag, + "/g" for a composer a global database
 // holds.
 func (p *Provider) expandInline(ctx context.Context, path string) ([]providers.Doc, error) {
-	items, err := workspaceItems(ctx, path)
+	items, err := p.inlineItems(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("cursor: read the conversations of workspace database %s: %w", path, err)
 	}
@@ -128,11 +185,11 @@ func (p *Provider) expandInline(ctx context.Context, path string) ([]providers.D
 		}
 		v += strconv.FormatUint(uint64(crc32.Checksum(it.value, castagnoli)), 36) + tag
 		if !it.chat {
-			own, err := p.transcriptPrimary(ctx, it.id)
+			shadowed, err := p.globalHolds(ctx, it.id)
 			if err != nil {
 				return nil, err
 			}
-			if !own {
+			if shadowed {
 				v += "/g"
 			}
 		}
@@ -149,7 +206,7 @@ func (p *Provider) expandInline(ctx context.Context, path string) ([]providers.D
 //
 // It reports fs.ErrNotExist when the session is no longer there.
 func (p *Provider) readInline(ctx context.Context, path, id string) ([]byte, error) {
-	items, err := workspaceItems(ctx, path)
+	items, err := p.inlineItems(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("cursor: read %s from workspace database %s: %w", id, path, err)
 	}
@@ -161,16 +218,11 @@ func (p *Provider) readInline(ctx context.Context, path, id string) ([]byte, err
 		if it.chat {
 			return chatDocument(id, folder, it.value), nil
 		}
-		own, err := p.transcriptPrimary(ctx, id)
+		shadowed, err := p.globalHolds(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		doc := composerDocument(id, folder, it.value, nil)
-		if !own {
-			// {"sessiond":…,"id":…,"cwd":…, → add "shadowed":true after the cwd
-			doc = bytes.Replace(doc, []byte(`,"composer":`), []byte(`,"shadowed":true,"composer":`), 1)
-		}
-		return doc, nil
+		return composerDocument(id, folder, it.value, nil, shadowed), nil
 	}
 	return nil, fs.ErrNotExist
 }

@@ -14,7 +14,8 @@ import (
 
 // inlineFixture is a Cursor 0.42 workspace: two composers kept inline (one
 // of them also in the global database), an empty one, a chat tab of two
-// exchanges ending with the input box's empty bubble, and an empty tab.
+// exchanges ending with the input box's empty bubble, an unused tab (only
+// the input box's empty bubble) and a tab without bubbles.
 func inlineFixture(t *testing.T, at time.Time) (cursortest.Layout, string, string) {
 	t.Helper()
 	l, db := fixtureDB(t)
@@ -42,7 +43,8 @@ func inlineFixture(t *testing.T, at time.Time) (cursortest.Layout, string, strin
 			{ID: "q1", User: true, Text: "why is the sidebar narrow"}, {ID: "r1", Text: "Because…", Model: "claude-3.5-sonnet"},
 			{ID: "q2", User: true, Text: "fix it"}, {ID: "r2", Text: "Done.", Model: "claude-3.5-sonnet"},
 		}},
-		{ID: "t0", Title: "New chat"},
+		{ID: "t0", Title: "New chat", Draft: true}, // an unused tab: only its input box, no lastSendTime
+		{ID: "t00", Title: "New chat"},
 	}
 	if err := cursortest.InlineWorkspace(l.User, "ws42", folder, []cursortest.Composer{w1, dup, empty}, tabs); err != nil {
 		t.Fatal(err)
@@ -99,7 +101,8 @@ func TestWorkspaceInlineConversations(t *testing.T) {
 }
 
 // TestTreeWorkspaceInline: the daemon finds the inline conversations of a
-// workspace database, and the global copy of a composer wins.
+// workspace database, the global copy of a composer wins, and an unused
+// chat tab is no session.
 func TestTreeWorkspaceInline(t *testing.T) {
 	e := newTree(t)
 	at := base
@@ -114,7 +117,8 @@ func TestTreeWorkspaceInline(t *testing.T) {
 		{ID: "x1", Type: 1, Text: "hi"}, {ID: "x2", Type: 2, Text: "hello", In: 100, Out: 100}}}
 	tab := cursortest.ChatTab{ID: "t1", LastSend: at.Add(2 * time.Minute), Draft: true, Bubbles: []cursortest.ChatBubble{
 		{ID: "q", User: true, Text: "why"}, {ID: "r", Text: "because", Model: "gpt-4o"}}}
-	if err := cursortest.InlineWorkspace(e.l.User, "ws1", folder, []cursortest.Composer{inline, dup}, []cursortest.ChatTab{tab}); err != nil {
+	unused := cursortest.ChatTab{ID: "t0", Title: "New chat", LastSend: at, Draft: true} // dated, but nothing asked: no session
+	if err := cursortest.InlineWorkspace(e.l.User, "ws1", folder, []cursortest.Composer{inline, dup}, []cursortest.ChatTab{tab, unused}); err != nil {
 		t.Fatal(err)
 	}
 	e.wait("w1", func(r session.Record) bool { return r.UserMessages == 1 && r.AssistantMessages == 1 && r.CWD == folder })
@@ -172,5 +176,107 @@ func TestTranscriptCWDFromToolPaths(t *testing.T) {
 		if d.CWD != want || d.UserMessages != 1 || d.ToolCalls != 5 {
 			t.Errorf("%s: cwd %q, want %q (%+v)", filepath.Base(file), d.CWD, want, d)
 		}
+	}
+}
+
+// TestWorkspaceInlineNotShadowedByChatStore: only a global database
+// shadows an inline composer; a chat store of the Agent CLI with the same
+// id does not (the composer is counted from the workspace).
+func TestWorkspaceInlineNotShadowedByChatStore(t *testing.T) {
+	at := time.Date(2024, 11, 16, 19, 20, 0, 0, time.UTC)
+	l, ws, folder := inlineFixture(t, at)
+	chats := filepath.Join(l.Root, "home", ".cursor", "chats")
+	if _, err := cursortest.WriteChat(chats, cursortest.Chat{ID: "w1", CWD: folder, Created: at, Messages: twoTurns()}); err != nil {
+		t.Fatal(err)
+	}
+	p := newProvider(t)
+	p.noteUserDir(l.User)
+	p.noteChatsRoot(chats)
+	ctx := context.Background()
+	docs, err := p.Expand(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := versions(docs)
+	if strings.HasSuffix(v["w1"], "/g") || !strings.HasSuffix(v["dup"], "/g") {
+		t.Errorf("versions %v: want w1 not shadowed, dup shadowed", v)
+	}
+	data, err := p.ReadDoc(ctx, ws+"#w1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d session.Delta
+	if err := (&Parser{}).Document(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.UserMessages != 2 || d.AssistantMessages != 2 || d.CWD != folder {
+		t.Errorf("w1 counted %+v; want its 2 prompts and 2 answers in %s", d, folder)
+	}
+}
+
+// TestCWDFromToolPathsDeterministic: two inputs of one tool call whose
+// folders have the same slug give the same answer every time (the inputs
+// are tried in key order, not in map order).
+func TestCWDFromToolPathsDeterministic(t *testing.T) {
+	line := `{"role":"assistant","message":{"content":[{"type":"tool_use","name":"Copy","input":` +
+		`{"to":"/srv/my-app/b.go","from":"/srv/my app/a.go","mode":"x"}}]}}` + "\n"
+	for range 64 {
+		if got := cwdFromToolPaths([]byte(line), "srv-my-app"); got != filepath.FromSlash("/srv/my app") {
+			t.Fatalf("cwd %q, want /srv/my app (the \"from\" input, first in key order)", got)
+		}
+	}
+}
+
+// TestCWDFromToolPathsBounded: the search decodes a bounded number of
+// tool_use lines, whether or not they hold an absolute path.
+func TestCWDFromToolPathsBounded(t *testing.T) {
+	var body []byte
+	for range maxToolLines {
+		body = append(body, `{"role":"assistant","message":{"content":[{"type":"tool_use","name":"Grep","input":{"pattern":"TODO"}}]}}`+"\n"...)
+	}
+	found := `{"role":"assistant","message":{"content":[{"type":"tool_use","name":"Read","input":{"path":"/srv/shop/main.go"}}]}}` + "\n"
+	if got := cwdFromToolPaths([]byte(found), "srv-shop"); got != filepath.FromSlash("/srv/shop") {
+		t.Fatalf("cwd %q, want /srv/shop", got)
+	}
+	if got := cwdFromToolPaths(append(body, found...), "srv-shop"); got != "" {
+		t.Errorf("cwd %q after %d tool_use lines without a path; want the search stopped", got, maxToolLines)
+	}
+}
+
+// TestWorkspaceInlineReadAgainWhenChanged: the sessions of a workspace
+// database are decoded once for a listing and its reads, and read again
+// when the database changes.
+func TestWorkspaceInlineReadAgainWhenChanged(t *testing.T) {
+	at := time.Date(2024, 11, 16, 19, 20, 0, 0, time.UTC)
+	l, ws, folder := inlineFixture(t, at)
+	p := newProvider(t)
+	p.noteUserDir(l.User)
+	ctx := context.Background()
+	tabUsers := func() int64 {
+		t.Helper()
+		if _, err := p.Expand(ctx, ws); err != nil {
+			t.Fatal(err)
+		}
+		data, err := p.ReadDoc(ctx, ws+"#t1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d session.Delta
+		if err := (&Parser{}).Document(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		return d.UserMessages
+	}
+	if n := tabUsers(); n != 2 {
+		t.Fatalf("t1: %d prompts, want 2", n)
+	}
+	tab := cursortest.ChatTab{ID: "t1", Title: "Sidebar", LastSend: at.Add(20 * time.Minute), Bubbles: []cursortest.ChatBubble{
+		{ID: "q1", User: true, Text: "why is the sidebar narrow"}, {ID: "r1", Text: "Because…"},
+		{ID: "q2", User: true, Text: "fix it"}, {ID: "r2", Text: "Done."}, {ID: "q3", User: true, Text: "thanks"}}}
+	if err := cursortest.InlineWorkspace(l.User, "ws42", folder, nil, []cursortest.ChatTab{tab}); err != nil {
+		t.Fatal(err)
+	}
+	if n := tabUsers(); n != 3 {
+		t.Errorf("t1 after a change: %d prompts, want 3", n)
 	}
 }

@@ -349,9 +349,10 @@ func NewChatLayout(root string) ChatLayout {
 
 // GenerateChats writes n chats with every variant (encodings, nested
 // trees, no root, orphans, damaged references, bad metadata, meta.json,
-// untagged prompts, mirrored transcripts, empty chats) and returns how many
-// are sessions. The working directories exist and their projects
-// directories too, as the CLI creates them.
+// untagged prompts, mirrored transcripts (some under another folder's
+// project), empty chats) and returns how many are sessions. The working
+// directories exist and their projects directories too, as the CLI
+// creates them.
 func GenerateChats(l ChatLayout, seed int64, n int) (int, error) {
 	r := rand.New(rand.NewPCG(uint64(seed), 7))
 	sessions := 0
@@ -407,7 +408,14 @@ func GenerateChats(l ChatLayout, seed int64, n int) (int, error) {
 			}
 		}
 		if turns > 0 && r.IntN(3) == 0 { // the CLI's transcript of the same conversation
-			dir := filepath.Join(l.Projects, Slug(cwd), "agent-transcripts", c.ID)
+			project := cwd
+			if i%2 == 1 { // under another folder's project (the store's folder stays the session's)
+				project = filepath.Join(l.Code, fmt.Sprintf("proj-%d", (i+1)%5))
+				if err := os.MkdirAll(project, 0o755); err != nil {
+					return 0, err
+				}
+			}
+			dir := filepath.Join(l.Projects, Slug(project), "agent-transcripts", c.ID)
 			var body []byte
 			for range turns {
 				body = append(body, TranscriptLine("user", "a prompt", 0, 0, 0)...)

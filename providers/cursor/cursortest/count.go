@@ -571,11 +571,11 @@ func Sorted(m map[string]Expected) []string {
 // inline: each allComposers entry of composer.composerData with a non-empty
 // conversation is a composer (the composer rules), unless the global
 // database holds that composer with a message (then its inline copy is one
-// more file of that session and counts nothing); each chat tab with
-// bubbles is a session: the tab a record dated by lastSendTime, each
-// bubble object a record, "user" with a non-empty text a prompt, "ai" a
-// response naming its modelType, other elements malformed. Both take the
-// workspace's folder.
+// more file of that session and counts nothing); each chat tab with a
+// bubble that has text is a session: the tab a record dated by
+// lastSendTime, each bubble object a record, "user" with a non-empty text
+// a prompt, "ai" a response naming its modelType, other elements
+// malformed. Both take the workspace's folder.
 func countInline(l Layout, global map[string]*composer, out map[string]Expected) error {
 	wsRoot := filepath.Join(l.User, "workspaceStorage")
 	entries, err := os.ReadDir(wsRoot)
@@ -631,7 +631,13 @@ func countInline(l Layout, global map[string]*composer, out map[string]Expected)
 		for _, t := range tv.Tabs {
 			id := str(t["tabId"])
 			bubbles, _ := t["bubbles"].([]any)
-			if id == "" || len(bubbles) == 0 {
+			used := false // a bubble with text (the input box's is empty)
+			for _, b := range bubbles {
+				if m, ok := b.(map[string]any); ok && str(m["text"]) != "" {
+					used = true
+				}
+			}
+			if id == "" || !used {
 				continue
 			}
 			raw, _ := json.Marshal(t)
@@ -680,7 +686,8 @@ func CountChatTab(tab []byte) Expected {
 }
 
 // folderFromTools finds the folder whose slug is slug among the ancestors
-// of the absolute paths in a transcript's tool_use inputs ("" if none).
+// of the absolute paths in a transcript's tool_use inputs, a call's inputs
+// in key order ("" if none).
 func folderFromTools(data []byte, slug string) string {
 	for _, line := range strings.Split(string(data), "\n") {
 		var l struct {
@@ -696,8 +703,13 @@ func folderFromTools(data []byte, slug string) string {
 			if b["type"] != "tool_use" {
 				continue
 			}
-			for _, v := range input {
-				p, _ := v.(string)
+			keys := make([]string, 0, len(input))
+			for k := range input {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys) // a call's inputs in key order
+			for _, k := range keys {
+				p, _ := input[k].(string)
 				if !strings.HasPrefix(p, "/") {
 					continue
 				}

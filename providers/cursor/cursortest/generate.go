@@ -333,7 +333,9 @@ func Generate(root string, opt Options) (Summary, error) {
 				t.Bubbles = append(t.Bubbles, ChatBubble{ID: fmt.Sprintf("%s-q%d", t.ID, turn), User: true, Text: sentence(r, 3+r.IntN(20))},
 					ChatBubble{ID: fmt.Sprintf("%s-r%d", t.ID, turn), Text: sentence(r, 10+r.IntN(60)), Model: []string{"claude-3.5-sonnet", "gpt-4o", ""}[r.IntN(3)]})
 			}
-			tabs = append(tabs, t, ChatTab{ID: t.ID + "-empty", Title: "New chat"})
+			// an unused tab: no bubble, or (as Cursor keeps it) only its
+			// input box's empty bubble; no session either way
+			tabs = append(tabs, t, ChatTab{ID: t.ID + "-empty", Title: "New chat", Draft: n == 0})
 			sum.Sessions++
 		}
 		if err := InlineWorkspace(l.User, fmt.Sprintf("old%02d", i), projects[i], inline, tabs); err != nil {
