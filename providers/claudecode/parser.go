@@ -126,6 +126,14 @@ var notTypedPrefixes = [...]string{
 // notTyped reports whether a user line's text (a string value) is one
 // Claude Code wrote rather than a person.
 func notTyped(text jsonscan.Str) bool {
+	// Every marker begins with '[' or '<' (TestNotTypedPrefixesStart), which
+	// an escape may also spell: most prompts are ruled out by one byte.
+	if len(text.Raw) == 0 {
+		return false
+	}
+	if c := text.Raw[0]; c != '[' && c != '<' && c != '\\' {
+		return false
+	}
 	for _, p := range notTypedPrefixes {
 		if text.HasPrefix(p) {
 			return true

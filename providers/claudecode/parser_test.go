@@ -323,3 +323,13 @@ func TestNotTypedEscaped(t *testing.T) {
 		}
 	}
 }
+
+// TestNotTypedPrefixesStart: notTyped rules a text out by its first byte,
+// which holds only while every marker begins with '[' or '<'.
+func TestNotTypedPrefixesStart(t *testing.T) {
+	for _, p := range notTypedPrefixes {
+		if p == "" || (p[0] != '[' && p[0] != '<') {
+			t.Errorf("marker %q does not begin with '[' or '<'", p)
+		}
+	}
+}
