@@ -145,20 +145,6 @@ func sameDir(a, b string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
-// source answers read commands from the daemon that serves the data dir or,
-// when none does, from the store opened read-only.
-type source struct {
-	client *api.Client
-	store  *persistence.Store
-	q      api.Query // over store
-}
-
-func (s *source) close() {
-	if s.store != nil {
-		_ = s.store.Close()
-	}
-}
-
 // source finds who answers for the data dir:
 //
 //   - with --listen on the command: the daemon at that address, which must
@@ -168,7 +154,7 @@ func (s *source) close() {
 //   - else the store itself, opened read-only. Read commands never create
 //     or write a store, so a missing store (errNoStore) or one that needs
 //     the recovery a writer open does is an error saying what to do.
-func (a *app) source(ctx context.Context, explicitListen bool) (*source, error) {
+func (a *app) source(ctx context.Context, explicitListen bool) (source, error) {
 	dataDir, err := filepath.Abs(a.cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("data dir %q: %w", a.cfg.DataDir, err)
@@ -186,14 +172,14 @@ func (a *app) source(ctx context.Context, explicitListen bool) (*source, error) 
 			return nil, fmt.Errorf("%w: the sessiond on %s serves the data dir %s, not %s: pass --data-dir %s, or drop --listen to use the daemon of %s",
 				errWrongDaemon, a.cfg.Run.Listen, id.DataDir, dataDir, id.DataDir, dataDir)
 		}
-		return &source{client: cl}, nil
+		return &daemonSource{cl: cl}, nil
 	}
 	rec, recErr := readIdentity(dataDir)
 	if recErr == nil {
 		cl := a.client(dialAddr(rec.Listen))
 		id, err := fetchIdentity(ctx, cl)
 		if err == nil && id.InstanceID == rec.InstanceID && sameDir(id.DataDir, dataDir) {
-			return &source{client: cl}, nil
+			return &daemonSource{cl: cl}, nil
 		}
 		if errors.Is(err, api.ErrUnauthorized) {
 			return nil, fmt.Errorf("the sessiond serving %s on %s requires its API token: set [api] token or SESSIOND_API_TOKEN: %w", dataDir, rec.Listen, err)
@@ -223,7 +209,7 @@ func (a *app) source(ctx context.Context, explicitListen bool) (*source, error) 
 		return nil, fmt.Errorf("cannot open the store in %s read-only (%w); if sessiond was killed, the store needs the recovery a writer does and read commands never write: start `sessiond run` or run `sessiond scan` once, then retry",
 			dataDir, err)
 	}
-	return &source{store: st, q: api.Query{Store: st, NotFound: persistence.ErrSessionNotFound}}, nil
+	return &storeSource{st: st, q: api.Query{Store: st, NotFound: persistence.ErrSessionNotFound}, status: a.offlineStatus}, nil
 }
 
 // client is an API client for addr carrying the configured token.

@@ -62,20 +62,8 @@ func (a *app) sessionsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer src.close()
-			var views []api.SessionView
-			if src.client != nil {
-				q := url.Values{}
-				set(q, "provider", provider)
-				set(q, "project", project)
-				if !f.Since.IsZero() {
-					q.Set("since", f.Since.Format(time.RFC3339Nano))
-				}
-				views, err = src.client.Sessions(ctx, q)
-				err = clientError(err)
-			} else {
-				views, err = src.q.Sessions(f)
-			}
+			defer src.Close()
+			views, err := src.Sessions(ctx, f)
 			if err != nil {
 				return err
 			}
@@ -121,14 +109,8 @@ func (a *app) statsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer src.close()
-			var sv api.StatsView
-			if src.client != nil {
-				sv, err = src.client.Stats(ctx, by)
-				err = clientError(err)
-			} else {
-				sv, err = src.q.Stats(persistence.Filter{}, by)
-			}
+			defer src.Close()
+			sv, err := src.Stats(ctx, by)
 			if err != nil {
 				return err
 			}
@@ -170,7 +152,7 @@ func (a *app) eventsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer src.close()
+			defer src.Close()
 			print := func(e session.Event) error {
 				if a.jsonOut {
 					b, err := json.Marshal(e)
@@ -184,27 +166,19 @@ func (a *app) eventsCmd() *cobra.Command {
 				return err
 			}
 			if follow {
-				if src.client == nil {
-					return errors.New("--follow needs a running daemon (start it with `sessiond run`)")
-				}
 				from := since
 				if !cmd.Flags().Changed("since") {
 					from = api.SinceHead // only new events
 				}
-				err := src.client.Follow(ctx, from, print)
+				err := src.Follow(ctx, from, print)
 				if ctx.Err() != nil {
 					return nil
 				}
 				return err
 			}
-			page := src.q.Events
-			if src.client != nil {
-				page = func(since uint64, n int) ([]session.Event, error) {
-					evs, err := src.client.Events(ctx, since, n)
-					return evs, clientError(err)
-				}
-			}
-			return pageEvents(since, limit, page, print)
+			return pageEvents(since, limit, func(since uint64, n int) ([]session.Event, error) {
+				return src.Events(ctx, since, n)
+			}, print)
 		},
 	}
 	cmd.Flags().Uint64Var(&since, "since", 0, "only events after this sequence number")
@@ -253,18 +227,10 @@ func (a *app) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer src.close()
-			var v statusView
-			if src.client != nil {
-				raw, err := src.client.Status(ctx)
-				if err != nil {
-					return err
-				}
-				if err := json.Unmarshal(raw, &v); err != nil {
-					return fmt.Errorf("decode status: %w", err)
-				}
-			} else {
-				v = a.offlineStatus(src.store)
+			defer src.Close()
+			v, err := src.Status(ctx)
+			if err != nil {
+				return err
 			}
 			if a.jsonOut {
 				return a.printJSON(v)

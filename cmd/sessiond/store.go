@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,17 +192,8 @@ func (a *app) backup(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
-	defer src.close()
-	var n int64
-	if src.client != nil {
-		err = persistence.WriteFileAtomic(file, func(w io.Writer) error {
-			var err error
-			n, err = src.client.Backup(ctx, w)
-			return err
-		})
-	} else {
-		n, err = src.store.BackupToFile(ctx, file)
-	}
+	defer src.Close()
+	n, err := src.Backup(ctx, file)
 	if err != nil {
 		return fmt.Errorf("backup to %s: %w", file, err)
 	}
