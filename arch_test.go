@@ -232,6 +232,29 @@ func sourceViolations(t *testing.T, pkgs []pkgInfo, stale bool) []string {
 	for _, p := range pkgs {
 		exports[p.ImportPath] = p.Export
 	}
+	// One importer for every package, so each dependency's export data is
+	// decoded once. Import paths are mapped as the importing package maps
+	// them (vendored standard library packages); the module's own packages
+	// map none differently from each other.
+	importMap := map[string]string{}
+	for _, p := range pkgs {
+		if _, ok := own(p); ok {
+			for from, to := range p.ImportMap {
+				importMap[from] = to
+			}
+		}
+	}
+	lookup := func(path string) (io.ReadCloser, error) {
+		if mapped, ok := importMap[path]; ok {
+			path = mapped
+		}
+		if exports[path] == "" {
+			return nil, fmt.Errorf("no export data for %s (did go list -export fail to build it?)", path)
+		}
+		return os.Open(exports[path])
+	}
+	fset := token.NewFileSet()
+	imp := importer.ForCompiler(fset, "gc", lookup)
 	errorType := types.Universe.Lookup("error").Type().Underlying().(*types.Interface)
 	var bad []string
 	usedException := map[string]bool{}
@@ -240,7 +263,6 @@ func sourceViolations(t *testing.T, pkgs []pkgInfo, stale bool) []string {
 		if !ok {
 			continue
 		}
-		fset := token.NewFileSet()
 		var files []*ast.File
 		for _, name := range p.GoFiles {
 			f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, parser.SkipObjectResolution)
@@ -249,17 +271,8 @@ func sourceViolations(t *testing.T, pkgs []pkgInfo, stale bool) []string {
 			}
 			files = append(files, f)
 		}
-		lookup := func(path string) (io.ReadCloser, error) {
-			if mapped, ok := p.ImportMap[path]; ok {
-				path = mapped
-			}
-			if exports[path] == "" {
-				return nil, fmt.Errorf("no export data for %s (did go list -export fail to build it?)", path)
-			}
-			return os.Open(exports[path])
-		}
 		info := &types.Info{Types: map[ast.Expr]types.TypeAndValue{}, Uses: map[*ast.Ident]types.Object{}}
-		conf := types.Config{Importer: importer.ForCompiler(fset, "gc", lookup)}
+		conf := types.Config{Importer: imp}
 		if _, err := conf.Check(p.ImportPath, fset, files, info); err != nil {
 			t.Fatalf("type checking %s: %v", p.ImportPath, err)
 		}
