@@ -106,13 +106,14 @@ type pkgInfo struct {
 	Export     string
 	Standard   bool
 	Module     *struct{ Path string }
+	Error      *struct{ Err string }
 }
 
 // goList runs `go list -e -deps -json` in dir (with -export when export is
 // set: the type check needs the export data) and returns every package.
 func goList(t *testing.T, dir string, export bool, env ...string) []pkgInfo {
 	t.Helper()
-	args := []string{"list", "-e", "-deps", "-json=ImportPath,Dir,GoFiles,Imports,ImportMap,Export,Standard,Module"}
+	args := []string{"list", "-e", "-deps", "-json=ImportPath,Dir,GoFiles,Imports,ImportMap,Export,Standard,Module,Error"}
 	if export {
 		args = append(args, "-export")
 	}
@@ -133,6 +134,9 @@ func goList(t *testing.T, dir string, export bool, env ...string) []pkgInfo {
 			break
 		} else if err != nil {
 			t.Fatalf("go list in %s: decoding its output: %v", dir, err)
+		}
+		if _, ok := own(p); ok && p.Error != nil {
+			t.Fatalf("go list in %s: package %s: %s", dir, p.ImportPath, p.Error.Err)
 		}
 		pkgs = append(pkgs, p)
 	}
@@ -477,6 +481,14 @@ import (
 )
 `)
 	write("newpkg/n.go", "package newpkg // planted: no row in the table\n")
+	write("providers/foo/f.go", `package foo
+
+import _ "`+module+`/session" // kept: an agent package may import session
+`)
+	write("providers/foo/footest/t.go", `package footest
+
+import _ "`+module+`/providers/foo" // planted: a test kit never imports its provider
+`)
 	write("cmd/sessiond/main.go", `package main
 
 import (
@@ -493,6 +505,7 @@ func main() { fmt.Println("the CLI prints") }
 	gotImports := importViolations(goList(t, dir, false, offline...))
 	wantImports := []string{
 		"package newpkg has no row in the import table: add one to docs/DESIGN.md and to importTable in arch_test.go",
+		"providers/foo/footest imports providers/foo, which the import table (docs/DESIGN.md) does not allow",
 		"session imports persistence, which the import table (docs/DESIGN.md) does not allow",
 		"watch imports third-party example.com/spy, which the import table (docs/DESIGN.md) does not allow",
 	}
