@@ -1,6 +1,7 @@
 GO ?= go
 PKGS := ./...
 STATICCHECK_VERSION := v0.8.2
+FUZZTIME ?= 10s
 
 .PHONY: all build test lint fmt vet bench fuzz clean
 
@@ -28,6 +29,16 @@ bench:
 	$(GO) test -run '^$$' -bench 'ColdScan|RescanUnchanged' -benchtime 3x ./cmd/sessiond
 	$(GO) test -run '^$$' -bench AppendToEvent -benchtime 500x ./cmd/sessiond
 	$(GO) test -run '^$$' -bench Idle -benchtime 1x ./cmd/sessiond
+
+# Every Fuzz target in the tree for $(FUZZTIME) each (go test fuzzes one
+# target per invocation); targets are found in the _test.go files.
+fuzz:
+	@grep -r --include='*_test.go' --exclude-dir=testdata -o '^func Fuzz[A-Za-z0-9_]*' . | sort -u | \
+	while IFS=: read -r file fn; do \
+		name=$${fn#func }; pkg=$$(dirname "$$file"); \
+		echo "$(GO) test -run '^\$$' -fuzz '^$$name\$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	done
 
 clean:
 	rm -rf bin
