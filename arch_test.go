@@ -89,12 +89,7 @@ var importExceptions = map[string][]string{
 // errorfExceptions are fmt.Errorf calls, by file and format, that wrap a
 // sentinel with %w but format the cause beneath it with %v, so errors.Is does
 // not see the cause. The format identifies the call whatever its line.
-var errorfExceptions = []string{
-	// issue 8: to remove (wrap the cause too: "%w: … (%w)").
-	"watch/config.go: %w: root %q cannot be made absolute (%v); give an absolute path",
-	"watch/loop.go: %w: cannot create an inotify instance (%v); falling back to polling every %s; raise fs.inotify.max_user_instances or the open-file limit (ulimit -n) and restart to get events back",
-	"watch/loop.go: %w (fs.inotify.max_user_watches) adding %s (%v); falling back to polling every %s; raise it (sysctl fs.inotify.max_user_watches=524288) and restart to get events back",
-}
+var errorfExceptions = []string{}
 
 // pkgInfo is what `go list -json` says about one package.
 type pkgInfo struct {

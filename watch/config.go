@@ -59,7 +59,7 @@ func (cfg Config) normalize() (Config, error) {
 		}
 		abs, err := filepath.Abs(r)
 		if err != nil {
-			return cfg, fmt.Errorf("%w: root %q cannot be made absolute (%v); give an absolute path", ErrInvalidConfig, r, err)
+			return cfg, fmt.Errorf("%w: root %q cannot be made absolute (%w); give an absolute path", ErrInvalidConfig, r, err)
 		}
 		if !seen[abs] {
 			seen[abs] = true

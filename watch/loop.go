@@ -188,7 +188,7 @@ func (l *loop) startInotify() {
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		if isWatchLimit(err) {
-			l.fallBack(fmt.Errorf("%w: cannot create an inotify instance (%v); falling back to polling every %s; raise fs.inotify.max_user_instances or the open-file limit (ulimit -n) and restart to get events back",
+			l.fallBack(fmt.Errorf("%w: cannot create an inotify instance (%w); falling back to polling every %s; raise fs.inotify.max_user_instances or the open-file limit (ulimit -n) and restart to get events back",
 				ErrWatchLimit, err, l.cfg.PollInterval))
 			return
 		}
@@ -258,7 +258,7 @@ func (l *loop) addWatch(dir string) bool {
 	case err == nil:
 		return true
 	case isWatchLimit(err):
-		l.fallBack(fmt.Errorf("%w (fs.inotify.max_user_watches) adding %s (%v); falling back to polling every %s; raise it (sysctl fs.inotify.max_user_watches=524288) and restart to get events back",
+		l.fallBack(fmt.Errorf("%w (fs.inotify.max_user_watches) adding %s (%w); falling back to polling every %s; raise it (sysctl fs.inotify.max_user_watches=524288) and restart to get events back",
 			ErrWatchLimit, dir, err, l.cfg.PollInterval))
 	case isGone(err):
 		// Removed between readdir and Add: its parent's event will tell.
