@@ -58,10 +58,13 @@ type Provider struct {
 	expandQueue []string // containers waiting for an expansion slot
 	// expandRetries counts consecutive busy listings per container
 	expandRetries map[string]int
-	ctx           context.Context // cancelled when the actor stops
-	w             *watch.Watcher
-	cancel        context.CancelFunc
-	wg            sync.WaitGroup
+	// expandTimers send the expandAgain of a busy container (one per
+	// container at a time); stopped when the actor stops or restarts.
+	expandTimers map[string]*time.Timer
+	ctx          context.Context // cancelled when the actor stops
+	w            *watch.Watcher
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
 
 	busy  int          // sessions told of a change and not caught up yet
 	queue []session.ID // sessions waiting for a busy slot, in order
@@ -224,6 +227,7 @@ func (p *Provider) onStarted(ctx actor.Context) {
 	p.unres = map[string]messages.FileStat{}
 	p.expanding = map[string]bool{}
 	p.expandRetries = map[string]int{}
+	p.expandTimers = map[string]*time.Timer{}
 	err := p.cfg.Session.Store.FileMarks(p.id, func(m persistence.FileMark) {
 		p.files[m.Path] = &fileEntry{key: m.Key, role: m.Role, mode: m.Mode, version: m.Version,
 			ck:   &committedFile{size: m.Size, offset: m.Offset, ino: m.Ino, modTime: m.ModTime.UnixNano(), version: m.Version},
@@ -292,6 +296,10 @@ func (p *Provider) onStopping(ctx actor.Context) {
 		ctx.Send(w, &messages.AwaitIdleResult{Provider: p.id, Err: ErrStopped})
 	}
 	p.waiters = nil
+	for key, t := range p.expandTimers {
+		t.Stop()
+		delete(p.expandTimers, key)
+	}
 	if p.cancel != nil {
 		p.cancel()
 		p.wg.Wait()
@@ -411,7 +419,10 @@ func (p *Provider) onExpanded(ctx actor.Context, m *expanded) {
 		// busy: list it again shortly; it stays counted as expanding
 		p.expandRetries[m.container]++
 		self, root, key := ctx.Self(), ctx.ActorSystem().Root, m.container
-		time.AfterFunc(time.Second, func() { root.Send(self, &expandAgain{container: key}) })
+		if t := p.expandTimers[key]; t != nil {
+			t.Stop() // replaced
+		}
+		p.expandTimers[key] = time.AfterFunc(time.Second, func() { root.Send(self, &expandAgain{container: key}) })
 		return
 	}
 	delete(p.expandRetries, m.container)
@@ -459,6 +470,7 @@ func (p *Provider) onExpandAgain(ctx actor.Context, m *expandAgain) {
 	if p.stopping {
 		return
 	}
+	delete(p.expandTimers, m.container)
 	delete(p.expanding, m.container)
 	p.expand(ctx, m.container)
 }
