@@ -134,3 +134,28 @@ func TestProviderStopsItsExpandRetryTimer(t *testing.T) {
 		t.Fatalf("%d container retries fired after the provider stopped", n)
 	}
 }
+
+// A resolve goroutine is the provider's: the provider has not stopped
+// while one is still running.
+func TestProviderWaitsForItsResolveGoroutines(t *testing.T) {
+	e := newOwnerEnv(t)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var returned atomic.Bool
+	prov := e.spawn(&fakeProvider{
+		match: providers.Match{Role: session.RoleMain, Mode: session.ModeAppend},
+		resolve: func(string, []byte) (session.ID, error) {
+			signal(entered)
+			<-release
+			returned.Store(true)
+			return "", providers.ErrUnresolved
+		},
+	})
+	await(t, entered, "a resolve of the file's head")
+	time.AfterFunc(300*time.Millisecond, func() { close(release) })
+	if err := e.sys.Root.PoisonFuture(prov).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !returned.Load() {
+		t.Fatal("the provider stopped while its resolve goroutine was still running")
+	}
+}

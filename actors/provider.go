@@ -61,10 +61,14 @@ type Provider struct {
 	// expandTimers send the expandAgain of a busy container (one per
 	// container at a time); stopped when the actor stops or restarts.
 	expandTimers map[string]*time.Timer
-	ctx          context.Context // cancelled when the actor stops
-	w            *watch.Watcher
-	cancel       context.CancelFunc
-	wg           sync.WaitGroup
+	// ctx is cancelled when the actor stops or restarts: the watch,
+	// expand and resolve goroutines derive from it.
+	ctx    context.Context
+	w      *watch.Watcher
+	cancel context.CancelFunc
+	// wg counts the goroutines above; the actor waits for them (bounded
+	// by stopWait) before it stops or restarts.
+	wg sync.WaitGroup
 
 	busy  int          // sessions told of a change and not caught up yet
 	queue []session.ID // sessions waiting for a busy slot, in order
@@ -206,7 +210,7 @@ func (p *Provider) Receive(ctx actor.Context) {
 			p.log.Error("watcher stopped", "err", m.err)
 		}
 	case *actor.Stopping:
-		p.onStopping(ctx)
+		p.onStopping(ctx) // its goroutines end while the sessions stop
 	case *actor.Restarting:
 		// A fresh instance takes over: tell the waiters to ask it again
 		// (their answer would never come), then release the watcher.
@@ -215,7 +219,9 @@ func (p *Provider) Receive(ctx actor.Context) {
 		}
 		p.waiters = nil
 		p.onStopping(ctx)
+		p.awaitGoroutines() // before the fresh instance starts its own
 	case *actor.Stopped:
+		p.awaitGoroutines()
 	default:
 		unhandled(p.log, m)
 	}
@@ -302,7 +308,29 @@ func (p *Provider) onStopping(ctx actor.Context) {
 	}
 	if p.cancel != nil {
 		p.cancel()
+	}
+}
+
+// stopWait bounds how long a stopping provider waits for its goroutines
+// once their ctx is cancelled (a read in hand returns first).
+const stopWait = 10 * time.Second
+
+// awaitGoroutines waits for the goroutines the provider started, at most
+// stopWait; onStopping has cancelled their ctx.
+func (p *Provider) awaitGoroutines() {
+	done := make(chan struct{})
+	go func() {
 		p.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(stopWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		// Not seen in practice: a read blocked in the kernel (a hung
+		// network file system). It ends when that read returns.
+		p.log.Error("provider goroutines still running after it stopped; they end when their read returns", "waited", stopWait)
 	}
 }
 
@@ -484,14 +512,18 @@ func (p *Provider) resolve(ctx actor.Context, st messages.FileStat) {
 	p.unres[st.Path] = st
 	p.resolves++
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	prov := p.cfg.Provider
+	prov, c := p.cfg.Provider, p.ctx
+	p.wg.Add(1)
 	go func() {
-		id, err := resolveHead(prov, st.Path)
+		defer p.wg.Done()
+		id, err := resolveHead(c, prov, st.Path)
 		root.Send(self, &fileResolved{stat: st, id: id, err: err})
 	}()
 }
 
-func resolveHead(prov providers.Provider, path string) (session.ID, error) {
+// resolveHead reads path's head until prov can tell its session; it stops
+// between reads once ctx is cancelled.
+func resolveHead(ctx context.Context, prov providers.Provider, path string) (session.ID, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -499,6 +531,9 @@ func resolveHead(prov providers.Provider, path string) (session.ID, error) {
 	defer f.Close()
 	// The first record usually names the session; a long first line needs more.
 	for size := 64 << 10; ; size *= 4 {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
 		head := make([]byte, size)
 		n, err := f.ReadAt(head, 0)
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -525,7 +560,7 @@ func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
 		p.tell(ctx, fe, latest)
 	case errors.Is(m.err, providers.ErrUnresolved):
 		// no record names the session yet: retried when the file changes
-	case m.err != nil && !errors.Is(m.err, os.ErrNotExist):
+	case m.err != nil && !errors.Is(m.err, os.ErrNotExist) && !errors.Is(m.err, context.Canceled):
 		p.log.Warn("cannot tell the session of a file", "path", m.stat.Path, "err", m.err)
 	}
 	if pending && latest.Size != m.stat.Size && m.err != nil {
