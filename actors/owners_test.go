@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -157,5 +158,51 @@ func TestProviderWaitsForItsResolveGoroutines(t *testing.T) {
 	}
 	if !returned.Load() {
 		t.Fatal("the provider stopped while its resolve goroutine was still running")
+	}
+}
+
+// A session's database read runs inside its Receive; it ends when the
+// provider stops (not after its 30 s timeout), and a read cut short so is
+// not recorded as a failure of the session.
+func TestSessionDatabaseReadEndsWhenProviderStops(t *testing.T) {
+	e := newOwnerEnv(t)
+	reading := make(chan struct{}, 1)
+	readErr := make(chan error, 1)
+	id := session.ID("s1")
+	prov := e.spawn(&fakeProvider{
+		match: providers.Match{Container: true},
+		expand: func(_ context.Context, path string) ([]providers.Doc, error) {
+			return []providers.Doc{{Path: path + "#s1", ID: id, Role: session.RoleMain, Version: "1"}}, nil
+		},
+		readDoc: func(ctx context.Context, _ string) ([]byte, error) {
+			signal(reading)
+			<-ctx.Done()
+			readErr <- ctx.Err()
+			return nil, ctx.Err()
+		},
+	})
+	await(t, reading, "a read of the session's document")
+	start := time.Now()
+	if err := e.sys.Root.PoisonFuture(prov).Wait(); err != nil {
+		t.Fatalf("provider did not stop: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("stopping took %s: the database read was not cut short", d)
+	}
+	select {
+	case err := <-readErr:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the read ended with %v, want context.Canceled", err)
+		}
+	default:
+		t.Fatal("the read had not ended when the provider stopped")
+	}
+	// the store handles what is queued (a FailSession would be) first
+	if err := e.sys.Root.PoisonFuture(e.store).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.st.Session(session.Key{Provider: "fake", ID: id})
+	if err == nil && rec.Status == session.StatusFailed {
+		t.Fatalf("a read cut short by the stop marked the session failed: %q", rec.FailReason)
 	}
 }

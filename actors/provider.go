@@ -62,7 +62,8 @@ type Provider struct {
 	// container at a time); stopped when the actor stops or restarts.
 	expandTimers map[string]*time.Timer
 	// ctx is cancelled when the actor stops or restarts: the watch,
-	// expand and resolve goroutines derive from it.
+	// expand and resolve goroutines and the session actors' database
+	// reads derive from it.
 	ctx    context.Context
 	w      *watch.Watcher
 	cancel context.CancelFunc
@@ -651,7 +652,9 @@ func (p *Provider) sendChanged(ctx actor.Context, e *sessEntry) {
 }
 
 func (p *Provider) spawn(ctx actor.Context, key session.Key, e *sessEntry) {
-	props := actor.PropsFromProducer(NewSession(p.cfg.Session, key))
+	sc := p.cfg.Session
+	sc.parent = p.ctx // its database reads end when the provider stops
+	props := actor.PropsFromProducer(NewSession(sc, key))
 	pid, err := ctx.SpawnNamed(props, sessionActorName(key.ID))
 	if err != nil {
 		// ErrNameExists cannot happen: names are removed on Terminated.
