@@ -58,10 +58,18 @@ type Provider struct {
 	expandQueue []string // containers waiting for an expansion slot
 	// expandRetries counts consecutive busy listings per container
 	expandRetries map[string]int
-	ctx           context.Context // cancelled when the actor stops
-	w             *watch.Watcher
-	cancel        context.CancelFunc
-	wg            sync.WaitGroup
+	// expandTimers send the expandAgain of a busy container (one per
+	// container at a time); stopped when the actor stops or restarts.
+	expandTimers map[string]*time.Timer
+	// ctx is cancelled when the actor stops or restarts: the watch,
+	// expand and resolve goroutines and the session actors' database
+	// reads derive from it.
+	ctx    context.Context
+	w      *watch.Watcher
+	cancel context.CancelFunc
+	// wg counts the goroutines above; the actor waits for them (bounded
+	// by stopWait) before it stops or restarts.
+	wg sync.WaitGroup
 
 	busy  int          // sessions told of a change and not caught up yet
 	queue []session.ID // sessions waiting for a busy slot, in order
@@ -203,7 +211,7 @@ func (p *Provider) Receive(ctx actor.Context) {
 			p.log.Error("watcher stopped", "err", m.err)
 		}
 	case *actor.Stopping:
-		p.onStopping(ctx)
+		p.onStopping(ctx) // its goroutines end while the sessions stop
 	case *actor.Restarting:
 		// A fresh instance takes over: tell the waiters to ask it again
 		// (their answer would never come), then release the watcher.
@@ -212,7 +220,9 @@ func (p *Provider) Receive(ctx actor.Context) {
 		}
 		p.waiters = nil
 		p.onStopping(ctx)
+		p.awaitGoroutines() // before the fresh instance starts its own
 	case *actor.Stopped:
+		p.awaitGoroutines()
 	default:
 		unhandled(p.log, m)
 	}
@@ -224,6 +234,7 @@ func (p *Provider) onStarted(ctx actor.Context) {
 	p.unres = map[string]messages.FileStat{}
 	p.expanding = map[string]bool{}
 	p.expandRetries = map[string]int{}
+	p.expandTimers = map[string]*time.Timer{}
 	err := p.cfg.Session.Store.FileMarks(p.id, func(m persistence.FileMark) {
 		p.files[m.Path] = &fileEntry{key: m.Key, role: m.Role, mode: m.Mode, version: m.Version,
 			ck:   &committedFile{size: m.Size, offset: m.Offset, ino: m.Ino, modTime: m.ModTime.UnixNano(), version: m.Version},
@@ -292,9 +303,35 @@ func (p *Provider) onStopping(ctx actor.Context) {
 		ctx.Send(w, &messages.AwaitIdleResult{Provider: p.id, Err: ErrStopped})
 	}
 	p.waiters = nil
+	for key, t := range p.expandTimers {
+		t.Stop()
+		delete(p.expandTimers, key)
+	}
 	if p.cancel != nil {
 		p.cancel()
+	}
+}
+
+// stopWait bounds how long a stopping provider waits for its goroutines
+// once their ctx is cancelled (a read in hand returns first).
+const stopWait = 10 * time.Second
+
+// awaitGoroutines waits for the goroutines the provider started, at most
+// stopWait; onStopping has cancelled their ctx.
+func (p *Provider) awaitGoroutines() {
+	done := make(chan struct{})
+	go func() {
 		p.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(stopWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		// Not seen in practice: a read blocked in the kernel (a hung
+		// network file system). It ends when that read returns.
+		p.log.Error("provider goroutines still running after it stopped; they end when their read returns", "waited", stopWait)
 	}
 }
 
@@ -411,7 +448,10 @@ func (p *Provider) onExpanded(ctx actor.Context, m *expanded) {
 		// busy: list it again shortly; it stays counted as expanding
 		p.expandRetries[m.container]++
 		self, root, key := ctx.Self(), ctx.ActorSystem().Root, m.container
-		time.AfterFunc(time.Second, func() { root.Send(self, &expandAgain{container: key}) })
+		if t := p.expandTimers[key]; t != nil {
+			t.Stop() // replaced
+		}
+		p.expandTimers[key] = time.AfterFunc(time.Second, func() { root.Send(self, &expandAgain{container: key}) })
 		return
 	}
 	delete(p.expandRetries, m.container)
@@ -459,6 +499,7 @@ func (p *Provider) onExpandAgain(ctx actor.Context, m *expandAgain) {
 	if p.stopping {
 		return
 	}
+	delete(p.expandTimers, m.container)
 	delete(p.expanding, m.container)
 	p.expand(ctx, m.container)
 }
@@ -472,14 +513,18 @@ func (p *Provider) resolve(ctx actor.Context, st messages.FileStat) {
 	p.unres[st.Path] = st
 	p.resolves++
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	prov := p.cfg.Provider
+	prov, c := p.cfg.Provider, p.ctx
+	p.wg.Add(1)
 	go func() {
-		id, err := resolveHead(prov, st.Path)
+		defer p.wg.Done()
+		id, err := resolveHead(c, prov, st.Path)
 		root.Send(self, &fileResolved{stat: st, id: id, err: err})
 	}()
 }
 
-func resolveHead(prov providers.Provider, path string) (session.ID, error) {
+// resolveHead reads path's head until prov can tell its session; it stops
+// between reads once ctx is cancelled.
+func resolveHead(ctx context.Context, prov providers.Provider, path string) (session.ID, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -487,6 +532,9 @@ func resolveHead(prov providers.Provider, path string) (session.ID, error) {
 	defer f.Close()
 	// The first record usually names the session; a long first line needs more.
 	for size := 64 << 10; ; size *= 4 {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
 		head := make([]byte, size)
 		n, err := f.ReadAt(head, 0)
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -513,7 +561,7 @@ func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
 		p.tell(ctx, fe, latest)
 	case errors.Is(m.err, providers.ErrUnresolved):
 		// no record names the session yet: retried when the file changes
-	case m.err != nil && !errors.Is(m.err, os.ErrNotExist):
+	case m.err != nil && !errors.Is(m.err, os.ErrNotExist) && !errors.Is(m.err, context.Canceled):
 		p.log.Warn("cannot tell the session of a file", "path", m.stat.Path, "err", m.err)
 	}
 	if pending && latest.Size != m.stat.Size && m.err != nil {
@@ -604,7 +652,9 @@ func (p *Provider) sendChanged(ctx actor.Context, e *sessEntry) {
 }
 
 func (p *Provider) spawn(ctx actor.Context, key session.Key, e *sessEntry) {
-	props := actor.PropsFromProducer(NewSession(p.cfg.Session, key))
+	sc := p.cfg.Session
+	sc.parent = p.ctx // its database reads end when the provider stops
+	props := actor.PropsFromProducer(NewSession(sc, key))
 	pid, err := ctx.SpawnNamed(props, sessionActorName(key.ID))
 	if err != nil {
 		// ErrNameExists cannot happen: names are removed on Terminated.

@@ -42,6 +42,9 @@ type SessionConfig struct {
 	// Open opens session files for reading (os.Open if nil); tests inject
 	// faults here.
 	Open func(name string) (*os.File, error)
+	// parent is the spawning provider's ctx (Background if nil): a
+	// session's database read ends when its provider stops.
+	parent context.Context
 }
 
 func (c *SessionConfig) defaults() {
@@ -62,6 +65,9 @@ func (c *SessionConfig) defaults() {
 	}
 	if c.Open == nil {
 		c.Open = os.Open
+	}
+	if c.parent == nil {
+		c.parent = context.Background()
 	}
 }
 
@@ -92,6 +98,12 @@ type Session struct {
 	// backoff is the delay before the next read of a file that failed
 	// (0: none failed at the last read).
 	backoff time.Duration
+	// ctx bounds the database reads (readVirtual), which run inside
+	// Receive: it ends with the provider's ctx (cancelled from the
+	// provider's own Receive when it stops or restarts, the only way a
+	// read in hand is cut short) and when this actor stops or restarts.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // maxTempRetries bounds the retries of a temporarily unreadable file
@@ -176,6 +188,9 @@ func (s *Session) Receive(ctx actor.Context) {
 		s.onIdle(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		s.stopRetry()
+		if s.cancel != nil {
+			s.cancel()
+		}
 	case *actor.Stopped:
 	default:
 		unhandled(s.log, m)
@@ -183,6 +198,7 @@ func (s *Session) Receive(ctx actor.Context) {
 }
 
 func (s *Session) onStarted(ctx actor.Context) {
+	s.ctx, s.cancel = context.WithCancel(s.cfg.parent)
 	if err := s.load(); err != nil {
 		// A store we cannot read is not this session's fault: escalate
 		// through supervision rather than limp on with stale state.
@@ -331,6 +347,13 @@ func (s *Session) step(ctx actor.Context) {
 			continue
 		}
 		fu, n, more, err := s.read(t, budget)
+		if err != nil && s.ctx.Err() != nil {
+			// The read was cut short because the actor stops: nothing to
+			// record, the next start reads from the committed state.
+			s.rollback(s.inflight)
+			s.inflight = nil
+			return
+		}
 		if errors.Is(err, providers.ErrTemporary) && s.tempRetries < maxTempRetries {
 			// busy: read it again shortly; the session stays busy meanwhile
 			s.tempRetries++
@@ -539,7 +562,7 @@ func (s *Session) readVirtual(t *tail) (*persistence.FileUpdate, int64, error) {
 	if !ok {
 		return nil, 0, fmt.Errorf("provider %s has virtual documents but no Expander", s.cfg.Provider.ID())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	data, err := ex.ReadDoc(ctx, t.ck.Path)
 	if errors.Is(err, fs.ErrNotExist) {

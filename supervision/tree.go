@@ -145,7 +145,7 @@ func (t *Tree) AwaitIdle(ctx context.Context) ([]messages.AwaitIdleResult, error
 			// The future is bounded by ctx: its own timeout is long so a
 			// large scan fits, and it is dropped if ctx ends first.
 			f := t.sys.Root.RequestFuture(t.Providers[id], &messages.AwaitIdle{}, 24*time.Hour)
-			res, err := waitFuture(ctx, f)
+			res, err := waitFuture(ctx, t.sys, f)
 			if err != nil {
 				return out, fmt.Errorf("wait for provider %s: %w", id, err)
 			}
@@ -166,7 +166,7 @@ func (t *Tree) AwaitIdle(ctx context.Context) ([]messages.AwaitIdleResult, error
 // StoreStatus asks the store actor whether it is paused and how much room
 // is left, for as long as ctx allows (at most 5 s).
 func (t *Tree) StoreStatus(ctx context.Context) (*messages.StoreStatus, error) {
-	res, err := waitFuture(ctx, t.sys.Root.RequestFuture(t.Store, &messages.StoreStatusRequest{}, 5*time.Second))
+	res, err := waitFuture(ctx, t.sys, t.sys.Root.RequestFuture(t.Store, &messages.StoreStatusRequest{}, 5*time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (t *Tree) ProviderStatus(ctx context.Context) []messages.ProviderStatus {
 	var out []messages.ProviderStatus
 	for _, id := range t.order {
 		f := t.sys.Root.RequestFuture(t.Providers[id], &messages.ProviderStatusRequest{}, 5*time.Second)
-		res, err := waitFuture(ctx, f)
+		res, err := waitFuture(ctx, t.sys, f)
 		if st, ok := res.(*messages.ProviderStatus); ok && err == nil {
 			out = append(out, *st)
 		} else {
@@ -192,7 +192,11 @@ func (t *Tree) ProviderStatus(ctx context.Context) []messages.ProviderStatus {
 	return out
 }
 
-func waitFuture(ctx context.Context, f *actor.Future) (any, error) {
+// waitFuture waits for f's answer for as long as ctx allows. The goroutine
+// that waits on f is waitFuture's own: when ctx ends first, f is completed
+// empty (its timer stopped, its late answer dropped as a dead letter) and
+// that goroutine has ended by the time waitFuture returns.
+func waitFuture(ctx context.Context, sys *actor.ActorSystem, f *actor.Future) (any, error) {
 	done := make(chan struct{})
 	var res any
 	var err error
@@ -204,6 +208,8 @@ func waitFuture(ctx context.Context, f *actor.Future) (any, error) {
 	case <-done:
 		return res, err
 	case <-ctx.Done():
+		sys.Root.Stop(f.PID()) // completes f: Result returns
+		<-done
 		return nil, ctx.Err()
 	}
 }
@@ -250,7 +256,7 @@ func (t *Tree) Shutdown(ctx context.Context) error {
 func waitPoison(ctx context.Context, sys *actor.ActorSystem, pid *actor.PID) error {
 	f := sys.Root.PoisonFuture(pid)
 	for {
-		_, err := waitFuture(ctx, f)
+		_, err := waitFuture(ctx, sys, f)
 		if err == nil || errors.Is(err, actor.ErrDeadLetter) {
 			return nil
 		}
