@@ -8,6 +8,7 @@ package sqliteread
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -66,13 +67,19 @@ func URIPath(path string) string {
 }
 
 // Immutable reports whether the database at path must be opened immutable:
-// it is in WAL mode (its header's read and write versions are 2) and
-// neither its -wal nor its -shm file exists, so no connection has it open.
-// A WAL database needs both files to be read, and a reader creates them
-// when they are missing; an immutable connection creates nothing. The main
-// file only changes when a checkpoint copies a WAL back, long after an
-// agent opened the database again, so such a connection is used for one
-// operation and closed.
+// it is in WAL mode (its header's read and write versions are 2), it has no
+// -shm file, and its -wal file is missing or holds no frame. No connection
+// has it open (a connection in WAL mode keeps a -shm), and the main file
+// holds every commit. A WAL database needs both files to be read, and a
+// reader creates those missing; an immutable connection creates nothing.
+// The main file only changes when a checkpoint copies a WAL back, long
+// after an agent opened the database again, so such a connection is used
+// for one operation and closed.
+//
+// A -wal that holds frames but has no -shm (its wal-index lost) is opened
+// ro: SQLite then creates the -shm next to it, but no read-only way
+// reads the WAL's commits without it (immutable ignores the WAL,
+// readonly_shm=1 cannot open a missing -shm).
 func Immutable(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
@@ -84,12 +91,52 @@ func Immutable(path string) bool {
 	if err != nil || string(h[:16]) != "SQLite format 3\x00" || h[18] != 2 || h[19] != 2 {
 		return false
 	}
-	for _, s := range []string{"-wal", "-shm"} {
-		if _, err := os.Lstat(path + s); !errors.Is(err, fs.ErrNotExist) {
-			return false
-		}
+	if _, err := os.Lstat(path + "-shm"); !errors.Is(err, fs.ErrNotExist) {
+		return false
 	}
-	return true
+	return noFrames(path + "-wal")
+}
+
+// WAL file layout (https://www.sqlite.org/walformat.html).
+const (
+	walHeaderSize      = 32
+	walFrameHeaderSize = 24
+)
+
+// noFrames reports whether the WAL file at path is missing or too short to
+// hold one frame (SQLite reads nothing from it then). A WAL whose header
+// SQLite would not accept counts as holding frames: it is left to SQLite.
+func noFrames(path string) bool {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	if fi.Size() <= walHeaderSize {
+		return true
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [walHeaderSize]byte
+	if _, err := f.ReadAt(h[:], 0); err != nil {
+		return false
+	}
+	if magic := binary.BigEndian.Uint32(h[0:]); magic != 0x377f0682 && magic != 0x377f0683 {
+		return false
+	}
+	pageSize := int64(binary.BigEndian.Uint32(h[8:]))
+	if pageSize == 1 {
+		pageSize = 65536
+	}
+	if pageSize < 512 || pageSize > 65536 || pageSize&(pageSize-1) != 0 {
+		return false
+	}
+	return fi.Size() < walHeaderSize+walFrameHeaderSize+pageSize
 }
 
 // SQLite primary result codes that mean "try again".

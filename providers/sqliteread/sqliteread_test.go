@@ -3,6 +3,7 @@ package sqliteread
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"os"
@@ -210,5 +211,124 @@ func TestDSN(t *testing.T) {
 	o.QueryOnly = true
 	if got, want := DSN("/x.db", true, o), "file:/x.db?mode=ro&_pragma=busy_timeout(2000)&_pragma=query_only(1)&immutable=1"; got != want {
 		t.Errorf("DSN = %q, want %q", got, want)
+	}
+}
+
+// copyFile copies a file byte for byte.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// closedWAL makes a WAL database at path holding n rows, its writer closed
+// (neither -wal nor -shm left).
+func closedWAL(t *testing.T, path string, n int) {
+	t.Helper()
+	db := create(t, path, "WAL", n)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEmptyWALWithoutSHM: a WAL database with an empty -wal (or one too
+// short for a frame) and no -shm holds every commit in its main file; it
+// is opened immutable, and no -shm appears in the agent's directory. A ro
+// connection, as before, creates the -shm.
+func TestEmptyWALWithoutSHM(t *testing.T) {
+	for name, wal := range map[string][]byte{"empty": {}, "header only": walHeader(4096)} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.db")
+			closedWAL(t, path, 3)
+			if err := os.WriteFile(path+"-wal", wal, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if !Immutable(path) {
+				t.Fatal("WAL database with an empty -wal and no -shm not Immutable")
+			}
+			if n := count(t, path, Immutable(path)); n != 3 {
+				t.Errorf("read %d rows, want 3", n)
+			}
+			if exists(path + "-shm") {
+				t.Error("reading created -shm")
+			}
+
+			// Why: a ro connection creates the missing -shm.
+			ro := filepath.Join(t.TempDir(), "state.db")
+			copyFile(t, path, ro)
+			copyFile(t, path+"-wal", ro+"-wal")
+			if n := count(t, ro, false); n != 3 {
+				t.Errorf("ro: read %d rows, want 3", n)
+			}
+			if !exists(ro + "-shm") {
+				t.Error("a ro connection created no -shm (SQLite changed: Immutable may be too strict)")
+			}
+		})
+	}
+}
+
+// walHeader is a WAL file header (no frame) for pages of size.
+func walHeader(size uint32) []byte {
+	h := make([]byte, walHeaderSize)
+	binary.BigEndian.PutUint32(h[0:], 0x377f0682)
+	binary.BigEndian.PutUint32(h[4:], 3007000)
+	binary.BigEndian.PutUint32(h[8:], size)
+	return h
+}
+
+// TestWALFramesWithoutSHM: a -wal holding commits whose -shm is gone is
+// not opened immutable (that would ignore the WAL's commits); ro reads
+// them.
+func TestWALFramesWithoutSHM(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db := create(t, path, "WAL", 4) // no checkpoint: the rows are in the WAL
+	lost := filepath.Join(t.TempDir(), "state.db")
+	copyFile(t, path, lost)
+	copyFile(t, path+"-wal", lost+"-wal")
+	db.Close()
+	if Immutable(lost) {
+		t.Fatal("a -wal with frames opened immutable")
+	}
+	if n := count(t, lost, false); n != 4 {
+		t.Errorf("read %d rows, want 4", n)
+	}
+}
+
+// TestNoFrames: what counts as a WAL without frames.
+func TestNoFrames(t *testing.T) {
+	dir := t.TempDir()
+	frame := append(walHeader(512), make([]byte, walFrameHeaderSize+512)...)
+	for name, c := range map[string]struct {
+		data []byte
+		want bool
+	}{
+		"short":         {[]byte{1, 2, 3}, true},
+		"header":        {walHeader(1), true}, // 1 is 65536
+		"partial frame": {append(walHeader(512), make([]byte, 100)...), true},
+		"one frame":     {frame, false},
+		"bad magic":     {append(make([]byte, walHeaderSize), make([]byte, 600)...), false},
+		"bad page size": {append(walHeader(1000), make([]byte, 2000)...), false},
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, c.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := noFrames(p); got != c.want {
+			t.Errorf("%s: noFrames = %v, want %v", name, got, c.want)
+		}
+	}
+	if !noFrames(filepath.Join(dir, "none")) {
+		t.Error("missing WAL has frames")
+	}
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if noFrames(filepath.Join(dir, "d")) {
+		t.Error("a directory counted as an empty WAL")
 	}
 }
