@@ -95,10 +95,11 @@ func newDatabase(path, dataDir string) *database {
 // when done. The pool is the database's own, opened (again when the file
 // was replaced) as needed and kept. But a database in WAL mode needs its
 // -wal and -shm files to be read, and a reader creates them when the agent
-// closed the database; so while no pool is open and neither file exists,
-// a one-connection immutable pool is opened for this operation only (the
-// main file changes only when a checkpoint copies a WAL back, long after
-// the agent opened the database again and created its files); persistent
+// closed the database; so while no pool is open and the database is closed
+// (no -shm, and no -wal or an empty one: sqliteread.Immutable), a
+// one-connection immutable pool is opened for this operation only (the main
+// file changes only when a checkpoint copies a WAL back, long after the
+// agent opened the database again and created its files); persistent
 // reports which. It returns fs.ErrNotExist when the file is gone.
 func (d *database) handle() (db *sql.DB, release func(), persistent bool, err error) {
 	d.hmu.Lock()
