@@ -6,6 +6,8 @@ package providers
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 
 	"github.com/sessiond/sessiond/session"
 )
@@ -96,4 +98,26 @@ type Expander interface {
 	Expand(ctx context.Context, path string) ([]Doc, error)
 	// ReadDoc returns the document a Doc.Path names, for its parser.
 	ReadDoc(ctx context.Context, docPath string) ([]byte, error)
+}
+
+// ExpandHome replaces a leading "~" (alone or followed by a separator) by
+// home. Other paths, and every path when home is unknown, are only cleaned.
+func ExpandHome(p, home string) string {
+	if home != "" && strings.HasPrefix(p, "~") && (len(p) == 1 || p[1] == '/' || p[1] == filepath.Separator) {
+		return filepath.Join(home, p[1:])
+	}
+	return filepath.Clean(p)
+}
+
+// Rel splits path below root into its components; nil if path is not below
+// root (root itself gives an empty, non-nil slice).
+func Rel(root, path string) []string {
+	r, err := filepath.Rel(root, path)
+	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	if r == "." {
+		return []string{}
+	}
+	return strings.Split(filepath.ToSlash(r), "/")
 }

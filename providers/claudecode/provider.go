@@ -32,7 +32,7 @@ func (*Provider) Roots(env providers.Env) []string {
 	if env.Getenv != nil {
 		for part := range strings.SplitSeq(env.Getenv("CLAUDE_CONFIG_DIR"), ",") {
 			if part = strings.TrimSpace(part); part != "" {
-				dirs = append(dirs, expandHome(part, env.Home))
+				dirs = append(dirs, providers.ExpandHome(part, env.Home))
 			}
 		}
 	}
@@ -51,35 +51,13 @@ func (*Provider) Roots(env providers.Env) []string {
 	return roots
 }
 
-// expandHome replaces a leading "~" (alone or followed by a separator) by
-// home. Other paths, and every path when home is unknown, are only cleaned.
-func expandHome(p, home string) string {
-	if home != "" && strings.HasPrefix(p, "~") && (len(p) == 1 || p[1] == '/' || p[1] == filepath.Separator) {
-		return filepath.Join(home, p[1:])
-	}
-	return filepath.Clean(p)
-}
-
-// rel splits path below root into its components; nil if path is not below
-// root (root itself gives an empty, non-nil slice).
-func rel(root, path string) []string {
-	r, err := filepath.Rel(root, path)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return nil
-	}
-	if r == "." {
-		return []string{}
-	}
-	return strings.Split(filepath.ToSlash(r), "/")
-}
-
 // Descend reports whether the directory at path can hold session files: the
 // projects root itself, projects/<slug>, projects/<slug>/<session-id> and
 // projects/<slug>/<session-id>/subagents. Session directories must look like
 // session ids (see isSessionDir), which keeps out tool-results/, memory/ and
 // the like.
 func (*Provider) Descend(root, path string) bool {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	switch {
 	case parts == nil:
 		return false
@@ -113,7 +91,7 @@ func isSessionDir(name string) bool {
 //	projects/<slug>/<session-id>/subagents/agent-<id>.jsonl     → <session-id>, subagent
 //	projects/<slug>/agent-<id>.jsonl                            → unknown (Resolve), subagent
 func (*Provider) Match(root, path string) (providers.Match, bool) {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	switch len(parts) {
 	case 2:
 		name := parts[1]

@@ -33,7 +33,7 @@ func (*Provider) Roots(env providers.Env) []string {
 	}
 	switch {
 	case strings.TrimSpace(home) != "":
-		home = expandHome(home, env.Home)
+		home = providers.ExpandHome(home, env.Home)
 	case env.Home != "":
 		home = filepath.Join(env.Home, ".codex")
 	default:
@@ -42,33 +42,11 @@ func (*Provider) Roots(env providers.Env) []string {
 	return []string{filepath.Join(home, "sessions"), filepath.Join(home, "archived_sessions")}
 }
 
-// expandHome replaces a leading "~" (alone or followed by a separator) by
-// home. Other paths, and every path when home is unknown, are only cleaned.
-func expandHome(p, home string) string {
-	if home != "" && strings.HasPrefix(p, "~") && (len(p) == 1 || p[1] == '/' || p[1] == filepath.Separator) {
-		return filepath.Join(home, p[1:])
-	}
-	return filepath.Clean(p)
-}
-
-// rel splits path below root into its components; nil if path is not below
-// root (root itself gives an empty, non-nil slice).
-func rel(root, path string) []string {
-	r, err := filepath.Rel(root, path)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return nil
-	}
-	if r == "." {
-		return []string{}
-	}
-	return strings.Split(filepath.ToSlash(r), "/")
-}
-
 // Descend reports whether the directory at path can hold rollouts: the
 // root itself and the date directories YYYY, YYYY/MM and YYYY/MM/DD below
 // it (new ones appear every day).
 func (*Provider) Descend(root, path string) bool {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	return parts != nil && dateDirs(parts)
 }
 
@@ -105,7 +83,7 @@ func allDigits(s string) bool {
 // thread id): the name survives archiving, so the archived file keeps its
 // session. A "_<suffix>" after the uuid is ignored.
 func (*Provider) Match(root, path string) (providers.Match, bool) {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	if len(parts) == 0 || (len(parts) != 1 && len(parts) != 4) || !dateDirs(parts[:len(parts)-1]) {
 		return providers.Match{}, false
 	}

@@ -76,7 +76,7 @@ func (p *Provider) Roots(env providers.Env) []string {
 	}
 	dir := func(name string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return expandHome(v, home)
+			return providers.ExpandHome(v, home)
 		}
 		return ""
 	}
@@ -139,15 +139,6 @@ func (p *Provider) goos() string {
 		return runtime.GOOS
 	}
 	return p.GOOS
-}
-
-// expandHome replaces a leading "~" (alone or followed by a separator) by
-// home. Other paths, and every path when home is unknown, are only cleaned.
-func expandHome(p, home string) string {
-	if home != "" && strings.HasPrefix(p, "~") && (len(p) == 1 || p[1] == '/' || p[1] == filepath.Separator) {
-		return filepath.Join(home, p[1:])
-	}
-	return filepath.Clean(p)
 }
 
 // Directory names of the layouts.

@@ -5,16 +5,15 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"github.com/sessiond/sessiond/providers"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	sqlite "modernc.org/sqlite"
+
+	"github.com/sessiond/sessiond/providers/sqliteread"
 )
 
 // Reading Cursor's databases. Every connection is opened read-only
@@ -29,64 +28,20 @@ import (
 // exclusive lock in rollback-journal mode). A variable for tests.
 var busyTimeout = time.Second
 
-// busyRetries is how many times an operation that still found the
-// database busy is retried, after a short pause.
-const busyRetries = 2
+// busyPolicy is how an operation that found the database busy is retried:
+// twice more, after a short pause; SQLite's WAL-protocol error (a
+// checkpoint in the way) counts as busy.
+var busyPolicy = sqliteread.Policy{
+	Attempts: 3,
+	Pause:    func(n int) time.Duration { return time.Duration(50*(n+1)) * time.Millisecond },
+	Protocol: true,
+}
 
-// dsn is the connection string of a read-only connection to path. A
-// database in WAL mode needs its -wal and -shm files to be read, and a
-// reader creates them when they are missing (the agent closed the
-// database); so a WAL database without either is opened immutable instead
-// (nothing is created; such a connection is used for one operation and
-// closed, see pool). Its main file only changes when a checkpoint copies
-// the WAL back, long after an agent opened it again.
+// dsn is the connection string of a read-only connection to path
+// (immutable when sqliteread.Immutable says so: such a connection is used
+// for one operation and closed, see pool).
 func dsn(path string, immutable bool) string {
-	q := fmt.Sprintf("?mode=ro&_pragma=busy_timeout(%d)", busyTimeout.Milliseconds())
-	if immutable {
-		q += "&immutable=1"
-	}
-	return "file:" + uriPath(path) + q
-}
-
-// closedWAL reports whether the database at path is in WAL mode (its
-// header's read and write versions are 2) and neither its -wal nor its
-// -shm file exists: no connection has it open.
-func closedWAL(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	var h [20]byte
-	_, err = f.ReadAt(h[:], 0)
-	f.Close()
-	if err != nil || string(h[:16]) != "SQLite format 3\x00" || h[18] != 2 || h[19] != 2 {
-		return false
-	}
-	for _, s := range []string{"-wal", "-shm"} {
-		if _, err := os.Lstat(path + s); !errors.Is(err, fs.ErrNotExist) {
-			return false
-		}
-	}
-	return true
-}
-
-// uriPath renders a file path for an SQLite URI: slashes, an absolute
-// form, and '%', '?', '#' and non-printable bytes escaped.
-func uriPath(path string) string {
-	p := filepath.ToSlash(path)
-	if !strings.HasPrefix(p, "/") {
-		p = "/" + p // C:/x → /C:/x
-	}
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c == '%' || c == '?' || c == '#' || c <= ' ' || c >= 0x7f {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+	return sqliteread.DSN(path, immutable, sqliteread.Options{BusyTimeout: busyTimeout})
 }
 
 // openReadOnly opens a read-only connection to the database at path; it
@@ -96,7 +51,7 @@ func openReadOnly(path string) (driver.Conn, bool, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, false, err
 	}
-	immutable := closedWAL(path)
+	immutable := sqliteread.Immutable(path)
 	var drv sqlite.Driver
 	c, err := drv.Open(dsn(path, immutable))
 	if err != nil {
@@ -140,44 +95,15 @@ func rows(ctx context.Context, c driver.Conn, query string, fn func(dest []drive
 }
 
 // retry runs op, again after a pause while it fails because the database
-// is busy or locked (busyRetries times at most).
+// is busy or locked (see busyPolicy); when the attempts run out the error
+// wraps providers.ErrTemporary.
 func retry(ctx context.Context, op func() error) error {
-	for attempt := 0; ; attempt++ {
-		err := op()
-		if err == nil || !isBusy(err) {
-			return err
-		}
-		if attempt >= busyRetries {
-			return fmt.Errorf("%w: %w", providers.ErrTemporary, err)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (after: %w)", ctx.Err(), err)
-		case <-time.After(time.Duration(50*(attempt+1)) * time.Millisecond):
-		}
-	}
+	return busyPolicy.Retry(ctx, op)
 }
-
-// SQLite primary result codes that mean "try again".
-const (
-	sqliteBusy     = 5
-	sqliteLocked   = 6
-	sqliteProtocol = 15
-)
 
 // isBusy reports whether err is SQLite's busy, locked or WAL-protocol
 // error (a writer or a checkpoint in the way).
-func isBusy(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Code() & 0xff {
-	case sqliteBusy, sqliteLocked, sqliteProtocol:
-		return true
-	}
-	return false
-}
+func isBusy(err error) bool { return busyPolicy.Retryable(err) }
 
 // isNoTable reports whether err says a table is missing (an older or newer
 // schema, or a database that is not Cursor's).
@@ -248,7 +174,7 @@ func (p *pool) get() (driver.Conn, bool, error) {
 		}
 		p.idle, p.id = nil, id
 	}
-	if n := len(p.idle); n > 0 && !closedWAL(p.path) {
+	if n := len(p.idle); n > 0 && !sqliteread.Immutable(p.path) {
 		c := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()

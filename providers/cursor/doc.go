@@ -100,10 +100,10 @@
 // have changed). Connections are read-only (mode=ro), with a busy
 // timeout, from a small pool (reopened when the file is replaced); every
 // query is one statement, so no transaction outlives it, and busy errors
-// are retried a few times. A database in WAL mode whose -wal and -shm
-// files are both missing (Cursor closed it) is opened immutable for one
-// operation, because a WAL reader would create them: sessiond never
-// creates or writes a file of Cursor's. Missing tables (another schema)
+// are retried a few times. A database in WAL mode whose -shm file is
+// missing and whose -wal is missing or empty (Cursor closed it) is opened
+// immutable for one operation, because a WAL reader would create them:
+// sessiond never creates or writes a file of Cursor's. Missing tables (another schema)
 // list nothing.
 //
 //   - Expand lists composerData rows by key range ('composerData:' to

@@ -112,19 +112,6 @@ func (p *Provider) knownUserDirs() []string {
 	return dirs
 }
 
-// rel splits path below root into its components; nil if path is not below
-// root (root itself gives an empty, non-nil slice).
-func rel(root, path string) []string {
-	r, err := filepath.Rel(root, path)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return nil
-	}
-	if r == "." {
-		return []string{}
-	}
-	return strings.Split(filepath.ToSlash(r), "/")
-}
-
 // Descend reports whether the directory at path can hold the provider's
 // files. Below a User directory: globalStorage, workspaceStorage and
 // workspaceStorage/<id>. Below the projects directory: <slug>,
@@ -133,7 +120,7 @@ func rel(root, path string) []string {
 // the User directory's other top-level directories are watched, not
 // walked.)
 func (*Provider) Descend(root, path string) bool {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	if parts != nil && isChatsRoot(root) {
 		return descendChats(parts) // the Agent CLI's chats (chats.go)
 	}
@@ -168,7 +155,7 @@ func (*Provider) Descend(root, path string) bool {
 // database (a reader's marks live there), and every write of the agent
 // changes the database or its -wal.
 func (p *Provider) Match(root, path string) (providers.Match, bool) {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	if isChatsRoot(root) {
 		return p.matchChat(root, parts) // the Agent CLI's chats (chats.go)
 	}

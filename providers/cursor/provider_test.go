@@ -142,18 +142,6 @@ func TestIsID(t *testing.T) {
 	}
 }
 
-func TestURIPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/home/ana/state.vscdb":                                 "/home/ana/state.vscdb",
-		"/Users/ana/Library/Application Support/Cursor/x.vscdb": "/Users/ana/Library/Application%20Support/Cursor/x.vscdb",
-		"/tmp/a?b#c%d": "/tmp/a%3Fb%23c%25d",
-	} {
-		if got := uriPath(in); got != want {
-			t.Errorf("uriPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestFileFromURI(t *testing.T) {
 	for in, want := range map[string]string{
 		"file:///home/ana/shop":                    "/home/ana/shop",

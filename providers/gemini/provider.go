@@ -40,7 +40,7 @@ func (p *Provider) Roots(env providers.Env) []string {
 	if home == "" {
 		return []string{}
 	}
-	root := filepath.Join(expandHome(home, env.Home), ".gemini", "tmp")
+	root := filepath.Join(providers.ExpandHome(home, env.Home), ".gemini", "tmp")
 	p.registry().addRoot(root)
 	return []string{root}
 }
@@ -49,33 +49,11 @@ func (p *Provider) Roots(env providers.Env) []string {
 // then finds project directories from the records alone.
 func (p *Provider) registry() *registry { return p.reg }
 
-// expandHome replaces a leading "~" (alone or followed by a separator) by
-// home. Other paths, and every path when home is unknown, are only cleaned.
-func expandHome(p, home string) string {
-	if home != "" && strings.HasPrefix(p, "~") && (len(p) == 1 || p[1] == '/' || p[1] == filepath.Separator) {
-		return filepath.Join(home, p[1:])
-	}
-	return filepath.Clean(p)
-}
-
-// rel splits path below root into its components; nil if path is not below
-// root (root itself gives an empty, non-nil slice).
-func rel(root, path string) []string {
-	r, err := filepath.Rel(root, path)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return nil
-	}
-	if r == "." {
-		return []string{}
-	}
-	return strings.Split(filepath.ToSlash(r), "/")
-}
-
 // Descend reports whether the directory at path can hold conversation
 // files: the tmp root, tmp/<project-id>, tmp/<project-id>/chats and the
 // sub-agent directories tmp/<project-id>/chats/<parent-session-id>.
 func (*Provider) Descend(root, path string) bool {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	switch {
 	case parts == nil:
 		return false
@@ -100,7 +78,7 @@ func (*Provider) Descend(root, path string) bool {
 // directory to the project's slug directory (see the package
 // documentation).
 func (p *Provider) Match(root, path string) (providers.Match, bool) {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	if len(parts) < 3 || parts[1] != "chats" {
 		return providers.Match{}, false
 	}

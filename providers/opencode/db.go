@@ -13,15 +13,31 @@ import (
 	"syscall"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/sessiond/sessiond/providers"
+	"github.com/sessiond/sessiond/providers/sqliteread"
 )
 
 // busyTimeout is how long a query waits for a lock before SQLITE_BUSY. In WAL
 // mode readers wait only while another connection recovers the WAL.
 const busyTimeout = 2 * time.Second
+
+// dsnOptions are how connections are opened: read-only (never written,
+// never created), query_only, and a busy timeout; see sqliteread.DSN.
+var dsnOptions = sqliteread.Options{BusyTimeout: busyTimeout, QueryOnly: true}
+
+// busyPolicy is how a read that found the database busy or locked is
+// retried: five attempts over about 0.8 s of pauses (20 ms, tripled each
+// time).
+var busyPolicy = sqliteread.Policy{
+	Attempts: 5,
+	Pause: func(n int) time.Duration {
+		d := 20 * time.Millisecond
+		for range n {
+			d *= 3
+		}
+		return d
+	},
+}
 
 // database is one OpenCode SQLite database, opened read-only for as long as
 // the provider lives: a pool of connections (safe for concurrent ReadDocs)
@@ -75,49 +91,15 @@ func newDatabase(path, dataDir string) *database {
 	return d
 }
 
-// dsn is the read-only data source name of a database: mode=ro (never
-// written, never created), query_only, and a busy timeout. immutable=1 is
-// only used for a database in WAL mode whose -wal and -shm files do not
-// exist (see handle).
-func dsn(path string, immutable bool) string {
-	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	q := fmt.Sprintf("file:%s?mode=ro&_pragma=busy_timeout(%d)&_pragma=query_only(1)", esc, busyTimeout.Milliseconds())
-	if immutable {
-		q += "&immutable=1"
-	}
-	return q
-}
-
-// closedWAL reports whether the database at path is in WAL mode (header
-// read and write versions 2) and neither its -wal nor its -shm file exists:
-// no connection has it open, and a reader would create both.
-func closedWAL(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	var h [20]byte
-	_, err = f.ReadAt(h[:], 0)
-	f.Close()
-	if err != nil || string(h[:16]) != "SQLite format 3\x00" || h[18] != 2 || h[19] != 2 {
-		return false
-	}
-	for _, suf := range []string{"-wal", "-shm"} {
-		if _, err := os.Lstat(path + suf); !errors.Is(err, fs.ErrNotExist) {
-			return false
-		}
-	}
-	return true
-}
-
 // handle returns a pool to read the database with, and release, to call
 // when done. The pool is the database's own, opened (again when the file
 // was replaced) as needed and kept. But a database in WAL mode needs its
 // -wal and -shm files to be read, and a reader creates them when the agent
-// closed the database; so while no pool is open and neither file exists,
-// a one-connection immutable pool is opened for this operation only (the
-// main file changes only when a checkpoint copies a WAL back, long after
-// the agent opened the database again and created its files); persistent
+// closed the database; so while no pool is open and the database is closed
+// (no -shm, and no -wal or an empty one: sqliteread.Immutable), a
+// one-connection immutable pool is opened for this operation only (the main
+// file changes only when a checkpoint copies a WAL back, long after the
+// agent opened the database again and created its files); persistent
 // reports which. It returns fs.ErrNotExist when the file is gone.
 func (d *database) handle() (db *sql.DB, release func(), persistent bool, err error) {
 	d.hmu.Lock()
@@ -137,8 +119,8 @@ func (d *database) handle() (db *sql.DB, release func(), persistent bool, err er
 	if d.db != nil && (dev != d.dev || ino != d.ino) {
 		d.closeLocked() // replaced: a new database
 	}
-	if d.db == nil && closedWAL(d.path) {
-		db, err := sql.Open("sqlite", dsn(d.path, true))
+	if d.db == nil && sqliteread.Immutable(d.path) {
+		db, err := sql.Open("sqlite", sqliteread.DSN(d.path, true, dsnOptions))
 		if err != nil {
 			return nil, nil, false, err
 		}
@@ -146,7 +128,7 @@ func (d *database) handle() (db *sql.DB, release func(), persistent bool, err er
 		return db, func() { _ = db.Close() }, false, nil
 	}
 	if d.db == nil {
-		db, err := sql.Open("sqlite", dsn(d.path, false))
+		db, err := sql.Open("sqlite", sqliteread.DSN(d.path, false, dsnOptions))
 		if err != nil {
 			return nil, nil, false, err
 		}
@@ -159,9 +141,10 @@ func (d *database) handle() (db *sql.DB, release func(), persistent bool, err er
 	return d.db, func() {}, true, nil
 }
 
-// temporary marks an error of a busy database as worth retrying soon.
+// temporary marks an error of a busy database as worth retrying soon
+// (once: retry already marks the error of its last attempt).
 func temporary(err error) error {
-	if isBusy(err) {
+	if sqliteread.Busy(err) && !errors.Is(err, providers.ErrTemporary) {
 		return fmt.Errorf("%w: %w", providers.ErrTemporary, err)
 	}
 	return err
@@ -187,34 +170,11 @@ func (d *database) Close() {
 	d.hmu.Unlock()
 }
 
-// isBusy reports whether err is SQLite's "database is locked/busy".
-func isBusy(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return true
-		}
-	}
-	return false
-}
-
 // retry runs fn until it succeeds, fails with something other than
-// SQLITE_BUSY, or about 3 s have passed.
+// SQLITE_BUSY or SQLITE_LOCKED, or the attempts of busyPolicy ran out (the
+// error then wraps providers.ErrTemporary).
 func retry(ctx context.Context, fn func() error) error {
-	delay := 20 * time.Millisecond
-	for i := 0; ; i++ {
-		err := fn()
-		if err == nil || !isBusy(err) || i >= 4 {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay *= 3
-	}
+	return busyPolicy.Retry(ctx, fn)
 }
 
 // readSchema reads which tables and columns exist. A database without any

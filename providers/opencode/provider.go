@@ -93,26 +93,13 @@ func (p *Provider) Roots(env providers.Env) []string {
 	return roots
 }
 
-// rel splits path below root into its components; nil if path is not below
-// root (root itself gives an empty, non-nil slice).
-func rel(root, path string) []string {
-	r, err := filepath.Rel(root, path)
-	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
-		return nil
-	}
-	if r == "." {
-		return []string{}
-	}
-	return strings.Split(filepath.ToSlash(r), "/")
-}
-
 // Descend reports whether the directory at path can hold files sessiond
 // reads: storage, storage/session, storage/session/<projectID>,
 // storage/message and storage/message/<sessionID>. Parts (storage/part/…,
 // one directory per message) are not watched: they are read with their
 // session (see Expand).
 func (*Provider) Descend(root, path string) bool {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	switch {
 	case parts == nil:
 		return false
@@ -135,7 +122,7 @@ func (*Provider) Descend(root, path string) bool {
 //	storage/session/<projectID>/<sessionID>.json
 //	storage/message/<sessionID>/<messageID>.json
 func (p *Provider) Match(root, path string) (providers.Match, bool) {
-	parts := rel(root, path)
+	parts := providers.Rel(root, path)
 	switch len(parts) {
 	case 1:
 		if p.isDB(filepath.Join(root, dbBase(parts[0]))) {
