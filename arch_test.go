@@ -57,7 +57,7 @@ var importTable = []rule{
 		"golang.org/x/sys/unix"}},
 	{pkg: "providers", internal: []string{"session"}},
 	{pkg: "providers/jsonscan", external: []string{"github.com/buger/jsonparser"}},
-	{pkg: "providers/*", internal: []string{"providers", "providers/jsonscan", "session"}, external: []string{
+	{pkg: "providers/*", internal: []string{"providers", "providers/jsonscan", "providers/sqliteread", "session"}, external: []string{
 		"github.com/buger/jsonparser", "golang.org/x/sys/unix", "google.golang.org/protobuf/encoding/protowire",
 		"modernc.org/sqlite"}},
 	// A test kit counts the agent's files independently of the parser: it
