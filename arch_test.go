@@ -51,7 +51,7 @@ type rule struct {
 // The most specific row wins: an exact path before a pattern.
 var importTable = []rule{
 	{pkg: "session"},
-	{pkg: "messages", internal: []string{"session"}},
+	{pkg: "messages", internal: []string{"providers", "session", "watch"}},
 	{pkg: "persistence", internal: []string{"session"}, external: []string{
 		"github.com/cespare/xxhash/v2", "github.com/dgraph-io/badger/v4", "github.com/dgraph-io/ristretto/v2/z",
 		"golang.org/x/sys/unix"}},

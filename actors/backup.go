@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sessiond/sessiond/messages"
 	"github.com/sessiond/sessiond/metrics"
 	"github.com/sessiond/sessiond/persistence"
 )
@@ -44,14 +45,6 @@ type BackupActor struct {
 	total  *prometheus.CounterVec
 	cancel context.CancelFunc
 	done   chan struct{}
-}
-
-// backupDone reports one backup attempt to the actor.
-type backupDone struct {
-	Path   string
-	Size   int64
-	Pruned []string
-	Err    error
 }
 
 // BackupPrefix and BackupSuffix frame the automatic backups' file names.
@@ -101,7 +94,7 @@ func (a *BackupActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.start(ctx)
-	case *backupDone:
+	case *messages.BackupDone:
 		a.onDone(m)
 	case *actor.Stopping, *actor.Restarting:
 		a.stop()
@@ -121,7 +114,7 @@ func (a *BackupActor) start(ctx actor.Context) {
 	gctx, cancel := context.WithCancel(context.Background())
 	a.cancel, a.done = cancel, make(chan struct{})
 	root, self := ctx.ActorSystem().Root, ctx.Self()
-	go a.loop(gctx, func(m *backupDone) { root.Send(self, m) })
+	go a.loop(gctx, func(m *messages.BackupDone) { root.Send(self, m) })
 }
 
 // stop cancels the loop and waits for it: a backup in hand aborts at its
@@ -135,7 +128,7 @@ func (a *BackupActor) stop() {
 	a.cancel, a.done = nil, nil
 }
 
-func (a *BackupActor) loop(ctx context.Context, report func(*backupDone)) {
+func (a *BackupActor) loop(ctx context.Context, report func(*messages.BackupDone)) {
 	defer close(a.done)
 	t := time.NewTicker(a.cfg.Interval)
 	defer t.Stop()
@@ -154,18 +147,18 @@ func (a *BackupActor) loop(ctx context.Context, report func(*backupDone)) {
 }
 
 // backup writes one backup and prunes the oldest (runs on the loop goroutine).
-func (a *BackupActor) backup(ctx context.Context, now time.Time) *backupDone {
+func (a *BackupActor) backup(ctx context.Context, now time.Time) *messages.BackupDone {
 	name := BackupPrefix + now.Format("20060102T150405.000Z") + BackupSuffix
 	path := filepath.Join(a.cfg.Dir, name)
 	size, err := a.cfg.Store.BackupToFile(ctx, path)
 	if err != nil {
-		return &backupDone{Path: path, Err: err}
+		return &messages.BackupDone{Path: path, Err: err}
 	}
 	pruned, err := pruneBackups(a.cfg.Dir, a.cfg.Keep)
-	return &backupDone{Path: path, Size: size, Pruned: pruned, Err: err}
+	return &messages.BackupDone{Path: path, Size: size, Pruned: pruned, Err: err}
 }
 
-func (a *BackupActor) onDone(m *backupDone) {
+func (a *BackupActor) onDone(m *messages.BackupDone) {
 	if m.Err != nil {
 		a.log.Error("automatic backup failed; the next one is tried at the next interval", "path", m.Path, "err", m.Err)
 		a.count("error")

@@ -110,7 +110,7 @@ func TestProviderStopsItsExpandRetryTimer(t *testing.T) {
 	e := newOwnerEnv(t)
 	var deadRetries atomic.Int32
 	sub := e.sys.EventStream.Subscribe(func(ev any) {
-		if dl, ok := ev.(*actor.DeadLetterEvent); ok && fmt.Sprintf("%T", dl.Message) == "*actors.expandAgain" {
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok && fmt.Sprintf("%T", dl.Message) == "*messages.ExpandAgain" {
 			deadRetries.Add(1)
 		}
 	})

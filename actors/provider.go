@@ -52,13 +52,13 @@ type Provider struct {
 	m     *metrics.Metrics
 	files map[string]*fileEntry
 	sess  map[session.ID]*sessEntry
-	unres map[string]messages.FileStat // files whose session is not known yet
+	unres map[string]watch.FileStat // files whose session is not known yet
 	// expanding holds the containers being listed; true: list again after
 	expanding   map[string]bool
 	expandQueue []string // containers waiting for an expansion slot
 	// expandRetries counts consecutive busy listings per container
 	expandRetries map[string]int
-	// expandTimers send the expandAgain of a busy container (one per
+	// expandTimers send the ExpandAgain of a busy container (one per
 	// container at a time); stopped when the actor stops or restarts.
 	expandTimers map[string]*time.Timer
 	// ctx is cancelled when the actor stops or restarts: the watch,
@@ -94,7 +94,7 @@ type fileEntry struct {
 	// whole checkpoint (parser state, contribution) is not kept: a
 	// provider holds one entry per file it has ever seen.
 	ck   *committedFile
-	stat messages.FileStat
+	stat watch.FileStat
 }
 
 // committedFile is the part of a stored checkpoint route compares a
@@ -121,14 +121,6 @@ type sessEntry struct {
 	panicReason string
 	failed      string
 }
-
-type fileResolved struct {
-	stat messages.FileStat
-	id   session.ID
-	err  error
-}
-
-type watchStopped struct{ err error }
 
 // NewProvider returns the producer of a provider actor.
 func NewProvider(cfg ProviderConfig) actor.Producer {
@@ -165,50 +157,50 @@ func (p *Provider) Receive(ctx actor.Context) {
 		p.onStarted(ctx)
 	case *messages.FilesChanged:
 		p.onFilesChanged(ctx, m)
-	case *fileResolved:
+	case *messages.FileResolved:
 		p.onResolved(ctx, m)
-	case *expanded:
+	case *messages.Expanded:
 		p.onExpanded(ctx, m)
-	case *expandAgain:
+	case *messages.ExpandAgain:
 		p.onExpandAgain(ctx, m)
 	case *messages.SessionCaughtUp:
 		p.onCaughtUp(ctx, m)
-	case *docUnread:
-		if fe := p.files[m.path]; fe != nil {
+	case *messages.DocUnread:
+		if fe := p.files[m.Path]; fe != nil {
 			fe.version = "" // announce it again on the next listing
 		}
 	case *messages.SessionFailed:
 		// a read or commit error: the session is retried on its next change
 		p.lastErr = m.Key.String() + ": " + m.Reason
-	case *sessionRecovered:
-		if strings.HasPrefix(p.lastErr, m.key.String()+": ") {
+	case *messages.SessionRecovered:
+		if strings.HasPrefix(p.lastErr, m.Key.String()+": ") {
 			p.lastErr = "" // that failure is over
 		}
 	case *messages.FailSessionResult:
 		if m.Result.Err != nil {
 			p.log.Error("mark session failed", "err", m.Result.Err)
 		}
-	case *sessionStarted:
-		p.onSessionStarted(ctx, m.key)
-	case *sessionIdle:
-		p.onSessionIdle(ctx, m.key)
-	case *sessionPanicked:
-		if e := p.sess[m.key.ID]; e != nil {
-			e.panicReason = m.reason
+	case *messages.SessionStarted:
+		p.onSessionStarted(ctx, m.Key)
+	case *messages.SessionIdle:
+		p.onSessionIdle(ctx, m.Key)
+	case *messages.SessionPanicked:
+		if e := p.sess[m.Key.ID]; e != nil {
+			e.panicReason = m.Reason
 		}
 	case *actor.Terminated:
 		p.onTerminated(ctx, m)
-	case *sessionStopped:
-		p.onSessionStopped(ctx, m.key)
+	case *messages.SessionStopped:
+		p.onSessionStopped(ctx, m.Key)
 	case *messages.AwaitIdle:
 		p.waiters = append(p.waiters, ctx.Sender())
 		p.checkIdle(ctx)
 	case *messages.ProviderStatusRequest:
 		ctx.Respond(p.status())
-	case *watchStopped:
-		if m.err != nil {
-			p.lastErr = m.err.Error()
-			p.log.Error("watcher stopped", "err", m.err)
+	case *messages.WatchStopped:
+		if m.Err != nil {
+			p.lastErr = m.Err.Error()
+			p.log.Error("watcher stopped", "err", m.Err)
 		}
 	case *actor.Stopping:
 		p.onStopping(ctx) // its goroutines end while the sessions stop
@@ -231,14 +223,14 @@ func (p *Provider) Receive(ctx actor.Context) {
 func (p *Provider) onStarted(ctx actor.Context) {
 	p.files = map[string]*fileEntry{}
 	p.sess = map[session.ID]*sessEntry{}
-	p.unres = map[string]messages.FileStat{}
+	p.unres = map[string]watch.FileStat{}
 	p.expanding = map[string]bool{}
 	p.expandRetries = map[string]int{}
 	p.expandTimers = map[string]*time.Timer{}
 	err := p.cfg.Session.Store.FileMarks(p.id, func(m persistence.FileMark) {
 		p.files[m.Path] = &fileEntry{key: m.Key, role: m.Role, mode: m.Mode, version: m.Version,
 			ck:   &committedFile{size: m.Size, offset: m.Offset, ino: m.Ino, modTime: m.ModTime.UnixNano(), version: m.Version},
-			stat: messages.FileStat{Path: m.Path}}
+			stat: watch.FileStat{Path: m.Path}}
 	})
 	if err != nil {
 		panic(err) // cannot route without knowing what was read: let supervision retry
@@ -267,14 +259,12 @@ func (p *Provider) onStarted(ctx actor.Context) {
 	go func() {
 		defer p.wg.Done()
 		err := w.Run(c, func(b watch.Batch) {
-			files := make([]messages.FileStat, len(b.Files))
-			for i, f := range b.Files {
-				files[i] = messages.FileStat(f)
-			}
+			files := make([]watch.FileStat, len(b.Files))
+			copy(files, b.Files) // the message owns its slice
 			root.Send(self, &messages.FilesChanged{Files: files, Full: b.Full})
 		})
 		if err != nil && !errors.Is(err, context.Canceled) {
-			root.Send(self, &watchStopped{err: err})
+			root.Send(self, &messages.WatchStopped{Err: err})
 		}
 	}()
 }
@@ -356,7 +346,7 @@ func (p *Provider) onFilesChanged(ctx actor.Context, m *messages.FilesChanged) {
 	p.checkIdle(ctx)
 }
 
-func (p *Provider) route(ctx actor.Context, st messages.FileStat) {
+func (p *Provider) route(ctx actor.Context, st watch.FileStat) {
 	fe := p.files[st.Path]
 	if st.Removed {
 		delete(p.unres, st.Path)
@@ -404,12 +394,6 @@ func containerKey(path string) string {
 	return path
 }
 
-type expanded struct {
-	container string
-	docs      []providers.Doc
-	err       error
-}
-
 // expand lists a container's sessions in a goroutine; changes that arrive
 // meanwhile coalesce into one more expansion.
 func (p *Provider) expand(ctx actor.Context, path string) {
@@ -438,44 +422,44 @@ func (p *Provider) expand(ctx actor.Context, path string) {
 	go func() {
 		defer p.wg.Done()
 		docs, err := ex.Expand(c, key)
-		root.Send(self, &expanded{container: key, docs: docs, err: err})
+		root.Send(self, &messages.Expanded{Container: key, Docs: docs, Err: err})
 	}()
 }
 
-func (p *Provider) onExpanded(ctx actor.Context, m *expanded) {
-	again := p.expanding[m.container]
-	if errors.Is(m.err, providers.ErrTemporary) && p.expandRetries[m.container] < maxTempExpands {
+func (p *Provider) onExpanded(ctx actor.Context, m *messages.Expanded) {
+	again := p.expanding[m.Container]
+	if errors.Is(m.Err, providers.ErrTemporary) && p.expandRetries[m.Container] < maxTempExpands {
 		// busy: list it again shortly; it stays counted as expanding
-		p.expandRetries[m.container]++
-		self, root, key := ctx.Self(), ctx.ActorSystem().Root, m.container
+		p.expandRetries[m.Container]++
+		self, root, key := ctx.Self(), ctx.ActorSystem().Root, m.Container
 		if t := p.expandTimers[key]; t != nil {
 			t.Stop() // replaced
 		}
-		p.expandTimers[key] = time.AfterFunc(time.Second, func() { root.Send(self, &expandAgain{container: key}) })
+		p.expandTimers[key] = time.AfterFunc(time.Second, func() { root.Send(self, &messages.ExpandAgain{Container: key}) })
 		return
 	}
-	delete(p.expandRetries, m.container)
-	delete(p.expanding, m.container)
-	if m.err != nil {
-		if !errors.Is(m.err, context.Canceled) {
-			p.lastErr = m.container + ": " + m.err.Error()
-			p.log.Warn("cannot list the sessions of a database; retried on its next change", "path", m.container, "err", m.err)
+	delete(p.expandRetries, m.Container)
+	delete(p.expanding, m.Container)
+	if m.Err != nil {
+		if !errors.Is(m.Err, context.Canceled) {
+			p.lastErr = m.Container + ": " + m.Err.Error()
+			p.log.Warn("cannot list the sessions of a database; retried on its next change", "path", m.Container, "err", m.Err)
 		}
 	}
-	for _, d := range m.docs {
+	for _, d := range m.Docs {
 		fe := p.files[d.Path]
 		if fe != nil && fe.version == d.Version && (fe.ck == nil || fe.ck.version == d.Version) {
 			continue // unchanged
 		}
 		if fe == nil {
-			fe = &fileEntry{key: session.Key{Provider: p.id, ID: d.ID}, role: d.Role, mode: session.ModeVirtual, stat: messages.FileStat{Path: d.Path}}
+			fe = &fileEntry{key: session.Key{Provider: p.id, ID: d.ID}, role: d.Role, mode: session.ModeVirtual, stat: watch.FileStat{Path: d.Path}}
 			p.files[d.Path] = fe
 		}
 		fe.version, fe.ck = d.Version, nil
 		p.tell(ctx, fe, fe.stat)
 	}
 	if again {
-		p.expand(ctx, m.container)
+		p.expand(ctx, m.Container)
 	}
 	for len(p.expandQueue) > 0 && len(p.expanding) < maxExpansions {
 		next := p.expandQueue[0]
@@ -492,20 +476,18 @@ const maxExpansions = 4
 // half a minute) before the listing is given up until its next change.
 const maxTempExpands = 30
 
-type expandAgain struct{ container string }
-
 // onExpandAgain lists a container whose last listing found it busy.
-func (p *Provider) onExpandAgain(ctx actor.Context, m *expandAgain) {
+func (p *Provider) onExpandAgain(ctx actor.Context, m *messages.ExpandAgain) {
 	if p.stopping {
 		return
 	}
-	delete(p.expandTimers, m.container)
-	delete(p.expanding, m.container)
-	p.expand(ctx, m.container)
+	delete(p.expandTimers, m.Container)
+	delete(p.expanding, m.Container)
+	p.expand(ctx, m.Container)
 }
 
 // resolve reads a file's head in a goroutine to learn its session.
-func (p *Provider) resolve(ctx actor.Context, st messages.FileStat) {
+func (p *Provider) resolve(ctx actor.Context, st watch.FileStat) {
 	if _, pending := p.unres[st.Path]; pending {
 		p.unres[st.Path] = st
 		return
@@ -518,7 +500,7 @@ func (p *Provider) resolve(ctx actor.Context, st messages.FileStat) {
 	go func() {
 		defer p.wg.Done()
 		id, err := resolveHead(c, prov, st.Path)
-		root.Send(self, &fileResolved{stat: st, id: id, err: err})
+		root.Send(self, &messages.FileResolved{Stat: st, ID: id, Err: err})
 	}()
 }
 
@@ -547,24 +529,24 @@ func resolveHead(ctx context.Context, prov providers.Provider, path string) (ses
 	}
 }
 
-func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
+func (p *Provider) onResolved(ctx actor.Context, m *messages.FileResolved) {
 	if p.resolves > 0 { // a reply from before a restart is not counted
 		p.resolves--
 	}
-	latest, pending := p.unres[m.stat.Path]
-	delete(p.unres, m.stat.Path)
+	latest, pending := p.unres[m.Stat.Path]
+	delete(p.unres, m.Stat.Path)
 	switch {
-	case m.err == nil && pending:
+	case m.Err == nil && pending:
 		match, _ := p.cfg.Provider.Match(p.rootOf(latest.Path), latest.Path)
-		fe := &fileEntry{key: session.Key{Provider: p.id, ID: m.id}, role: match.Role, mode: match.Mode, stat: latest}
+		fe := &fileEntry{key: session.Key{Provider: p.id, ID: m.ID}, role: match.Role, mode: match.Mode, stat: latest}
 		p.files[latest.Path] = fe
 		p.tell(ctx, fe, latest)
-	case errors.Is(m.err, providers.ErrUnresolved):
+	case errors.Is(m.Err, providers.ErrUnresolved):
 		// no record names the session yet: retried when the file changes
-	case m.err != nil && !errors.Is(m.err, os.ErrNotExist) && !errors.Is(m.err, context.Canceled):
-		p.log.Warn("cannot tell the session of a file", "path", m.stat.Path, "err", m.err)
+	case m.Err != nil && !errors.Is(m.Err, os.ErrNotExist) && !errors.Is(m.Err, context.Canceled):
+		p.log.Warn("cannot tell the session of a file", "path", m.Stat.Path, "err", m.Err)
 	}
-	if pending && latest.Size != m.stat.Size && m.err != nil {
+	if pending && latest.Size != m.Stat.Size && m.Err != nil {
 		p.resolve(ctx, latest)
 	}
 	p.checkIdle(ctx)
@@ -574,7 +556,7 @@ func (p *Provider) onResolved(ctx actor.Context, m *fileResolved) {
 // sessions read at once (the rest queue, in order): a cold scan then holds
 // a few chunks in memory instead of one per session, and the store's
 // mailbox stays short.
-func (p *Provider) tell(ctx actor.Context, fe *fileEntry, st messages.FileStat) {
+func (p *Provider) tell(ctx actor.Context, fe *fileEntry, st watch.FileStat) {
 	e := p.sess[fe.key.ID]
 	if e == nil {
 		e = &sessEntry{}
@@ -604,7 +586,7 @@ func (p *Provider) tell(ctx actor.Context, fe *fileEntry, st messages.FileStat) 
 func (p *Provider) dispatch(ctx actor.Context, key session.Key, e *sessEntry) {
 	p.markBusy(e)
 	if e.pid == nil {
-		p.spawn(ctx, key, e) // its sessionStarted asks for every file
+		p.spawn(ctx, key, e) // its SessionStarted asks for every file
 		return
 	}
 	p.sendChanged(ctx, e)
@@ -705,8 +687,6 @@ func (p *Provider) onSessionIdle(ctx actor.Context, key session.Key) {
 	ctx.Poison(e.pid)
 }
 
-type sessionStopped struct{ key session.Key }
-
 func (p *Provider) onTerminated(ctx actor.Context, m *actor.Terminated) {
 	if p.stopping {
 		return
@@ -714,8 +694,8 @@ func (p *Provider) onTerminated(ctx actor.Context, m *actor.Terminated) {
 	for id, e := range p.sess {
 		if e.pid != nil && e.pid.Equal(m.Who) {
 			// Handle it after the messages already queued (a panicking
-			// session's sessionPanicked may still be in the mailbox).
-			ctx.Send(ctx.Self(), &sessionStopped{key: session.Key{Provider: p.id, ID: id}})
+			// session's SessionPanicked may still be in the mailbox).
+			ctx.Send(ctx.Self(), &messages.SessionStopped{Key: session.Key{Provider: p.id, ID: id}})
 			return
 		}
 	}

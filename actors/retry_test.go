@@ -30,7 +30,7 @@ func TestSessionRetryTimerStopsWithTheActor(t *testing.T) {
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	var deadRetries atomic.Int32
 	sub := sys.EventStream.Subscribe(func(ev any) {
-		if dl, ok := ev.(*actor.DeadLetterEvent); ok && fmt.Sprintf("%T", dl.Message) == "*actors.sessionRetry" {
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok && fmt.Sprintf("%T", dl.Message) == "*messages.SessionRetry" {
 			deadRetries.Add(1)
 		}
 	})

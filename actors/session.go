@@ -92,7 +92,7 @@ type Session struct {
 	// tempRetries counts consecutive temporary read errors.
 	tempRetries int
 	seq         uint64 // highest FileChanged.Seq received
-	// retry sends the next sessionRetry (nil: none scheduled); stopped
+	// retry sends the next SessionRetry (nil: none scheduled); stopped
 	// when the actor stops.
 	retry *time.Timer
 	// backoff is the delay before the next read of a file that failed
@@ -138,21 +138,6 @@ type tail struct {
 	readFailed bool
 }
 
-type sessionRetry struct{}
-
-// sessionIdle tells the provider a session actor idled (it may be stopped).
-type sessionIdle struct{ key session.Key }
-
-// sessionStarted tells the provider a session actor (re)started and wants
-// to hear of all its files again.
-type sessionStarted struct{ key session.Key }
-
-// sessionPanicked tells the provider why a session actor is failing.
-type sessionPanicked struct {
-	key    session.Key
-	reason string
-}
-
 // NewSession returns the producer of the actor for session key.
 func NewSession(cfg SessionConfig, key session.Key) actor.Producer {
 	cfg.defaults()
@@ -167,7 +152,7 @@ func (s *Session) Receive(ctx actor.Context) {
 		// Let the provider know why before supervision restarts us.
 		if r := recover(); r != nil {
 			if p := ctx.Parent(); p != nil {
-				ctx.Send(p, &sessionPanicked{key: s.key, reason: fmt.Sprint(r)})
+				ctx.Send(p, &messages.SessionPanicked{Key: s.key, Reason: fmt.Sprint(r)})
 			}
 			panic(r)
 		}
@@ -181,7 +166,7 @@ func (s *Session) Receive(ctx actor.Context) {
 		s.onCommitted(ctx, m)
 	case *messages.FailSessionResult:
 		s.onFailed(m)
-	case *sessionRetry:
+	case *messages.SessionRetry:
 		s.retry = nil
 		s.step(ctx)
 	case *actor.ReceiveTimeout:
@@ -206,7 +191,7 @@ func (s *Session) onStarted(ctx actor.Context) {
 	}
 	ctx.SetReceiveTimeout(s.cfg.PassivateAfter)
 	if p := ctx.Parent(); p != nil {
-		ctx.Send(p, &sessionStarted{key: s.key})
+		ctx.Send(p, &messages.SessionStarted{Key: s.key})
 	}
 }
 
@@ -621,7 +606,7 @@ func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult
 			s.failed = ""
 			s.log.Info("session recovered")
 			if p := ctx.Parent(); p != nil {
-				ctx.Send(p, &sessionRecovered{key: s.key})
+				ctx.Send(p, &messages.SessionRecovered{Key: s.key})
 			}
 		}
 		s.version = r.Record.Version
@@ -696,21 +681,18 @@ func (s *Session) docUnread(ctx actor.Context, t *tail) {
 		return
 	}
 	if p := ctx.Parent(); p != nil {
-		ctx.Send(p, &docUnread{path: t.ck.Path})
+		ctx.Send(p, &messages.DocUnread{Path: t.ck.Path})
 	}
 }
 
-// docUnread: see Session.docUnread.
-type docUnread struct{ path string }
-
-// retryLater sends the actor a sessionRetry after d (once at a time).
+// retryLater sends the actor a SessionRetry after d (once at a time).
 // The timer is the actor's: stopped when it stops or restarts.
 func (s *Session) retryLater(ctx actor.Context, d time.Duration) {
 	if s.retry != nil {
 		return
 	}
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	s.retry = time.AfterFunc(d, func() { root.Send(self, &sessionRetry{}) })
+	s.retry = time.AfterFunc(d, func() { root.Send(self, &messages.SessionRetry{}) })
 }
 
 func (s *Session) stopRetry() {
@@ -719,10 +701,6 @@ func (s *Session) stopRetry() {
 		s.retry = nil
 	}
 }
-
-// sessionRecovered tells the provider that a failed session committed
-// again (its failure is over).
-type sessionRecovered struct{ key session.Key }
 
 func (s *Session) onFailed(m *messages.FailSessionResult) {
 	if m.Result.Err != nil {
@@ -774,6 +752,6 @@ func (s *Session) onIdle(ctx actor.Context) {
 		}
 	}
 	if p := ctx.Parent(); p != nil {
-		ctx.Send(p, &sessionIdle{key: s.key})
+		ctx.Send(p, &messages.SessionIdle{Key: s.key})
 	}
 }

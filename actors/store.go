@@ -53,7 +53,7 @@ type SpaceMeter interface {
 // Store is the single writer to Badger. Commits that queue up while it is
 // busy are applied together in one transaction (group commit): a CommitSession
 // arriving when no flush is scheduled schedules one by sending itself
-// storeFlush, so every commit already in the mailbox joins the batch.
+// StoreFlush, so every commit already in the mailbox joins the batch.
 //
 // A full disk pauses it. Before every batch, and every SpaceEvery, it
 // measures the free space of the data dir's filesystem; below the floor
@@ -87,13 +87,6 @@ type pendingOp struct {
 	sender *actor.PID
 	fail   bool
 }
-
-type storeFlush struct{}
-type storeSweep struct{}
-type storeSync struct{}
-type storeCheckSpace struct{}
-type storeGC struct{}
-type storeGCDone struct{}
 
 // NewStore returns the producer of the store actor.
 func NewStore(cfg StoreConfig) actor.Producer {
@@ -130,19 +123,19 @@ func (s *Store) Receive(ctx actor.Context) {
 		s.enqueue(ctx, pendingOp{op: &m.Commit, sender: ctx.Sender()})
 	case *messages.FailSession:
 		s.enqueue(ctx, pendingOp{op: &m.Fail, sender: ctx.Sender(), fail: true})
-	case *storeFlush:
+	case *messages.StoreFlush:
 		s.flush(ctx)
-	case *storeSweep:
+	case *messages.StoreSweep:
 		s.sweep(ctx)
-	case *storeSync:
+	case *messages.StoreSync:
 		if err := s.cfg.Store.Sync(); err != nil && !errors.Is(err, persistence.ErrClosed) {
 			s.log.Error("sync store", "err", err)
 		}
-	case *storeCheckSpace:
+	case *messages.StoreCheckSpace:
 		s.checkSpace(ctx)
-	case *storeGC:
+	case *messages.StoreGC:
 		s.startGC(ctx)
-	case *storeGCDone:
+	case *messages.StoreGCDone:
 		s.endGC()
 	case *messages.StoreStatusRequest:
 		ctx.Respond(&messages.StoreStatus{Paused: s.paused, FreeBytes: s.free, MinFreeBytes: s.floor, HeldCommits: len(s.pending)})
@@ -176,20 +169,20 @@ func (s *Store) onStarted(ctx actor.Context) {
 			}
 		}()
 	}
-	tick(s.cfg.SweepEvery, &storeSweep{})
-	tick(s.cfg.SyncEvery, &storeSync{})
-	tick(s.cfg.GCEvery, &storeGC{})
+	tick(s.cfg.SweepEvery, &messages.StoreSweep{})
+	tick(s.cfg.SyncEvery, &messages.StoreSync{})
+	tick(s.cfg.GCEvery, &messages.StoreGC{})
 	if s.space != nil {
-		tick(s.cfg.SpaceEvery, &storeCheckSpace{})
+		tick(s.cfg.SpaceEvery, &messages.StoreCheckSpace{})
 		s.checkSpace(ctx)
 		s.preallocate() // the memtable log Open started
 	}
-	root.Send(self, &storeSweep{})
+	root.Send(self, &messages.StoreSweep{})
 }
 
 // startGC starts a value-log GC unless one runs or ingestion is paused.
 // GC rewrites files and may take a while: it runs in a goroutine of its
-// own, which Badger allows beside the writer, and reports storeGCDone.
+// own, which Badger allows beside the writer, and reports StoreGCDone.
 func (s *Store) startGC(ctx actor.Context) {
 	if s.gcCancel != nil || s.paused {
 		return
@@ -203,7 +196,7 @@ func (s *Store) startGC(ctx actor.Context) {
 		if err := s.cfg.Store.RunValueLogGC(c); err != nil && !errors.Is(err, persistence.ErrClosed) {
 			s.log.Warn("value-log gc", "err", err)
 		}
-		root.Send(self, &storeGCDone{})
+		root.Send(self, &messages.StoreGCDone{})
 	}()
 }
 
@@ -225,7 +218,7 @@ func (s *Store) enqueue(ctx actor.Context, p pendingOp) {
 func (s *Store) schedule(ctx actor.Context) {
 	if !s.scheduled && !s.paused && len(s.pending) > 0 {
 		s.scheduled = true
-		ctx.Send(ctx.Self(), &storeFlush{})
+		ctx.Send(ctx.Self(), &messages.StoreFlush{})
 	}
 }
 

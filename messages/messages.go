@@ -5,25 +5,16 @@
 package messages
 
 import (
-	"time"
-
 	"github.com/sessiond/sessiond/persistence"
+	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/session"
+	"github.com/sessiond/sessiond/watch"
 )
 
-// FileStat is what a watcher saw of a file.
-type FileStat struct {
-	Path    string
-	Size    int64
-	ModTime time.Time
-	Dev     uint64
-	Ino     uint64
-	Removed bool // the file is gone
-}
-
 // FilesChanged tells a provider actor that files under its roots changed.
+// The stats are watch's own: watch produces them and owns the type.
 type FilesChanged struct {
-	Files []FileStat
+	Files []watch.FileStat
 	// Full is true when Files is a complete listing of the roots (initial
 	// scan, overflow rescan): files not in it may be gone.
 	Full bool
@@ -31,7 +22,7 @@ type FilesChanged struct {
 
 // FileChanged tells a session actor that one of its files changed.
 type FileChanged struct {
-	File    FileStat
+	File    watch.FileStat
 	Role    session.FileRole
 	Mode    session.FileMode
 	Version string // ModeVirtual: the document's version
@@ -134,4 +125,96 @@ type StoreStatus struct {
 	MinFreeBytes uint64
 	// HeldCommits is how many commits wait to be applied.
 	HeldCommits int
+}
+
+// WatchStopped tells a provider actor that its watch goroutine ended; Err is
+// why (nil on a stop the actor asked for).
+type WatchStopped struct {
+	Err error
+}
+
+// FileResolved tells a provider actor which session a file whose head had to
+// be read belongs to (Err: it could not tell).
+type FileResolved struct {
+	Stat watch.FileStat
+	ID   session.ID
+	Err  error
+}
+
+// Expanded tells a provider actor what sessions a database container holds.
+type Expanded struct {
+	Container string
+	Docs      []providers.Doc
+	Err       error
+}
+
+// ExpandAgain tells a provider actor to list a busy container again.
+type ExpandAgain struct {
+	Container string
+}
+
+// SessionStarted tells the provider a session actor (re)started and wants to
+// hear of all its files again.
+type SessionStarted struct {
+	Key session.Key
+}
+
+// SessionIdle tells the provider a session actor idled (it may be stopped).
+type SessionIdle struct {
+	Key session.Key
+}
+
+// SessionPanicked tells the provider why a session actor is failing.
+type SessionPanicked struct {
+	Key    session.Key
+	Reason string
+}
+
+// SessionRecovered tells the provider that a failed session committed again
+// (its failure is over).
+type SessionRecovered struct {
+	Key session.Key
+}
+
+// SessionStopped tells a provider actor, behind the messages already in its
+// mailbox, that one of its session actors terminated.
+type SessionStopped struct {
+	Key session.Key
+}
+
+// SessionRetry tells a session actor to read its files again after a
+// temporary failure.
+type SessionRetry struct{}
+
+// DocUnread tells the provider that a virtual document's announced version
+// was not committed (unreadable, gone), so it is announced again on the
+// container's next change.
+type DocUnread struct {
+	Path string
+}
+
+// StoreFlush tells the store actor to apply the commits it holds as one batch.
+type StoreFlush struct{}
+
+// StoreSweep tells the store actor to complete the sessions idle too long.
+type StoreSweep struct{}
+
+// StoreSync tells the store actor to sync the store to disk.
+type StoreSync struct{}
+
+// StoreCheckSpace tells the store actor to check the data dir's free space.
+type StoreCheckSpace struct{}
+
+// StoreGC tells the store actor to start a value-log garbage collection.
+type StoreGC struct{}
+
+// StoreGCDone tells the store actor that its garbage collection ended.
+type StoreGCDone struct{}
+
+// BackupDone reports one backup attempt to the backup actor.
+type BackupDone struct {
+	Path   string
+	Size   int64
+	Pruned []string
+	Err    error
 }
