@@ -45,8 +45,8 @@ func TestStoreGroupCommitsAndBusDeliversInOrder(t *testing.T) {
 	m := metrics.New("test")
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	hub := actors.NewHub(0)
-	bus := sys.Root.Spawn(actor.PropsFromProducer(actors.NewBus(actors.BusConfig{Store: st, Hub: hub})))
-	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStore(actors.StoreConfig{Store: st, Bus: bus, Metrics: m})))
+	bus := sys.Root.Spawn(actor.PropsFromProducer(actors.NewBusActor(actors.BusConfig{Store: st, Hub: hub})))
+	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStoreActor(actors.StoreConfig{Store: st, Bus: bus, Metrics: m})))
 	defer func() {
 		_ = sys.Root.PoisonFuture(store).Wait()
 		_ = sys.Root.PoisonFuture(bus).Wait()
@@ -129,7 +129,7 @@ func TestSessionWhoseCommitsFailFreesItsSlot(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "p", sid+".jsonl"), []byte(line), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	prov := sys.Root.Spawn(actor.PropsFromProducer(actors.NewProvider(actors.ProviderConfig{
+	prov := sys.Root.Spawn(actor.PropsFromProducer(actors.NewProviderActor(actors.ProviderConfig{
 		Provider: claudecode.New(), Roots: []string{root},
 		Session: actors.SessionConfig{Store: st, StorePID: store, MaxRetries: 1},
 	})))

@@ -53,8 +53,8 @@ const (
 	BackupSuffix = ".bak"
 )
 
-// NewBackup returns the producer of the backup actor.
-func NewBackup(cfg BackupConfig) actor.Producer {
+// NewBackupActor returns the producer of the backup actor.
+func NewBackupActor(cfg BackupConfig) actor.Producer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

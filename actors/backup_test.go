@@ -67,7 +67,7 @@ func TestBackupActorRotates(t *testing.T) {
 	m := metrics.New("test")
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	bdir := filepath.Join(dir, "data", "backups")
-	pid := sys.Root.Spawn(actor.PropsFromProducer(actors.NewBackup(actors.BackupConfig{
+	pid := sys.Root.Spawn(actor.PropsFromProducer(actors.NewBackupActor(actors.BackupConfig{
 		Store: st, Dir: bdir, Interval: 20 * time.Millisecond, Keep: 2, Metrics: m,
 	})))
 	waitFor(t, "4 backups", func() bool { return backupsTotal(t, m, "ok") >= 4 })
@@ -111,7 +111,7 @@ func TestBackupActorCountsFailures(t *testing.T) {
 	m := metrics.New("test")
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	bdir := filepath.Join(dir, "backups")
-	pid := sys.Root.Spawn(actor.PropsFromProducer(actors.NewBackup(actors.BackupConfig{Store: st, Dir: bdir, Interval: 10 * time.Millisecond, Keep: 1, Metrics: m})))
+	pid := sys.Root.Spawn(actor.PropsFromProducer(actors.NewBackupActor(actors.BackupConfig{Store: st, Dir: bdir, Interval: 10 * time.Millisecond, Keep: 1, Metrics: m})))
 	waitFor(t, "2 failures", func() bool { return backupsTotal(t, m, "error") >= 2 })
 	if err := sys.Root.PoisonFuture(pid).Wait(); err != nil {
 		t.Fatal(err)

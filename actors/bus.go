@@ -60,10 +60,10 @@ type BusConfig struct {
 	Logger *slog.Logger
 }
 
-// Bus fans committed events out to subscriber actors in sequence order. A
+// BusActor fans committed events out to subscriber actors in sequence order. A
 // subscriber that asks for events from an earlier sequence is replayed from
 // the persisted log first.
-type Bus struct {
+type BusActor struct {
 	cfg  BusConfig
 	log  *slog.Logger
 	head uint64
@@ -76,18 +76,18 @@ type subscriber struct {
 	last uint64
 }
 
-// NewBus returns the producer of the bus actor.
-func NewBus(cfg BusConfig) actor.Producer {
+// NewBusActor returns the producer of the bus actor.
+func NewBusActor(cfg BusConfig) actor.Producer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return func() actor.Actor {
-		return &Bus{cfg: cfg, log: cfg.Logger.With("actor", "bus"), subs: map[string]*subscriber{}}
+		return &BusActor{cfg: cfg, log: cfg.Logger.With("actor", "bus"), subs: map[string]*subscriber{}}
 	}
 }
 
 // Receive routes messages.
-func (b *Bus) Receive(ctx actor.Context) {
+func (b *BusActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		b.head, _ = b.cfg.Store.Head()
@@ -108,7 +108,7 @@ func (b *Bus) Receive(ctx actor.Context) {
 	}
 }
 
-func (b *Bus) onEvents(ctx actor.Context, m *messages.EventsCommitted) {
+func (b *BusActor) onEvents(ctx actor.Context, m *messages.EventsCommitted) {
 	if len(m.Events) == 0 {
 		return
 	}
@@ -134,7 +134,7 @@ func (b *Bus) onEvents(ctx actor.Context, m *messages.EventsCommitted) {
 	}
 }
 
-func (b *Bus) onSubscribe(ctx actor.Context, m *messages.Subscribe) {
+func (b *BusActor) onSubscribe(ctx actor.Context, m *messages.Subscribe) {
 	pid := ctx.Sender()
 	if pid == nil {
 		return

@@ -44,8 +44,8 @@ type tokenKey struct{ provider, kind string }
 // storeSizeEvery bounds how often the data dir is measured for metrics.
 const storeSizeEvery = 5 * time.Second
 
-// NewMetrics returns the producer of the metrics actor.
-func NewMetrics(cfg MetricsConfig) actor.Producer {
+// NewMetricsActor returns the producer of the metrics actor.
+func NewMetricsActor(cfg MetricsConfig) actor.Producer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

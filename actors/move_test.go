@@ -64,7 +64,7 @@ func TestMoveDuringInflightCommit(t *testing.T) {
 	}
 	defer st.Close()
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
-	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStore(actors.StoreConfig{Store: st})))
+	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStoreActor(actors.StoreConfig{Store: st})))
 	hold := &atomic.Bool{}
 	g := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &gate{store: store, hold: hold} }))
 	root := filepath.Join(t.TempDir(), "projects")
@@ -73,7 +73,7 @@ func TestMoveDuringInflightCommit(t *testing.T) {
 	os.MkdirAll(filepath.Dir(p), 0o755)
 	os.MkdirAll(filepath.Join(root, "q"), 0o755)
 	moveAppend(t, p, moveReply(sid, 1, 10))
-	prov := sys.Root.Spawn(actor.PropsFromProducer(actors.NewProvider(actors.ProviderConfig{
+	prov := sys.Root.Spawn(actor.PropsFromProducer(actors.NewProviderActor(actors.ProviderConfig{
 		Provider: claudecode.New(), Roots: []string{root},
 		Session: actors.SessionConfig{Store: st, StorePID: g},
 	})))

@@ -70,7 +70,7 @@ func newOwnerEnv(t *testing.T) *ownerEnv {
 	}
 	t.Cleanup(func() { st.Close() })
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
-	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStore(actors.StoreConfig{Store: st})))
+	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStoreActor(actors.StoreConfig{Store: st})))
 	t.Cleanup(func() { _ = sys.Root.PoisonFuture(store).Wait() })
 	root := t.TempDir()
 	file := filepath.Join(root, "state.db")
@@ -81,7 +81,7 @@ func newOwnerEnv(t *testing.T) *ownerEnv {
 }
 
 func (e *ownerEnv) spawn(p providers.Provider) *actor.PID {
-	return e.sys.Root.Spawn(actor.PropsFromProducer(actors.NewProvider(actors.ProviderConfig{
+	return e.sys.Root.Spawn(actor.PropsFromProducer(actors.NewProviderActor(actors.ProviderConfig{
 		Provider: p, Roots: []string{e.root},
 		Session: actors.SessionConfig{Store: e.st, StorePID: e.store},
 	})))

@@ -43,9 +43,9 @@ type ProviderConfig struct {
 	Logger  *slog.Logger
 }
 
-// Provider owns one agent's watch goroutine and routes file changes to
+// ProviderActor owns one agent's watch goroutine and routes file changes to
 // session actors, spawning them on demand and stopping them when they idle.
-type Provider struct {
+type ProviderActor struct {
 	cfg   ProviderConfig
 	id    session.Provider
 	log   *slog.Logger
@@ -113,7 +113,7 @@ type sessEntry struct {
 	pid         *actor.PID
 	paths       []string // every file of the session
 	busy        bool     // told of a change, not caught up yet
-	queued      bool     // waiting in Provider.queue
+	queued      bool     // waiting in ProviderActor.queue
 	changed     []string // changed paths not yet sent
 	sent        uint64   // Seq of the last FileChanged sent
 	passivating bool     // poisoned after idling
@@ -122,8 +122,8 @@ type sessEntry struct {
 	failed      string
 }
 
-// NewProvider returns the producer of a provider actor.
-func NewProvider(cfg ProviderConfig) actor.Producer {
+// NewProviderActor returns the producer of a provider actor.
+func NewProviderActor(cfg ProviderConfig) actor.Producer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -140,7 +140,7 @@ func NewProvider(cfg ProviderConfig) actor.Producer {
 	}
 	return func() actor.Actor {
 		id := cfg.Provider.ID()
-		return &Provider{
+		return &ProviderActor{
 			cfg: cfg, id: id, m: cfg.Session.Metrics,
 			log: cfg.Logger.With("actor", "provider", "provider", string(id)),
 		}
@@ -148,7 +148,7 @@ func NewProvider(cfg ProviderConfig) actor.Producer {
 }
 
 // Receive routes messages.
-func (p *Provider) Receive(ctx actor.Context) {
+func (p *ProviderActor) Receive(ctx actor.Context) {
 	if p.stopping && p.whileStopping(ctx) {
 		return
 	}
@@ -220,7 +220,7 @@ func (p *Provider) Receive(ctx actor.Context) {
 	}
 }
 
-func (p *Provider) onStarted(ctx actor.Context) {
+func (p *ProviderActor) onStarted(ctx actor.Context) {
 	p.files = map[string]*fileEntry{}
 	p.sess = map[session.ID]*sessEntry{}
 	p.unres = map[string]watch.FileStat{}
@@ -273,7 +273,7 @@ func (p *Provider) onStarted(ctx actor.Context) {
 // still delivers the mailbox's user messages then) and reports whether it
 // did. Nothing may be spawned any more: a child spawned now is never told
 // to stop, and the provider would never terminate.
-func (p *Provider) whileStopping(ctx actor.Context) bool {
+func (p *ProviderActor) whileStopping(ctx actor.Context) bool {
 	switch ctx.Message().(type) {
 	case *actor.Stopping, *actor.Stopped, *actor.Restarting, *actor.Terminated:
 		return false
@@ -287,7 +287,7 @@ func (p *Provider) whileStopping(ctx actor.Context) bool {
 	return true
 }
 
-func (p *Provider) onStopping(ctx actor.Context) {
+func (p *ProviderActor) onStopping(ctx actor.Context) {
 	p.stopping = true
 	for _, w := range p.waiters {
 		ctx.Send(w, &messages.AwaitIdleResult{Provider: p.id, Err: ErrStopped})
@@ -308,7 +308,7 @@ const stopWait = 10 * time.Second
 
 // awaitGoroutines waits for the goroutines the provider started, at most
 // stopWait; onStopping has cancelled their ctx.
-func (p *Provider) awaitGoroutines() {
+func (p *ProviderActor) awaitGoroutines() {
 	done := make(chan struct{})
 	go func() {
 		p.wg.Wait()
@@ -325,7 +325,7 @@ func (p *Provider) awaitGoroutines() {
 	}
 }
 
-func (p *Provider) rootOf(path string) string {
+func (p *ProviderActor) rootOf(path string) string {
 	best := ""
 	for _, r := range p.cfg.Roots {
 		if (path == r || strings.HasPrefix(path, strings.TrimSuffix(r, string(filepath.Separator))+string(filepath.Separator))) && len(r) > len(best) {
@@ -335,7 +335,7 @@ func (p *Provider) rootOf(path string) string {
 	return best
 }
 
-func (p *Provider) onFilesChanged(ctx actor.Context, m *messages.FilesChanged) {
+func (p *ProviderActor) onFilesChanged(ctx actor.Context, m *messages.FilesChanged) {
 	p.updateWatchMetrics()
 	for _, st := range m.Files {
 		p.route(ctx, st)
@@ -346,7 +346,7 @@ func (p *Provider) onFilesChanged(ctx actor.Context, m *messages.FilesChanged) {
 	p.checkIdle(ctx)
 }
 
-func (p *Provider) route(ctx actor.Context, st watch.FileStat) {
+func (p *ProviderActor) route(ctx actor.Context, st watch.FileStat) {
 	fe := p.files[st.Path]
 	if st.Removed {
 		delete(p.unres, st.Path)
@@ -396,7 +396,7 @@ func containerKey(path string) string {
 
 // expand lists a container's sessions in a goroutine; changes that arrive
 // meanwhile coalesce into one more expansion.
-func (p *Provider) expand(ctx actor.Context, path string) {
+func (p *ProviderActor) expand(ctx actor.Context, path string) {
 	key := containerKey(path)
 	if _, running := p.expanding[key]; running {
 		p.expanding[key] = true // again when done
@@ -426,7 +426,7 @@ func (p *Provider) expand(ctx actor.Context, path string) {
 	}()
 }
 
-func (p *Provider) onExpanded(ctx actor.Context, m *messages.Expanded) {
+func (p *ProviderActor) onExpanded(ctx actor.Context, m *messages.Expanded) {
 	again := p.expanding[m.Container]
 	if errors.Is(m.Err, providers.ErrTemporary) && p.expandRetries[m.Container] < maxTempExpands {
 		// busy: list it again shortly; it stays counted as expanding
@@ -477,7 +477,7 @@ const maxExpansions = 4
 const maxTempExpands = 30
 
 // onExpandAgain lists a container whose last listing found it busy.
-func (p *Provider) onExpandAgain(ctx actor.Context, m *messages.ExpandAgain) {
+func (p *ProviderActor) onExpandAgain(ctx actor.Context, m *messages.ExpandAgain) {
 	if p.stopping {
 		return
 	}
@@ -487,7 +487,7 @@ func (p *Provider) onExpandAgain(ctx actor.Context, m *messages.ExpandAgain) {
 }
 
 // resolve reads a file's head in a goroutine to learn its session.
-func (p *Provider) resolve(ctx actor.Context, st watch.FileStat) {
+func (p *ProviderActor) resolve(ctx actor.Context, st watch.FileStat) {
 	if _, pending := p.unres[st.Path]; pending {
 		p.unres[st.Path] = st
 		return
@@ -529,7 +529,7 @@ func resolveHead(ctx context.Context, prov providers.Provider, path string) (ses
 	}
 }
 
-func (p *Provider) onResolved(ctx actor.Context, m *messages.FileResolved) {
+func (p *ProviderActor) onResolved(ctx actor.Context, m *messages.FileResolved) {
 	if p.resolves > 0 { // a reply from before a restart is not counted
 		p.resolves--
 	}
@@ -556,7 +556,7 @@ func (p *Provider) onResolved(ctx actor.Context, m *messages.FileResolved) {
 // sessions read at once (the rest queue, in order): a cold scan then holds
 // a few chunks in memory instead of one per session, and the store's
 // mailbox stays short.
-func (p *Provider) tell(ctx actor.Context, fe *fileEntry, st watch.FileStat) {
+func (p *ProviderActor) tell(ctx actor.Context, fe *fileEntry, st watch.FileStat) {
 	e := p.sess[fe.key.ID]
 	if e == nil {
 		e = &sessEntry{}
@@ -583,7 +583,7 @@ func (p *Provider) tell(ctx actor.Context, fe *fileEntry, st watch.FileStat) {
 }
 
 // dispatch makes a session busy and tells it what changed.
-func (p *Provider) dispatch(ctx actor.Context, key session.Key, e *sessEntry) {
+func (p *ProviderActor) dispatch(ctx actor.Context, key session.Key, e *sessEntry) {
 	p.markBusy(e)
 	if e.pid == nil {
 		p.spawn(ctx, key, e) // its SessionStarted asks for every file
@@ -592,14 +592,14 @@ func (p *Provider) dispatch(ctx actor.Context, key session.Key, e *sessEntry) {
 	p.sendChanged(ctx, e)
 }
 
-func (p *Provider) markBusy(e *sessEntry) {
+func (p *ProviderActor) markBusy(e *sessEntry) {
 	if !e.busy {
 		e.busy = true
 		p.busy++
 	}
 }
 
-func (p *Provider) markIdle(ctx actor.Context, e *sessEntry) {
+func (p *ProviderActor) markIdle(ctx actor.Context, e *sessEntry) {
 	if e.busy {
 		e.busy = false
 		p.busy--
@@ -622,7 +622,7 @@ func (p *Provider) markIdle(ctx actor.Context, e *sessEntry) {
 	}
 }
 
-func (p *Provider) sendChanged(ctx actor.Context, e *sessEntry) {
+func (p *ProviderActor) sendChanged(ctx actor.Context, e *sessEntry) {
 	slices.Sort(e.changed)
 	for _, path := range e.changed {
 		if fe := p.files[path]; fe != nil {
@@ -633,10 +633,10 @@ func (p *Provider) sendChanged(ctx actor.Context, e *sessEntry) {
 	e.changed = e.changed[:0]
 }
 
-func (p *Provider) spawn(ctx actor.Context, key session.Key, e *sessEntry) {
+func (p *ProviderActor) spawn(ctx actor.Context, key session.Key, e *sessEntry) {
 	sc := p.cfg.Session
 	sc.parent = p.ctx // its database reads end when the provider stops
-	props := actor.PropsFromProducer(NewSession(sc, key))
+	props := actor.PropsFromProducer(NewSessionActor(sc, key))
 	pid, err := ctx.SpawnNamed(props, sessionActorName(key.ID))
 	if err != nil {
 		// ErrNameExists cannot happen: names are removed on Terminated.
@@ -654,7 +654,7 @@ func sessionActorName(id session.ID) string {
 
 // onSessionStarted re-sends every known file to a (re)started session
 // actor: after a restart the message in hand was dropped.
-func (p *Provider) onSessionStarted(ctx actor.Context, key session.Key) {
+func (p *ProviderActor) onSessionStarted(ctx actor.Context, key session.Key) {
 	e := p.sess[key.ID]
 	if e == nil || e.pid == nil {
 		return
@@ -666,7 +666,7 @@ func (p *Provider) onSessionStarted(ctx actor.Context, key session.Key) {
 	p.sendChanged(ctx, e)
 }
 
-func (p *Provider) onCaughtUp(ctx actor.Context, m *messages.SessionCaughtUp) {
+func (p *ProviderActor) onCaughtUp(ctx actor.Context, m *messages.SessionCaughtUp) {
 	// an answer older than the last change sent does not count: the
 	// session has that change still to handle
 	if e := p.sess[m.Key.ID]; e != nil && m.Seq >= e.sent {
@@ -678,7 +678,7 @@ func (p *Provider) onCaughtUp(ctx actor.Context, m *messages.SessionCaughtUp) {
 	p.checkIdle(ctx)
 }
 
-func (p *Provider) onSessionIdle(ctx actor.Context, key session.Key) {
+func (p *ProviderActor) onSessionIdle(ctx actor.Context, key session.Key) {
 	e := p.sess[key.ID]
 	if e == nil || e.pid == nil || e.busy || e.passivating || e.queued || len(e.changed) > 0 {
 		return
@@ -687,7 +687,7 @@ func (p *Provider) onSessionIdle(ctx actor.Context, key session.Key) {
 	ctx.Poison(e.pid)
 }
 
-func (p *Provider) onTerminated(ctx actor.Context, m *actor.Terminated) {
+func (p *ProviderActor) onTerminated(ctx actor.Context, m *actor.Terminated) {
 	if p.stopping {
 		return
 	}
@@ -701,7 +701,7 @@ func (p *Provider) onTerminated(ctx actor.Context, m *actor.Terminated) {
 	}
 }
 
-func (p *Provider) onSessionStopped(ctx actor.Context, key session.Key) {
+func (p *ProviderActor) onSessionStopped(ctx actor.Context, key session.Key) {
 	e := p.sess[key.ID]
 	if e == nil || p.stopping {
 		return
@@ -733,7 +733,7 @@ func (p *Provider) onSessionStopped(ctx actor.Context, key session.Key) {
 	p.checkIdle(ctx)
 }
 
-func (p *Provider) checkIdle(ctx actor.Context) {
+func (p *ProviderActor) checkIdle(ctx actor.Context) {
 	if len(p.waiters) == 0 || !p.initial || p.resolves > 0 || len(p.expanding) > 0 || len(p.expandQueue) > 0 {
 		return
 	}
@@ -760,7 +760,7 @@ func (p *Provider) checkIdle(ctx actor.Context) {
 	p.waiters = nil
 }
 
-func (p *Provider) updateWatchMetrics() {
+func (p *ProviderActor) updateWatchMetrics() {
 	if p.m == nil || p.w == nil {
 		return
 	}
@@ -773,7 +773,7 @@ func (p *Provider) updateWatchMetrics() {
 	}
 }
 
-func (p *Provider) status() *messages.ProviderStatus {
+func (p *ProviderActor) status() *messages.ProviderStatus {
 	s := &messages.ProviderStatus{Provider: p.id, Roots: p.cfg.Roots, Files: len(p.files), Sessions: len(p.sess), LastError: p.lastErr}
 	if p.w != nil {
 		ws := p.w.Status()
@@ -803,7 +803,7 @@ func addPath(paths []string, path string) []string {
 }
 
 // anyFile returns one of the session's files (it has at least one).
-func (p *Provider) anyFile(e *sessEntry) *fileEntry {
+func (p *ProviderActor) anyFile(e *sessEntry) *fileEntry {
 	for _, path := range e.paths {
 		if fe := p.files[path]; fe != nil {
 			return fe

@@ -35,7 +35,7 @@ func TestSessionRetryTimerStopsWithTheActor(t *testing.T) {
 		}
 	})
 	defer sys.EventStream.Unsubscribe(sub)
-	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStore(actors.StoreConfig{Store: st})))
+	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStoreActor(actors.StoreConfig{Store: st})))
 	root := filepath.Join(t.TempDir(), "projects")
 	sid := "99999999-0000-4000-8000-000000000002"
 	if err := os.MkdirAll(filepath.Join(root, "p"), 0o755); err != nil {
@@ -50,7 +50,7 @@ func TestSessionRetryTimerStopsWithTheActor(t *testing.T) {
 		opens.Add(1)
 		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.EACCES}
 	}
-	prov := sys.Root.Spawn(actor.PropsFromProducer(actors.NewProvider(actors.ProviderConfig{
+	prov := sys.Root.Spawn(actor.PropsFromProducer(actors.NewProviderActor(actors.ProviderConfig{
 		Provider: claudecode.New(), Roots: []string{root},
 		Session: actors.SessionConfig{Store: st, StorePID: store, Open: denied},
 	})))

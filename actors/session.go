@@ -71,12 +71,12 @@ func (c *SessionConfig) defaults() {
 	}
 }
 
-// Session owns one session: its files' committed checkpoints, their parsers
+// SessionActor owns one session: its files' committed checkpoints, their parsers
 // and the version it last committed. It reads new bytes from the committed
 // offsets in bounded chunks, parses complete records and sends one
 // CommitSession; it advances only when the store answers. Changes that
 // arrive while a commit is in flight coalesce into the next step.
-type Session struct {
+type SessionActor struct {
 	cfg      SessionConfig
 	key      session.Key
 	log      *slog.Logger
@@ -138,16 +138,16 @@ type tail struct {
 	readFailed bool
 }
 
-// NewSession returns the producer of the actor for session key.
-func NewSession(cfg SessionConfig, key session.Key) actor.Producer {
+// NewSessionActor returns the producer of the actor for session key.
+func NewSessionActor(cfg SessionConfig, key session.Key) actor.Producer {
 	cfg.defaults()
 	return func() actor.Actor {
-		return &Session{cfg: cfg, key: key, log: cfg.Logger.With("actor", "session", "session", key.String())}
+		return &SessionActor{cfg: cfg, key: key, log: cfg.Logger.With("actor", "session", "session", key.String())}
 	}
 }
 
 // Receive routes messages.
-func (s *Session) Receive(ctx actor.Context) {
+func (s *SessionActor) Receive(ctx actor.Context) {
 	defer func() {
 		// Let the provider know why before supervision restarts us.
 		if r := recover(); r != nil {
@@ -182,7 +182,7 @@ func (s *Session) Receive(ctx actor.Context) {
 	}
 }
 
-func (s *Session) onStarted(ctx actor.Context) {
+func (s *SessionActor) onStarted(ctx actor.Context) {
 	s.ctx, s.cancel = context.WithCancel(s.cfg.parent)
 	if err := s.load(); err != nil {
 		// A store we cannot read is not this session's fault: escalate
@@ -196,7 +196,7 @@ func (s *Session) onStarted(ctx actor.Context) {
 }
 
 // load reads the committed state; files stay as they are known otherwise.
-func (s *Session) load() error {
+func (s *SessionActor) load() error {
 	rec, err := s.cfg.Store.Session(s.key)
 	switch {
 	case errors.Is(err, persistence.ErrSessionNotFound):
@@ -242,7 +242,7 @@ func (s *Session) load() error {
 	return nil
 }
 
-func (s *Session) newTail(ck session.Checkpoint, known bool) (*tail, error) {
+func (s *SessionActor) newTail(ck session.Checkpoint, known bool) (*tail, error) {
 	p := s.cfg.Provider.NewParser(ck.Role)
 	if known {
 		if err := p.Restore(ck.Parser); err != nil {
@@ -254,7 +254,7 @@ func (s *Session) newTail(ck session.Checkpoint, known bool) (*tail, error) {
 	})}, nil
 }
 
-func (s *Session) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
+func (s *SessionActor) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
 	s.seq = max(s.seq, m.Seq)
 	t := s.files[m.File.Path]
 	if t == nil && m.File.Removed {
@@ -289,7 +289,7 @@ func (s *Session) onFileChanged(ctx actor.Context, m *messages.FileChanged) {
 // movedHere recognises a known file that moved to m's new path (same
 // device and inode, old path gone): it continues from its checkpoint under
 // the new path instead of counting the file twice.
-func (s *Session) movedHere(path string, mode session.FileMode, dev, ino uint64) *tail {
+func (s *SessionActor) movedHere(path string, mode session.FileMode, dev, ino uint64) *tail {
 	if mode == session.ModeVirtual || ino == 0 {
 		return nil
 	}
@@ -318,7 +318,7 @@ func (s *Session) movedHere(path string, mode session.FileMode, dev, ino uint64)
 
 // step reads every dirty file up to the chunk budget and commits what it
 // read. With nothing to commit, the session is caught up.
-func (s *Session) step(ctx actor.Context) {
+func (s *SessionActor) step(ctx actor.Context) {
 	if len(s.inflight) > 0 {
 		return
 	}
@@ -408,7 +408,7 @@ func (s *Session) step(ctx actor.Context) {
 // read parses the complete records of t past its committed offset, at most
 // budget bytes (more only to finish one record). fu is nil when there is
 // nothing new; more reports that unread complete records may remain.
-func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64, more bool, err error) {
+func (s *SessionActor) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64, more bool, err error) {
 	switch t.ck.Mode {
 	case session.ModeWhole:
 		fu, n, err = s.readWhole(t)
@@ -486,7 +486,7 @@ func (s *Session) read(t *tail, budget int) (fu *persistence.FileUpdate, n int64
 }
 
 // restoreParser sets t's parser back to its committed state.
-func (s *Session) restoreParser(t *tail) {
+func (s *SessionActor) restoreParser(t *tail) {
 	p, err := s.newTail(t.ck, t.known)
 	if err != nil {
 		// Going on with a parser that saw uncommitted lines would count
@@ -502,7 +502,7 @@ const maxDocument = 512 << 20
 // readWhole re-reads a document rewritten as a whole and replaces the
 // file's contribution. A document that does not parse yet (half written)
 // commits nothing: the next change retries.
-func (s *Session) readWhole(t *tail) (*persistence.FileUpdate, int64, error) {
+func (s *SessionActor) readWhole(t *tail) (*persistence.FileUpdate, int64, error) {
 	f, err := s.cfg.Open(t.ck.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		t.gone = true
@@ -539,7 +539,7 @@ func (s *Session) readWhole(t *tail) (*persistence.FileUpdate, int64, error) {
 
 // readVirtual reads one session's document from a container (database)
 // through the provider when its version changed.
-func (s *Session) readVirtual(t *tail) (*persistence.FileUpdate, int64, error) {
+func (s *SessionActor) readVirtual(t *tail) (*persistence.FileUpdate, int64, error) {
 	if t.known && t.version != "" && t.version == t.ck.Version {
 		return nil, 0, nil
 	}
@@ -568,7 +568,7 @@ func (s *Session) readVirtual(t *tail) (*persistence.FileUpdate, int64, error) {
 
 // document parses a whole document into a FileUpdate that replaces the
 // file's contribution.
-func (s *Session) document(t *tail, data []byte) (*persistence.FileUpdate, error) {
+func (s *SessionActor) document(t *tail, data []byte) (*persistence.FileUpdate, error) {
 	p := s.cfg.Provider.NewParser(t.ck.Role)
 	dp, ok := p.(providers.DocumentParser)
 	if !ok {
@@ -588,7 +588,7 @@ func (s *Session) document(t *tail, data []byte) (*persistence.FileUpdate, error
 	}, nil
 }
 
-func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult) {
+func (s *SessionActor) onCommitted(ctx actor.Context, m *messages.CommitSessionResult) {
 	inflight := s.inflight
 	s.inflight = nil
 	r := m.Result
@@ -655,7 +655,7 @@ func (s *Session) onCommitted(ctx actor.Context, m *messages.CommitSessionResult
 
 // rollback forgets what the in-flight commit read: its files are re-read
 // from their committed offsets with their committed parser state.
-func (s *Session) rollback(inflight []*tail) {
+func (s *SessionActor) rollback(inflight []*tail) {
 	for _, t := range inflight {
 		t.next = nil
 		t.dirty = true
@@ -663,7 +663,7 @@ func (s *Session) rollback(inflight []*tail) {
 	}
 }
 
-func (s *Session) reload(ctx actor.Context) {
+func (s *SessionActor) reload(ctx actor.Context) {
 	if err := s.load(); err != nil {
 		panic(fmt.Errorf("reload session %s: %w", s.key, err))
 	}
@@ -676,7 +676,7 @@ func (s *Session) reload(ctx actor.Context) {
 // docUnread tells the provider that a virtual document's announced
 // version was not committed (unreadable, gone), so the provider announces
 // it again on the container's next change instead of skipping it.
-func (s *Session) docUnread(ctx actor.Context, t *tail) {
+func (s *SessionActor) docUnread(ctx actor.Context, t *tail) {
 	if t.ck.Mode != session.ModeVirtual || t.version == "" || t.version == t.ck.Version {
 		return
 	}
@@ -687,7 +687,7 @@ func (s *Session) docUnread(ctx actor.Context, t *tail) {
 
 // retryLater sends the actor a SessionRetry after d (once at a time).
 // The timer is the actor's: stopped when it stops or restarts.
-func (s *Session) retryLater(ctx actor.Context, d time.Duration) {
+func (s *SessionActor) retryLater(ctx actor.Context, d time.Duration) {
 	if s.retry != nil {
 		return
 	}
@@ -695,14 +695,14 @@ func (s *Session) retryLater(ctx actor.Context, d time.Duration) {
 	s.retry = time.AfterFunc(d, func() { root.Send(self, &messages.SessionRetry{}) })
 }
 
-func (s *Session) stopRetry() {
+func (s *SessionActor) stopRetry() {
 	if s.retry != nil {
 		s.retry.Stop()
 		s.retry = nil
 	}
 }
 
-func (s *Session) onFailed(m *messages.FailSessionResult) {
+func (s *SessionActor) onFailed(m *messages.FailSessionResult) {
 	if m.Result.Err != nil {
 		s.log.Error("mark session failed", "err", m.Result.Err)
 		return
@@ -712,7 +712,7 @@ func (s *Session) onFailed(m *messages.FailSessionResult) {
 	}
 }
 
-func (s *Session) fail(ctx actor.Context, reason string) {
+func (s *SessionActor) fail(ctx actor.Context, reason string) {
 	again := s.refail && reason == s.failed
 	s.pendingFail, s.refail = "", false
 	s.failed = reason
@@ -727,7 +727,7 @@ func (s *Session) fail(ctx actor.Context, reason string) {
 }
 
 // readFailing reports whether a file's last read failed.
-func (s *Session) readFailing() bool {
+func (s *SessionActor) readFailing() bool {
 	for _, t := range s.files {
 		if t.readFailed {
 			return true
@@ -736,13 +736,13 @@ func (s *Session) readFailing() bool {
 	return false
 }
 
-func (s *Session) caughtUp(ctx actor.Context) {
+func (s *SessionActor) caughtUp(ctx actor.Context) {
 	if p := ctx.Parent(); p != nil {
 		ctx.Send(p, &messages.SessionCaughtUp{Key: s.key, Seq: s.seq})
 	}
 }
 
-func (s *Session) onIdle(ctx actor.Context) {
+func (s *SessionActor) onIdle(ctx actor.Context) {
 	if len(s.inflight) > 0 {
 		return
 	}

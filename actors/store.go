@@ -33,7 +33,7 @@ type StoreConfig struct {
 	GCEvery time.Duration
 	// MinFree is the free-space floor of the data dir's filesystem for a
 	// filesystem of total bytes (config.Store.MinFreeBytes); nil: free
-	// space is not watched. Below the floor ingestion pauses: see Store.
+	// space is not watched. Below the floor ingestion pauses: see StoreActor.
 	MinFree func(total uint64) uint64
 	// Space measures free space (default: persistence.NewSpace on the
 	// store's directory, when MinFree is set).
@@ -50,7 +50,7 @@ type SpaceMeter interface {
 	Preallocate() error
 }
 
-// Store is the single writer to Badger. Commits that queue up while it is
+// StoreActor is the single writer to Badger. Commits that queue up while it is
 // busy are applied together in one transaction (group commit): a CommitSession
 // arriving when no flush is scheduled schedules one by sending itself
 // StoreFlush, so every commit already in the mailbox joins the batch.
@@ -65,7 +65,7 @@ type SpaceMeter interface {
 // no session is marked failed for it. Stopped while paused, it answers the
 // held commits ErrClosed: their sessions re-read those bytes at the next
 // start.
-type Store struct {
+type StoreActor struct {
 	cfg       StoreConfig
 	log       *slog.Logger
 	pending   []pendingOp
@@ -88,8 +88,8 @@ type pendingOp struct {
 	fail   bool
 }
 
-// NewStore returns the producer of the store actor.
-func NewStore(cfg StoreConfig) actor.Producer {
+// NewStoreActor returns the producer of the store actor.
+func NewStoreActor(cfg StoreConfig) actor.Producer {
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = min(max(cfg.Store.IdleTimeout()/10, 100*time.Millisecond), 30*time.Second)
 	}
@@ -106,7 +106,7 @@ func NewStore(cfg StoreConfig) actor.Producer {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return func() actor.Actor {
-		s := &Store{cfg: cfg, log: cfg.Logger.With("actor", "store"), space: cfg.Space}
+		s := &StoreActor{cfg: cfg, log: cfg.Logger.With("actor", "store"), space: cfg.Space}
 		if s.space == nil && cfg.MinFree != nil {
 			s.space = persistence.NewSpace(cfg.Store.Dir())
 		}
@@ -115,7 +115,7 @@ func NewStore(cfg StoreConfig) actor.Producer {
 }
 
 // Receive routes messages.
-func (s *Store) Receive(ctx actor.Context) {
+func (s *StoreActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		s.onStarted(ctx)
@@ -149,7 +149,7 @@ func (s *Store) Receive(ctx actor.Context) {
 	}
 }
 
-func (s *Store) onStarted(ctx actor.Context) {
+func (s *StoreActor) onStarted(ctx actor.Context) {
 	c, cancel := context.WithCancel(context.Background())
 	s.ctx, s.cancel = c, cancel
 	self, root := ctx.Self(), ctx.ActorSystem().Root
@@ -183,7 +183,7 @@ func (s *Store) onStarted(ctx actor.Context) {
 // startGC starts a value-log GC unless one runs or ingestion is paused.
 // GC rewrites files and may take a while: it runs in a goroutine of its
 // own, which Badger allows beside the writer, and reports StoreGCDone.
-func (s *Store) startGC(ctx actor.Context) {
+func (s *StoreActor) startGC(ctx actor.Context) {
 	if s.gcCancel != nil || s.paused {
 		return
 	}
@@ -201,28 +201,28 @@ func (s *Store) startGC(ctx actor.Context) {
 }
 
 // endGC forgets the GC run that reported it is done.
-func (s *Store) endGC() {
+func (s *StoreActor) endGC() {
 	if s.gcCancel != nil {
 		s.gcCancel()
 		s.gcCancel = nil
 	}
 }
 
-func (s *Store) enqueue(ctx actor.Context, p pendingOp) {
+func (s *StoreActor) enqueue(ctx actor.Context, p pendingOp) {
 	s.pending = append(s.pending, p)
 	s.schedule(ctx)
 }
 
 // schedule makes the pending ops flush soon (not while paused: they are
 // held until space returns).
-func (s *Store) schedule(ctx actor.Context) {
+func (s *StoreActor) schedule(ctx actor.Context) {
 	if !s.scheduled && !s.paused && len(s.pending) > 0 {
 		s.scheduled = true
 		ctx.Send(ctx.Self(), &messages.StoreFlush{})
 	}
 }
 
-func (s *Store) flush(ctx actor.Context) {
+func (s *StoreActor) flush(ctx actor.Context) {
 	s.scheduled = false
 	if len(s.pending) == 0 {
 		return
@@ -279,14 +279,14 @@ func (s *Store) flush(ctx actor.Context) {
 	s.preallocate()
 }
 
-func (s *Store) publish(ctx actor.Context, events []session.Event) {
+func (s *StoreActor) publish(ctx actor.Context, events []session.Event) {
 	if len(events) == 0 || s.cfg.Bus == nil {
 		return
 	}
 	ctx.Send(s.cfg.Bus, &messages.EventsCommitted{Events: events})
 }
 
-func (s *Store) sweep(ctx actor.Context) {
+func (s *StoreActor) sweep(ctx actor.Context) {
 	if s.checkSpace(ctx); s.paused {
 		return // completing sessions writes too
 	}
@@ -301,7 +301,7 @@ func (s *Store) sweep(ctx actor.Context) {
 	s.publish(ctx, events)
 }
 
-func (s *Store) onStopping(ctx actor.Context) {
+func (s *StoreActor) onStopping(ctx actor.Context) {
 	// Commits queued before the poison pill were handled; flush whatever
 	// batch is still pending, then stop the timers and sync. Commits held
 	// for lack of space are answered ErrClosed: their sessions resume from
@@ -319,7 +319,7 @@ func (s *Store) onStopping(ctx actor.Context) {
 
 // onRestarting releases the timers and answers the ops still pending
 // (the fresh instance starts empty): their senders retry.
-func (s *Store) onRestarting(ctx actor.Context) {
+func (s *StoreActor) onRestarting(ctx actor.Context) {
 	if s.cancel != nil {
 		s.cancel()
 		s.wg.Wait()
@@ -330,7 +330,7 @@ func (s *Store) onRestarting(ctx actor.Context) {
 }
 
 // answerPending answers every pending op with err.
-func (s *Store) answerPending(ctx actor.Context, err error) {
+func (s *StoreActor) answerPending(ctx actor.Context, err error) {
 	for _, p := range s.pending {
 		if p.sender == nil {
 			continue
@@ -348,7 +348,7 @@ func (s *Store) answerPending(ctx actor.Context, err error) {
 // checkSpace measures the free space and pauses below the floor, or
 // resumes once it is back above the floor plus a margin (so a filesystem
 // hovering at the floor does not flap) and the memtable logs are allocated.
-func (s *Store) checkSpace(ctx actor.Context) {
+func (s *StoreActor) checkSpace(ctx actor.Context) {
 	if s.space == nil {
 		s.resumeUnmeasured(ctx)
 		return
@@ -390,7 +390,7 @@ func (s *Store) checkSpace(ctx actor.Context) {
 // resumeUnmeasured resumes a store paused by an ENOSPC from Badger where
 // free space cannot be measured: the held commits are tried again at the
 // next check, and a disk still full pauses it again.
-func (s *Store) resumeUnmeasured(ctx actor.Context) {
+func (s *StoreActor) resumeUnmeasured(ctx actor.Context) {
 	if !s.paused {
 		return
 	}
@@ -413,7 +413,7 @@ func noSpace(err error) bool {
 // paused store resumes: a tenth of the floor, at most 64 MiB.
 func resumeMargin(floor uint64) uint64 { return min(floor/10, 64<<20) }
 
-func (s *Store) pause(why string) {
+func (s *StoreActor) pause(why string) {
 	if s.paused {
 		return
 	}
@@ -430,7 +430,7 @@ func (s *Store) pause(why string) {
 
 // preallocate allocates new memtable logs; it reports false (and pauses)
 // when the filesystem has no room for them.
-func (s *Store) preallocate() bool {
+func (s *StoreActor) preallocate() bool {
 	if s.space == nil {
 		return true
 	}
@@ -450,13 +450,13 @@ func (s *Store) preallocate() bool {
 	}
 }
 
-func (s *Store) countConflict() {
+func (s *StoreActor) countConflict() {
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.StoreConflictsTotal.Inc()
 	}
 }
 
-func (s *Store) countError() {
+func (s *StoreActor) countError() {
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.StoreErrorsTotal.Inc()
 	}

@@ -59,7 +59,7 @@ func newSpaceEnvIdle(t *testing.T, idle time.Duration) *spaceEnv {
 	e := &spaceEnv{t: t, st: st, m: metrics.New("test"), space: &fakeSpace{}}
 	e.space.free.Store(1 << 30)
 	e.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
-	e.store = e.sys.Root.Spawn(actor.PropsFromProducer(actors.NewStore(actors.StoreConfig{
+	e.store = e.sys.Root.Spawn(actor.PropsFromProducer(actors.NewStoreActor(actors.StoreConfig{
 		Store: st, Metrics: e.m, Space: e.space, SpaceEvery: 5 * time.Millisecond, SweepEvery: 5 * time.Millisecond,
 		MinFree: func(uint64) uint64 { return testFloor },
 	})))

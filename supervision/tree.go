@@ -85,20 +85,20 @@ func Start(cfg Config) (*Tree, error) {
 		}
 		return pid, nil
 	}
-	if t.Bus, err = spawn("bus", actors.NewBus(actors.BusConfig{Store: cfg.Store, Hub: t.Hub, Logger: cfg.Logger})); err != nil {
+	if t.Bus, err = spawn("bus", actors.NewBusActor(actors.BusConfig{Store: cfg.Store, Hub: t.Hub, Logger: cfg.Logger})); err != nil {
 		return nil, err
 	}
-	if t.Store, err = spawn("store", actors.NewStore(actors.StoreConfig{Store: cfg.Store, Bus: t.Bus, Metrics: cfg.Metrics, Logger: cfg.Logger, MinFree: cfg.MinFree})); err != nil {
+	if t.Store, err = spawn("store", actors.NewStoreActor(actors.StoreConfig{Store: cfg.Store, Bus: t.Bus, Metrics: cfg.Metrics, Logger: cfg.Logger, MinFree: cfg.MinFree})); err != nil {
 		return nil, t.abort(err)
 	}
 	if cfg.Metrics != nil {
-		if t.Metrics, err = spawn("metrics", actors.NewMetrics(actors.MetricsConfig{Metrics: cfg.Metrics, Store: cfg.Store, Bus: t.Bus, Logger: cfg.Logger})); err != nil {
+		if t.Metrics, err = spawn("metrics", actors.NewMetricsActor(actors.MetricsConfig{Metrics: cfg.Metrics, Store: cfg.Store, Bus: t.Bus, Logger: cfg.Logger})); err != nil {
 			return nil, t.abort(err)
 		}
 	}
 	if cfg.BackupInterval > 0 {
 		bc := actors.BackupConfig{Store: cfg.Store, Dir: cfg.BackupDir, Interval: cfg.BackupInterval, Keep: cfg.BackupKeep, Metrics: cfg.Metrics, Logger: cfg.Logger}
-		if t.Backup, err = spawn("backup", actors.NewBackup(bc)); err != nil {
+		if t.Backup, err = spawn("backup", actors.NewBackupActor(bc)); err != nil {
 			return nil, t.abort(err)
 		}
 	}
@@ -118,7 +118,7 @@ func Start(cfg Config) (*Tree, error) {
 			Reconcile: cfg.Reconcile, PollInterval: cfg.PollInterval, ForcePolling: cfg.ForcePolling,
 			MaxLive: cfg.MaxLiveSessions,
 		}
-		props := actor.PropsFromProducer(actors.NewProvider(pc), guard, actor.WithSupervisor(spec.Strategy()))
+		props := actor.PropsFromProducer(actors.NewProviderActor(pc), guard, actor.WithSupervisor(spec.Strategy()))
 		pid, err := root.SpawnNamed(props, "provider:"+string(id))
 		if err != nil {
 			return nil, t.abort(fmt.Errorf("spawn provider %s: %w", id, err))

@@ -260,7 +260,7 @@ func TestArchivingMovesTheSession(t *testing.T) {
 // TestUnarchiveMovesBack: Codex unarchives by moving the file back to its
 // day directory. The core does not recognise that second move yet: the
 // session actor made a tail for the removal event of the first move's old
-// path (actors.Session.onFileChanged creates a tail for a Removed path it
+// path (actors.SessionActor.onFileChanged creates a tail for a Removed path it
 // does not know), so when the file returns to that path it is read again
 // from 0 as a new file (its prompts count twice; its tokens do not, the
 // claims dedupe them). See the report of this provider.
