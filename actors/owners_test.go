@@ -14,6 +14,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/sessiond/sessiond/actors"
+	"github.com/sessiond/sessiond/messages"
 	"github.com/sessiond/sessiond/persistence"
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/session"
@@ -110,8 +111,10 @@ func TestProviderStopsItsExpandRetryTimer(t *testing.T) {
 	e := newOwnerEnv(t)
 	var deadRetries atomic.Int32
 	sub := e.sys.EventStream.Subscribe(func(ev any) {
-		if dl, ok := ev.(*actor.DeadLetterEvent); ok && fmt.Sprintf("%T", dl.Message) == "*messages.ExpandAgain" {
-			deadRetries.Add(1)
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
+			if _, retry := dl.Message.(*messages.ExpandAgain); retry {
+				deadRetries.Add(1)
+			}
 		}
 	})
 	defer e.sys.EventStream.Unsubscribe(sub)

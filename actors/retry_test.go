@@ -1,7 +1,6 @@
 package actors_test
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -30,8 +29,10 @@ func TestSessionRetryTimerStopsWithTheActor(t *testing.T) {
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	var deadRetries atomic.Int32
 	sub := sys.EventStream.Subscribe(func(ev any) {
-		if dl, ok := ev.(*actor.DeadLetterEvent); ok && fmt.Sprintf("%T", dl.Message) == "*messages.SessionRetry" {
-			deadRetries.Add(1)
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
+			if _, retry := dl.Message.(*messages.SessionRetry); retry {
+				deadRetries.Add(1)
+			}
 		}
 	})
 	defer sys.EventStream.Unsubscribe(sub)
