@@ -106,7 +106,7 @@ func expectedOf(d session.Delta) copilottest.Expected {
 		CWD: c.CWD, GitBranch: c.GitBranch, Project: session.ProjectFromCWD(c.CWD),
 		StartedAt: c.FirstAt, EndedAt: c.LastAt, Counts: c.Counts, Tokens: c.Usage,
 		Models: slices.Clone(c.Models), Records: c.Records, Malformed: c.Malformed, Files: 1,
-		Estimated: c.Estimated, Unknown: d.UsageUnknown && c.Usage.IsZero(),
+		TokensEstimated: c.Estimated, TokensUnknown: d.UsageUnknown && c.Usage.IsZero(),
 	}
 }
 
@@ -144,7 +144,7 @@ func equalExpected(a, b copilottest.Expected) bool {
 	return a.Project == b.Project && a.CWD == b.CWD && a.GitBranch == b.GitBranch &&
 		a.Counts == b.Counts && a.Files == b.Files && slices.Equal(a.Models, b.Models) &&
 		a.Tokens == b.Tokens && a.Records == b.Records && a.Malformed == b.Malformed &&
-		a.Estimated == b.Estimated && a.Unknown == b.Unknown
+		a.TokensEstimated == b.TokensEstimated && a.TokensUnknown == b.TokensUnknown
 }
 
 // TestCorpusMatchesReference checks the provider against the independent

@@ -373,7 +373,7 @@ func compareCorpus(t *testing.T, e *supervisiontest.Env, want map[session.Key]co
 			continue
 		}
 		g := copilottest.Expected{Project: r.Project, CWD: r.CWD, GitBranch: r.GitBranch, Counts: r.Counts, Tokens: r.Tokens,
-			Models: r.Models, Files: r.Files, Estimated: r.TokensEstimated, Unknown: r.TokensUnknown}
+			Models: r.Models, Files: r.Files, TokensEstimated: r.TokensEstimated, TokensUnknown: r.TokensUnknown}
 		cks, err := e.Store.SessionFiles(k)
 		if err != nil {
 			t.Fatal(err)

@@ -119,7 +119,7 @@ func fold(docs []docRead) map[string]cursortest.Expected {
 	for id, a := range m {
 		e := cursortest.Expected{Counts: a.c.Counts, Tokens: a.c.Usage, Models: a.c.Models,
 			StartedAt: a.c.FirstAt, EndedAt: a.c.LastAt, Records: a.c.Records, Malformed: a.c.Malformed,
-			Files: a.files, Subagents: a.subs, Unknown: a.unknown && a.c.Usage.IsZero(), CWD: a.mainCWD}
+			Files: a.files, Subagents: a.subs, TokensUnknown: a.unknown && a.c.Usage.IsZero(), CWD: a.mainCWD}
 		if e.CWD == "" {
 			e.CWD = a.subCWD
 		}
@@ -151,7 +151,7 @@ func diffSessions(t testing.TB, want, got map[string]cursortest.Expected) {
 			g.Models = nil
 		}
 		if w.Counts != g.Counts || w.Tokens != g.Tokens || !slices.Equal(w.Models, g.Models) || w.CWD != g.CWD ||
-			w.Records != g.Records || w.Malformed != g.Malformed || w.Files != g.Files || w.Subagents != g.Subagents || w.Unknown != g.Unknown {
+			w.Records != g.Records || w.Malformed != g.Malformed || w.Files != g.Files || w.Subagents != g.Subagents || w.TokensUnknown != g.TokensUnknown {
 			t.Errorf("%s:\nwant %+v\ngot  %+v", id, w, g)
 		}
 	}
