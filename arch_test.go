@@ -63,6 +63,7 @@ var importTable = []rule{
 	// A test kit counts the agent's files independently of the parser: it
 	// never imports its provider.
 	{pkg: "providers/providertest", internal: []string{"session"}},
+	{pkg: "testkit"},
 	{pkg: "providers/*/*", internal: []string{"providers/providertest", "session"}, external: []string{"modernc.org/sqlite"}},
 	{pkg: "watch", external: []string{"github.com/fsnotify/fsnotify"}},
 	{pkg: "metrics", external: []string{"github.com/prometheus/client_golang"}},
@@ -73,7 +74,7 @@ var importTable = []rule{
 			"github.com/dustin/go-humanize", "github.com/prometheus/client_golang"}},
 	{pkg: "supervision", internal: []string{"actors", "messages", "metrics", "persistence", "providers", "session"},
 		external: []string{"github.com/asynkron/protoactor-go/actor"}},
-	{pkg: "supervision/supervisiontest", internal: []string{"actors", "metrics", "persistence", "providers", "session", "supervision"},
+	{pkg: "supervision/supervisiontest", internal: []string{"actors", "metrics", "persistence", "providers", "session", "supervision", "testkit"},
 		external: []string{"github.com/asynkron/protoactor-go/actor"}},
 	{pkg: "cmd/sessiond", internal: []string{"*"}, external: []string{"*"}},
 }
