@@ -62,7 +62,9 @@ var importTable = []rule{
 		"modernc.org/sqlite"}},
 	// A test kit counts the agent's files independently of the parser: it
 	// never imports its provider.
-	{pkg: "providers/*/*", internal: []string{"session"}, external: []string{"modernc.org/sqlite"}},
+	{pkg: "providers/providertest", internal: []string{"session"}},
+	{pkg: "testkit"},
+	{pkg: "providers/*/*", internal: []string{"providers/providertest", "session"}, external: []string{"modernc.org/sqlite"}},
 	{pkg: "watch", external: []string{"github.com/fsnotify/fsnotify"}},
 	{pkg: "metrics", external: []string{"github.com/prometheus/client_golang"}},
 	{pkg: "config", external: []string{"github.com/dustin/go-humanize", "github.com/pelletier/go-toml/v2"}},
@@ -72,7 +74,7 @@ var importTable = []rule{
 			"github.com/dustin/go-humanize", "github.com/prometheus/client_golang"}},
 	{pkg: "supervision", internal: []string{"actors", "messages", "metrics", "persistence", "providers", "session"},
 		external: []string{"github.com/asynkron/protoactor-go/actor"}},
-	{pkg: "supervision/supervisiontest", internal: []string{"actors", "metrics", "persistence", "providers", "session", "supervision"},
+	{pkg: "supervision/supervisiontest", internal: []string{"actors", "metrics", "persistence", "providers", "session", "supervision", "testkit"},
 		external: []string{"github.com/asynkron/protoactor-go/actor"}},
 	{pkg: "cmd/sessiond", internal: []string{"*"}, external: []string{"*"}},
 }

@@ -16,11 +16,13 @@ import (
 	"github.com/sessiond/sessiond/persistence"
 	"github.com/sessiond/sessiond/providers/claudecode"
 	"github.com/sessiond/sessiond/session"
+	"github.com/sessiond/sessiond/testkit"
 )
 
 type gate struct {
 	store *actor.PID
 	hold  *atomic.Bool
+	nheld *atomic.Int32 // commits held so far, for the test to poll
 	held  []*actor.PID
 	msgs  []any
 }
@@ -32,6 +34,7 @@ func (g *gate) Receive(ctx actor.Context) {
 		if g.hold.Load() {
 			g.held = append(g.held, ctx.Sender())
 			g.msgs = append(g.msgs, m)
+			g.nheld.Add(1)
 			return
 		}
 		ctx.Forward(g.store)
@@ -65,18 +68,29 @@ func TestMoveDuringInflightCommit(t *testing.T) {
 	defer st.Close()
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	store := sys.Root.Spawn(actor.PropsFromProducer(actors.NewStoreActor(actors.StoreConfig{Store: st})))
-	hold := &atomic.Bool{}
-	g := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &gate{store: store, hold: hold} }))
+	hold, nheld := &atomic.Bool{}, &atomic.Int32{}
+	g := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &gate{store: store, hold: hold, nheld: nheld} }))
 	root := filepath.Join(t.TempDir(), "projects")
 	sid := "99999999-0000-4000-8000-000000000002"
 	p := filepath.Join(root, "p", sid+".jsonl")
+	moved := filepath.Join(root, "q", sid+".jsonl")
+	// told: the size of the moved file the provider last told the session of.
+	told := &atomic.Int64{}
+	tell := actor.WithSenderMiddleware(func(next actor.SenderFunc) actor.SenderFunc {
+		return func(c actor.SenderContext, target *actor.PID, env *actor.MessageEnvelope) {
+			if m, ok := env.Message.(*messages.FileChanged); ok && m.File.Path == moved {
+				told.Store(m.File.Size)
+			}
+			next(c, target, env)
+		}
+	})
 	os.MkdirAll(filepath.Dir(p), 0o755)
 	os.MkdirAll(filepath.Join(root, "q"), 0o755)
 	moveAppend(t, p, moveReply(sid, 1, 10))
 	prov := sys.Root.Spawn(actor.PropsFromProducer(actors.NewProviderActor(actors.ProviderConfig{
 		Provider: claudecode.New(), Roots: []string{root},
 		Session: actors.SessionConfig{Store: st, StorePID: g},
-	})))
+	}), tell))
 	defer func() {
 		_ = sys.Root.PoisonFuture(prov).Wait()
 		_ = sys.Root.PoisonFuture(g).Wait()
@@ -99,13 +113,22 @@ func TestMoveDuringInflightCommit(t *testing.T) {
 	}
 	hold.Store(true)
 	moveAppend(t, p, moveReply(sid, 2, 5)) // commit held
-	time.Sleep(500 * time.Millisecond)
-	moved := filepath.Join(root, "q", sid+".jsonl")
+	testkit.Eventually(t, 10*time.Second, "the gate to hold the second commit", func() (bool, string) {
+		return nheld.Load() > 0, ""
+	})
 	if err := os.Rename(p, moved); err != nil {
 		t.Fatal(err)
 	}
 	moveAppend(t, moved, moveReply(sid, 3, 7))
-	time.Sleep(time.Second) // the session hears of the new path while its commit is held
+	fi, err := os.Stat(moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The session hears of the new path (at its full size) while its commit
+	// is held.
+	testkit.Eventually(t, 10*time.Second, "the provider to tell the session of "+moved, func() (bool, string) {
+		return told.Load() == fi.Size(), fmt.Sprintf("told of %d bytes of %d", told.Load(), fi.Size())
+	})
 	sys.Root.Send(g, &release{})
 	r := wait(22)
 	files, _ := st.SessionFiles(key)

@@ -13,6 +13,7 @@ import (
 	"github.com/sessiond/sessiond/api"
 	"github.com/sessiond/sessiond/persistence"
 	"github.com/sessiond/sessiond/session"
+	"github.com/sessiond/sessiond/testkit"
 )
 
 // errNoSession stands in for persistence.ErrSessionNotFound.
@@ -225,11 +226,5 @@ func newEnv(t *testing.T, edit func(*api.Config)) *env {
 // eventually polls cond until it holds or the timeout passes.
 func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testkit.Eventually(t, timeout, what, func() (bool, string) { return cond(), "" })
 }

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/sessiond/sessiond/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -21,13 +24,7 @@ func TestMain(m *testing.M) {
 // eventually polls cond until it holds, failing the test after a deadline.
 func eventually(t testing.TB, cond func() bool, format string, args ...any) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within 10s: "+format, args...)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf(format, args...), func() (bool, string) { return cond(), "" })
 }
 
 // collector records the batches a Watcher emits and the state they imply.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/claudecode/claudetest"
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -210,43 +211,6 @@ func fold(files []fileDelta) map[session.Key]claudetest.Expected {
 	return out
 }
 
-// diffExpected reports every difference between want and got.
-func diffExpected(t *testing.T, want, got map[session.Key]claudetest.Expected) {
-	t.Helper()
-	for k, w := range want {
-		g, ok := got[k]
-		if !ok {
-			t.Errorf("%s: missing", k)
-			continue
-		}
-		if !w.StartedAt.Equal(g.StartedAt) || !w.EndedAt.Equal(g.EndedAt) {
-			t.Errorf("%s: times want %v–%v, got %v–%v", k, w.StartedAt, w.EndedAt, g.StartedAt, g.EndedAt)
-		}
-		w.StartedAt, w.EndedAt, g.StartedAt, g.EndedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-		if len(w.Models) == 0 {
-			w.Models = nil
-		}
-		if len(g.Models) == 0 {
-			g.Models = nil
-		}
-		if !equalExpected(w, g) {
-			t.Errorf("%s:\nwant %+v\ngot  %+v", k, w, g)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: unexpected", k)
-		}
-	}
-}
-
-func equalExpected(a, b claudetest.Expected) bool {
-	return a.Project == b.Project && a.CWD == b.CWD && a.GitBranch == b.GitBranch &&
-		a.Counts == b.Counts && a.Subagents == b.Subagents && a.Files == b.Files &&
-		slices.Equal(a.Models, b.Models) && a.Tokens == b.Tokens &&
-		a.Records == b.Records && a.Malformed == b.Malformed && a.Parent == b.Parent
-}
-
 // TestCorpusMatchesReference checks the provider against the independent
 // reference (claudetest.Count) on generated corpora, with and without
 // parser restarts.
@@ -294,7 +258,7 @@ func TestCorpusMatchesReference(t *testing.T) {
 				t.Errorf("Count saw %d records + %d malformed, Generate wrote %d lines, %d malformed",
 					records, malformed, sum.Lines, sum.Malformed)
 			}
-			diffExpected(t, want, parseCorpus(t, dir, tc.restart))
+			providertest.Diff(t, want, parseCorpus(t, dir, tc.restart))
 			ok, known := checkLineage(t, dir, sum, want)
 			if sum.BackgroundForks > 0 && ok == 0 {
 				t.Errorf("no background session's parent confirmed (%d hand-offs)", sum.BackgroundForks)
@@ -339,7 +303,7 @@ func TestFlatSubagentsRollUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := parseCorpus(t, dir, 0)
-	diffExpected(t, want, got)
+	providertest.Diff(t, want, got)
 	k := session.Key{Provider: session.ClaudeCode, ID: id}
 	g := got[k]
 	wantCounts := session.Counts{UserMessages: 1, AssistantMessages: 3, ToolCalls: 1}

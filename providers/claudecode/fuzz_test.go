@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sessiond/sessiond/providers/claudecode/claudetest"
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -86,6 +87,6 @@ func FuzzParserMatchesCount(f *testing.F) {
 		var d session.Delta
 		p.Line(line, &d)
 		got := fold([]fileDelta{{id: sid, role: session.RoleMain, d: d}})
-		diffExpected(t, want, got)
+		providertest.Diff(t, want, got)
 	})
 }

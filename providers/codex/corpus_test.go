@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/codex/codextest"
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -206,40 +207,6 @@ func fold(files []fileDelta) map[session.Key]codextest.Expected {
 	return out
 }
 
-// diffExpected reports every difference between want and got.
-func diffExpected(t testing.TB, want, got map[session.Key]codextest.Expected) {
-	t.Helper()
-	n := 0
-	for k, w := range want {
-		g, ok := got[k]
-		if !ok {
-			t.Errorf("%s: missing", k)
-			continue
-		}
-		if !equalExpected(w, g) {
-			if n++; n <= 10 {
-				t.Errorf("%s:\nwant %+v\ngot  %+v", k, w, g)
-			}
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: unexpected", k)
-		}
-	}
-	if n > 10 {
-		t.Errorf("%d sessions differ", n)
-	}
-}
-
-func equalExpected(a, b codextest.Expected) bool {
-	return a.Project == b.Project && a.CWD == b.CWD && a.GitBranch == b.GitBranch &&
-		a.StartedAt.Equal(b.StartedAt) && a.EndedAt.Equal(b.EndedAt) &&
-		a.Counts == b.Counts && a.Files == b.Files && slices.Equal(a.Models, b.Models) &&
-		a.Tokens == b.Tokens && a.Records == b.Records && a.Malformed == b.Malformed &&
-		a.TokensUnknown == b.TokensUnknown
-}
-
 // TestCorpusMatchesReference checks the provider against the independent
 // reference (codextest.Count) on generated corpora, with and without parser
 // restarts.
@@ -269,7 +236,7 @@ func TestCorpusMatchesReference(t *testing.T) {
 				t.Errorf("Count found %d sessions, Generate wrote %d", len(want), sum.Sessions)
 			}
 			got := parseCorpus(t, dir, tc.restart)
-			diffExpected(t, want, got)
+			providertest.Diff(t, want, got)
 			// Forks must not be credited with their parents' replayed usage.
 			if tc.opt.ForkFraction > 0 && sum.Forks == 0 {
 				t.Errorf("no forks generated: %+v", sum)

@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 
 	"github.com/sessiond/sessiond/providers/codex/codextest"
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -88,7 +89,7 @@ func FuzzParserMatchesCount(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		diffExpected(t, want, parseMem(t, map[string][]byte{rel: data}, 1))
+		providertest.Diff(t, want, parseMem(t, map[string][]byte{rel: data}, 1))
 	})
 }
 
@@ -110,7 +111,7 @@ func FuzzDocument(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		diffExpected(t, want, parseMem(t, map[string][]byte{rel: doc}, 0))
+		providertest.Diff(t, want, parseMem(t, map[string][]byte{rel: doc}, 0))
 	})
 }
 
@@ -158,7 +159,7 @@ func FuzzStrings(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		diffExpected(t, want, parseMem(t, map[string][]byte{rel: []byte(lines)}, 0))
+		providertest.Diff(t, want, parseMem(t, map[string][]byte{rel: []byte(lines)}, 0))
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessiond/sessiond/providers/codex/codextest"
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -443,7 +444,7 @@ func TestEdgeCasesMatchReference(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := parseMem(t, map[string][]byte{rel: data}, 0)
-		if !equalExpected(want[session.Key{Provider: session.Codex, ID: sid}], got[session.Key{Provider: session.Codex, ID: sid}]) {
+		if !providertest.Equal(want[session.Key{Provider: session.Codex, ID: sid}], got[session.Key{Provider: session.Codex, ID: sid}]) {
 			t.Errorf("line %d: %.120s\nwant %+v\ngot  %+v", i, l, want, got)
 		}
 	}

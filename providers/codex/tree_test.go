@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/codex/codextest"
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 	"github.com/sessiond/sessiond/supervision/supervisiontest"
 )
@@ -115,7 +116,7 @@ func (h *home) matchesReference() {
 		if len(g.Models) == 0 {
 			g.Models = nil
 		}
-		if !equalExpected(w, g) {
+		if !providertest.Equal(w, g) {
 			if n++; n <= 5 {
 				h.t.Errorf("%s:\nwant %+v\ngot  %+v", k, w, g)
 			}

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/sessiond/sessiond/providers/copilot/copilottest"
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -106,45 +106,8 @@ func expectedOf(d session.Delta) copilottest.Expected {
 		CWD: c.CWD, GitBranch: c.GitBranch, Project: session.ProjectFromCWD(c.CWD),
 		StartedAt: c.FirstAt, EndedAt: c.LastAt, Counts: c.Counts, Tokens: c.Usage,
 		Models: slices.Clone(c.Models), Records: c.Records, Malformed: c.Malformed, Files: 1,
-		Estimated: c.Estimated, Unknown: d.UsageUnknown && c.Usage.IsZero(),
+		TokensEstimated: c.Estimated, TokensUnknown: d.UsageUnknown && c.Usage.IsZero(),
 	}
-}
-
-// diffExpected reports every difference between want and got.
-func diffExpected(t *testing.T, want, got map[session.Key]copilottest.Expected) {
-	t.Helper()
-	for k, w := range want {
-		g, ok := got[k]
-		if !ok {
-			t.Errorf("%s: missing", k)
-			continue
-		}
-		if !w.StartedAt.Equal(g.StartedAt) || !w.EndedAt.Equal(g.EndedAt) {
-			t.Errorf("%s: times want %v–%v, got %v–%v", k, w.StartedAt, w.EndedAt, g.StartedAt, g.EndedAt)
-		}
-		w.StartedAt, w.EndedAt, g.StartedAt, g.EndedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-		if len(w.Models) == 0 {
-			w.Models = nil
-		}
-		if len(g.Models) == 0 {
-			g.Models = nil
-		}
-		if !equalExpected(w, g) {
-			t.Errorf("%s:\nwant %+v\ngot  %+v", k, w, g)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: unexpected", k)
-		}
-	}
-}
-
-func equalExpected(a, b copilottest.Expected) bool {
-	return a.Project == b.Project && a.CWD == b.CWD && a.GitBranch == b.GitBranch &&
-		a.Counts == b.Counts && a.Files == b.Files && slices.Equal(a.Models, b.Models) &&
-		a.Tokens == b.Tokens && a.Records == b.Records && a.Malformed == b.Malformed &&
-		a.Estimated == b.Estimated && a.Unknown == b.Unknown
 }
 
 // TestCorpusMatchesReference checks the provider against the independent
@@ -174,7 +137,7 @@ func TestCorpusMatchesReference(t *testing.T) {
 			if len(want) != sum.Sessions {
 				t.Errorf("Count found %d sessions, Generate wrote %d", len(want), sum.Sessions)
 			}
-			diffExpected(t, want, parseCorpus(t, New(), sum.Roots(), tc.restart))
+			providertest.Diff(t, want, parseCorpus(t, New(), sum.Roots(), tc.restart))
 		})
 	}
 }

@@ -46,7 +46,7 @@ func wantTwoTurns(cwd string, created, mtime time.Time) cursortest.Expected {
 		Counts:  session.Counts{UserMessages: 2, AssistantMessages: 4, ToolCalls: 3, ToolErrors: 1},
 		Models:  []string{"claude-4.5-sonnet"},
 		CWD:     cwd,
-		Records: 1 + 10, Files: 1, Unknown: true,
+		Records: 1 + 10, Files: 1, TokensUnknown: true,
 		StartedAt: created, EndedAt: mtime,
 	}
 }
@@ -130,7 +130,7 @@ func TestChatStoreVariants(t *testing.T) {
 			}
 			setTimes(t, db, mtime)
 			want := tc.want
-			want.CWD, want.Files, want.Unknown, want.StartedAt, want.EndedAt = cwd, 1, true, created, mtime
+			want.CWD, want.Files, want.TokensUnknown, want.StartedAt, want.EndedAt = cwd, 1, true, created, mtime
 			p := New()
 			diffSessions(t, map[string]cursortest.Expected{chatID: want}, scanTree(t, p, p.Roots(providers.Env{Home: l.Home})...))
 		})
@@ -146,7 +146,7 @@ func TestChatStoreVariants(t *testing.T) {
 		setTimes(t, db, mtime)
 		p := New()
 		want := cursortest.Expected{Counts: session.Counts{UserMessages: 2, AssistantMessages: 4, ToolCalls: 3, ToolErrors: 1},
-			Models: []string{"claude-4.5-sonnet"}, CWD: cwd, Records: 10, Malformed: 1, Files: 1, Unknown: true, StartedAt: mtime, EndedAt: mtime}
+			Models: []string{"claude-4.5-sonnet"}, CWD: cwd, Records: 10, Malformed: 1, Files: 1, TokensUnknown: true, StartedAt: mtime, EndedAt: mtime}
 		diffSessions(t, map[string]cursortest.Expected{chatID: want}, scanTree(t, p, p.Roots(providers.Env{Home: l.Home})...))
 	})
 }

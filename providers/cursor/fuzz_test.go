@@ -115,7 +115,7 @@ func FuzzComposerDocument(f *testing.F) {
 		}
 		if d.Counts != want.Counts || d.Usage != want.Tokens || !slices.Equal(d.Models, want.Models) ||
 			!d.FirstAt.Equal(want.StartedAt) || !d.LastAt.Equal(want.EndedAt) || d.Records != want.Records ||
-			d.Malformed != want.Malformed || d.UsageUnknown != want.Unknown || d.CWD != "/home/dev/shop" {
+			d.Malformed != want.Malformed || d.UsageUnknown != want.TokensUnknown || d.CWD != "/home/dev/shop" {
 			t.Fatalf("composer %q bubbles %q %q:\ngot  %+v\nwant %+v", composer, b1, b2, d, want)
 		}
 	})

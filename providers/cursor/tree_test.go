@@ -373,7 +373,7 @@ func TestTreeCorpusMatchesReference(t *testing.T) {
 	got := map[string]cursortest.Expected{}
 	for id, r := range e.Sessions() {
 		got[string(id)] = cursortest.Expected{Counts: r.Counts, Tokens: r.Tokens, Models: r.Models, CWD: r.CWD,
-			StartedAt: r.StartedAt, EndedAt: r.EndedAt, Files: r.Files, Subagents: r.Subagents, Unknown: r.TokensUnknown}
+			StartedAt: r.StartedAt, EndedAt: r.EndedAt, Files: r.Files, Subagents: r.Subagents, TokensUnknown: r.TokensUnknown}
 	}
 	for id, w := range want {
 		w.Records, w.Malformed = 0, 0

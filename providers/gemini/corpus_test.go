@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/gemini/geminitest"
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
@@ -149,49 +149,11 @@ func fold(files []fileDelta) map[session.Key]geminitest.Expected {
 	return out
 }
 
-// reporter is where diffExpected reports: a testing.TB or a collector.
-type reporter interface {
-	Helper()
-	Errorf(format string, args ...any)
-}
-
-// collector counts the differences diffExpected reports.
+// collector counts the differences providertest.Diff reports.
 type collector struct{ n int }
 
 func (*collector) Helper()                 {}
 func (c *collector) Errorf(string, ...any) { c.n++ }
-
-// diffExpected reports every difference between want and got.
-func diffExpected(t reporter, want, got map[session.Key]geminitest.Expected) {
-	t.Helper()
-	for k, w := range want {
-		g, ok := got[k]
-		if !ok {
-			t.Errorf("%s: missing", k)
-			continue
-		}
-		if !w.StartedAt.Equal(g.StartedAt) || !w.EndedAt.Equal(g.EndedAt) {
-			t.Errorf("%s: times want %v–%v, got %v–%v", k, w.StartedAt, w.EndedAt, g.StartedAt, g.EndedAt)
-		}
-		w.StartedAt, w.EndedAt, g.StartedAt, g.EndedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-		if len(w.Models) == 0 {
-			w.Models = nil
-		}
-		if len(g.Models) == 0 {
-			g.Models = nil
-		}
-		if w.Project != g.Project || w.CWD != g.CWD || w.Counts != g.Counts || w.Subagents != g.Subagents ||
-			w.Files != g.Files || !slices.Equal(w.Models, g.Models) || w.Tokens != g.Tokens ||
-			w.Records != g.Records || w.Malformed != g.Malformed {
-			t.Errorf("%s:\nwant %+v\ngot  %+v", k, w, g)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: unexpected", k)
-		}
-	}
-}
 
 // TestCorpusMatchesReference checks the provider against the independent
 // reference (geminitest.Count) on generated homes, with and without parser
@@ -224,7 +186,7 @@ func TestCorpusMatchesReference(t *testing.T) {
 			if len(want) != sum.Sessions {
 				t.Errorf("Count found %d sessions, Generate wrote %d", len(want), sum.Sessions)
 			}
-			diffExpected(t, want, parseHome(t, home, tc.restart))
+			providertest.Diff(t, want, parseHome(t, home, tc.restart))
 		})
 	}
 }

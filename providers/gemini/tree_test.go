@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/providers/gemini/geminitest"
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 	"github.com/sessiond/sessiond/supervision/supervisiontest"
 )
@@ -413,10 +414,10 @@ func checkReference(t *testing.T, e *supervisiontest.Env, home string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		var c collector
-		if diffExpected(&c, want, stored()); c.n == 0 {
+		if providertest.Diff(&c, want, stored()); c.n == 0 {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	diffExpected(t, want, stored())
+	providertest.Diff(t, want, stored())
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sessiond/sessiond/providers"
 	"github.com/sessiond/sessiond/session"
 	"github.com/sessiond/sessiond/supervision"
+	"github.com/sessiond/sessiond/testkit"
 )
 
 // IgnoreThrottle is the goleak option for protoactor's dead-letter
@@ -118,17 +119,7 @@ func (e *Env) Idle() {
 // Eventually polls cond every 10 ms until it holds or 20 s pass.
 func Eventually(t testing.TB, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, s := cond()
-		if ok {
-			return
-		}
-		last = s
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s; last: %s", what, last)
+	testkit.Eventually(t, 20*time.Second, what, cond)
 }
 
 // Session reads one session of the env's provider.

@@ -15,29 +15,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
 // Expected is what one session of a corpus adds up to under sessiond's
-// counting rules, as computed by Count.
-type Expected struct {
-	Project   string // session.ProjectFromCWD(CWD)
-	CWD       string // last non-empty cwd of the main file, else of the subagent files (path order)
-	GitBranch string // chosen like CWD
-	StartedAt time.Time
-	EndedAt   time.Time
-	session.Counts
-	Subagents int64    // subagent files
-	Files     int64    // all files, main included
-	Models    []string // sorted
-	Tokens    session.Usage
-	Records   int64 // valid records (JSON objects)
-	Malformed int64 // non-blank lines that are not
-	// Parent is the session a background session was handed off from:
-	// the owner of its newest background sighting that another session
-	// owns ("" if none).
-	Parent string
-}
+// counting rules, as computed by Count. CWD is the last non-empty cwd of the
+// main file, else of the subagent files (path order); GitBranch is chosen
+// like CWD. Records are valid records (JSON objects), Malformed the non-blank
+// lines that are not. Parent is the session a background session was handed
+// off from: the owner of its newest background sighting that another session
+// owns ("" if none).
+type Expected = providertest.Expected
 
 // Count is a reference implementation of the Claude Code counting rules,
 // written independently of package claudecode: plain encoding/json decoding

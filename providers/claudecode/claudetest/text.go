@@ -2,20 +2,17 @@ package claudetest
 
 import (
 	"math/rand/v2"
-	"sort"
 	"strings"
-	"sync"
+
+	"github.com/sessiond/sessiond/providers/providertest"
 )
 
-// tokens are the pieces generated text is made of, already escaped as JSON
-// string content: prose, code, paths, escapes and non-ASCII text, so that
-// scanning them exercises every path of a JSON string scanner.
-var tokens = strings.Fields(`
-the a to of and in is it that for on with as this be are we by or not from at an
-function return error value file line test build run update check change module
-package import struct interface method type string int64 bytes buffer offset parse
-session token usage model assistant user request response stream cache result
-implement refactor handler config daemon watcher provider parser delta claim store
+// pool is the text generated transcripts are cut from: providertest.Prose
+// followed by code, paths, escapes and non-ASCII text (already escaped as
+// JSON string content), so that scanning them exercises every path of a
+// JSON string scanner.
+var pool = providertest.NewPool(1, 2, strings.Fields(`
+refactor handler config daemon watcher provider parser delta claim store
 func err nil if else for range switch case default go defer make append len cap
 := != == && || <= >= -> => {} () [] ; , . : ? ! # $ % * + - / = @ ^ _ | ~
 \n \n \n\n \t \n\t\t \"quoted\" \\ \\n C:\\Users\\dev \"key\": \u001b[0m \u00e9
@@ -23,55 +20,8 @@ fmt.Println(\"hello\") os.ReadFile(path) return\tnil,\terr }
 naïve café résumé Größe 日本語 テスト 中文 한국어 Ωμέγα Привет 🚀 ✅ ⚠️ 🙂 ∑ → ≤ ≥
 /home/dev/shop/app.py ./src/main.go internal/server.go README.md package.json
 <div> </div> &amp; &lt;T&gt; https://example.com/docs?q=1&x=2 SELECT * FROM users;
-`)
-
-// pool is a long run of tokens separated by spaces; cuts lists where each
-// token starts, so substrings between cuts never split an escape sequence or
-// a UTF-8 sequence.
-var pool struct {
-	once sync.Once
-	text []byte
-	cuts []int
-}
-
-const poolSize = 1 << 20
-
-func loadPool() {
-	r := rand.New(rand.NewPCG(1, 2))
-	b := make([]byte, 0, poolSize+64)
-	cuts := make([]int, 0, poolSize/4)
-	for len(b) < poolSize {
-		cuts = append(cuts, len(b))
-		t := tokens[r.IntN(len(tokens))]
-		if r.IntN(3) == 0 { // prose is word-heavy
-			t = tokens[r.IntN(60)]
-		}
-		b = append(b, t...)
-		b = append(b, ' ')
-	}
-	pool.text, pool.cuts = b, cuts
-}
+`)...)
 
 // appendText appends about n bytes of escaped text (JSON string content
 // without quotes) taken from the pool at a random place.
-func appendText(b []byte, r *rand.Rand, n int) []byte {
-	pool.once.Do(loadPool)
-	if n <= 0 {
-		return b
-	}
-	for n > 0 {
-		chunk := min(n, poolSize/2)
-		start := pool.cuts[r.IntN(len(pool.cuts)/2)]
-		end := start + chunk
-		j := sort.SearchInts(pool.cuts, end)
-		if j >= len(pool.cuts) {
-			j = len(pool.cuts) - 1
-		}
-		b = append(b, pool.text[start:pool.cuts[j]]...)
-		n -= pool.cuts[j] - start
-		if pool.cuts[j] == start {
-			break
-		}
-	}
-	return b
-}
+func appendText(b []byte, r *rand.Rand, n int) []byte { return pool.AppendText(b, r, n) }

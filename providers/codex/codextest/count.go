@@ -14,28 +14,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
 // Expected is what one session of a corpus adds up to under sessiond's
-// Codex counting rules, as computed by Count.
-type Expected struct {
-	Project   string // session.ProjectFromCWD(CWD)
-	CWD       string // last cwd set by the session's file
-	GitBranch string
-	StartedAt time.Time
-	EndedAt   time.Time
-	session.Counts
-	Files     int64
-	Models    []string // sorted
-	Tokens    session.Usage
-	Records   int64 // valid records
-	Malformed int64 // non-blank lines (or document items) that are not
-	// TokensUnknown: every file of the session is of a format that records
-	// no usage (a TypeScript document, or a rollout with an early meta line
-	// and no token count) and the session has no tokens.
-	TokensUnknown bool
-}
+// Codex counting rules, as computed by Count. CWD is the last cwd set by the
+// session's file. Malformed counts non-blank lines (or document items) that
+// are not records. TokensUnknown: every file of the session is of a format
+// that records no usage (a TypeScript document, or a rollout with an early
+// meta line and no token count) and the session has no tokens.
+type Expected = providertest.Expected
 
 // Count is a reference implementation of the Codex counting rules, written
 // independently of package codex with encoding/json and direct code. It

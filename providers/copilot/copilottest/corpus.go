@@ -12,20 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
 // Expected is what sessiond should store for one session.
-type Expected struct {
-	Project, CWD, GitBranch string
-	StartedAt, EndedAt      time.Time
-	session.Counts
-	Tokens             session.Usage
-	Models             []string
-	Records, Malformed int64
-	Files              int64
-	Estimated, Unknown bool
-}
+type Expected = providertest.Expected
 
 // chatFile is one chat session file found in a corpus.
 type chatFile struct {
@@ -143,9 +135,9 @@ func expected(d session.Delta) Expected {
 		CWD: d.CWD, GitBranch: d.GitBranch, Project: session.ProjectFromCWD(d.CWD),
 		StartedAt: d.FirstAt, EndedAt: d.LastAt, Counts: d.Counts, Tokens: d.Usage,
 		Models: slices.Clone(d.Models), Records: d.Records, Malformed: d.Malformed, Files: 1,
-		Estimated: d.UsageEstimated,
+		TokensEstimated: d.UsageEstimated,
 	}
-	e.Unknown = d.UsageUnknown && d.Usage.IsZero()
+	e.TokensUnknown = d.UsageUnknown && d.Usage.IsZero()
 	return e
 }
 

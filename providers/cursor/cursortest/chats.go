@@ -564,7 +564,7 @@ func CountChat(path, projects string) (e Expected, listed bool, err error) {
 		order = append(order, strings.ToLower(id))
 	}
 	rows.Close()
-	e.Unknown, e.Files = true, 1
+	e.TokensUnknown, e.Files = true, 1
 	var meta map[string]any
 	raw, herr := hex.DecodeString(metaHex)
 	if herr != nil || json.Unmarshal(raw, &meta) != nil || meta == nil {

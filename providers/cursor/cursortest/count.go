@@ -15,20 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
 // Expected is what sessiond should record for one Cursor session.
-type Expected struct {
-	session.Counts
-	Tokens             session.Usage
-	Models             []string
-	CWD                string
-	StartedAt, EndedAt time.Time
-	Records, Malformed int64
-	Files, Subagents   int64
-	Unknown            bool // no usage reported at all
-}
+// TokensUnknown: no usage reported at all.
+type Expected = providertest.Expected
 
 // Count is the reference: it reads a tree the plain way (database/sql with
 // LIKE queries, encoding/json, filepath.Walk) and applies the rules of
@@ -139,7 +132,7 @@ func Count(l Layout) (map[string]Expected, error) {
 		return nil, err
 	}
 	for id, e := range out {
-		e.Unknown = e.Tokens.IsZero()
+		e.TokensUnknown = e.Tokens.IsZero()
 		out[id] = e
 	}
 	return out, nil
@@ -151,7 +144,7 @@ func CountComposer(value []byte, bubbles map[string][]byte) Expected {
 	c := &composer{bubbles: bubbles}
 	c.value, c.valid = decode(value)
 	e := c.count()
-	e.Unknown = e.Tokens.IsZero()
+	e.TokensUnknown = e.Tokens.IsZero()
 	return e
 }
 
@@ -652,7 +645,7 @@ func countInline(l Layout, global map[string]*composer, out map[string]Expected)
 // CountChatTab applies the chat tab rules to a tab value (see countInline);
 // CWD and Files are left to the caller.
 func CountChatTab(tab []byte) Expected {
-	e := Expected{Unknown: true}
+	e := Expected{TokensUnknown: true}
 	t, ok := decode(tab)
 	if !ok {
 		e.Malformed = 1

@@ -14,24 +14,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessiond/sessiond/providers/providertest"
 	"github.com/sessiond/sessiond/session"
 )
 
 // Expected is what one session of a home adds up to under sessiond's
-// counting rules for Gemini CLI, as computed by Count.
-type Expected struct {
-	Project   string // session.ProjectFromCWD(CWD)
-	CWD       string // project directory of the main file, else of a sub-agent file (path order)
-	StartedAt time.Time
-	EndedAt   time.Time
-	session.Counts
-	Subagents int64    // sub-agent files
-	Files     int64    // all files, main included
-	Models    []string // sorted
-	Tokens    session.Usage
-	Records   int64 // records read
-	Malformed int64 // records skipped
-}
+// counting rules for Gemini CLI, as computed by Count. CWD is the project
+// directory of the main file, else of a sub-agent file (path order).
+// Records are the records read, Malformed the records skipped.
+type Expected = providertest.Expected
 
 // FileCount is what one conversation file adds up to.
 type FileCount struct {
