@@ -118,24 +118,31 @@ func TestProviderStopsItsExpandRetryTimer(t *testing.T) {
 		}
 	})
 	defer e.sys.EventStream.Unsubscribe(sub)
-	listed := make(chan struct{}, 1)
+	var listings atomic.Int32
+	relisted := make(chan struct{}, 1)
 	prov := e.spawn(&fakeProvider{
 		match: providers.Match{Container: true},
 		expand: func(context.Context, string) ([]providers.Doc, error) {
-			signal(listed)
+			if listings.Add(1) >= 2 {
+				signal(relisted)
+			}
 			return nil, fmt.Errorf("database is locked: %w", providers.ErrTemporary)
 		},
 	})
-	await(t, listed, "a listing of the container")
-	// the busy answer reaches the provider, which arms the 1 s retry
-	time.Sleep(200 * time.Millisecond)
+	// the busy answer arms the 1 s retry, which lists the container again
+	// (and, busy again, arms the next one)
+	await(t, relisted, "a second listing of the busy container")
 	if err := e.sys.Root.PoisonFuture(prov).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	// the retry was due 1 s after the busy answer
+	n := listings.Load()
+	// the armed retry was due at most 1 s after the last busy answer
 	time.Sleep(1500 * time.Millisecond)
-	if n := deadRetries.Load(); n != 0 {
-		t.Fatalf("%d container retries fired after the provider stopped", n)
+	if d := deadRetries.Load(); d != 0 {
+		t.Fatalf("%d container retries fired after the provider stopped", d)
+	}
+	if m := listings.Load(); m != n {
+		t.Fatalf("the container was listed %d more times after the provider stopped", m-n)
 	}
 }
 

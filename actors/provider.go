@@ -259,9 +259,8 @@ func (p *ProviderActor) onStarted(ctx actor.Context) {
 	go func() {
 		defer p.wg.Done()
 		err := w.Run(c, func(b watch.Batch) {
-			files := make([]watch.FileStat, len(b.Files))
-			copy(files, b.Files) // the message owns its slice
-			root.Send(self, &messages.FilesChanged{Files: files, Full: b.Full})
+			// a batch's slice is fresh (watch's takeBatch): the message owns it
+			root.Send(self, &messages.FilesChanged{Files: b.Files, Full: b.Full})
 		})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			root.Send(self, &messages.WatchStopped{Err: err})
@@ -303,7 +302,8 @@ func (p *ProviderActor) onStopping(ctx actor.Context) {
 }
 
 // stopWait bounds how long a stopping provider waits for its goroutines
-// once their ctx is cancelled (a read in hand returns first).
+// once their ctx is cancelled; on a timeout (a read stuck in the kernel) the
+// waiter goroutine outlives the actor until that read returns.
 const stopWait = 10 * time.Second
 
 // awaitGoroutines waits for the goroutines the provider started, at most
@@ -432,9 +432,6 @@ func (p *ProviderActor) onExpanded(ctx actor.Context, m *messages.Expanded) {
 		// busy: list it again shortly; it stays counted as expanding
 		p.expandRetries[m.Container]++
 		self, root, key := ctx.Self(), ctx.ActorSystem().Root, m.Container
-		if t := p.expandTimers[key]; t != nil {
-			t.Stop() // replaced
-		}
 		p.expandTimers[key] = time.AfterFunc(time.Second, func() { root.Send(self, &messages.ExpandAgain{Container: key}) })
 		return
 	}

@@ -127,8 +127,8 @@ type StoreStatus struct {
 	HeldCommits int
 }
 
-// WatchStopped tells a provider actor that its watch goroutine ended; Err is
-// why (nil on a stop the actor asked for).
+// WatchStopped tells a provider actor that its watcher failed and its watch
+// goroutine ended; Err is why (a stop the actor asked for sends none).
 type WatchStopped struct {
 	Err error
 }
